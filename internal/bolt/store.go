@@ -1,0 +1,160 @@
+// Package bolt keeps Parley's read model in a bbolt file: the adapter that
+// gives package projections its ordered key-value transactions, plus the
+// file's own life (open, check, swap in a rebuilt file).
+package bolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/parley-news/parley/internal/projections"
+)
+
+// Options configures a Store. The zero value is a durable store.
+type Options struct {
+	// NoSync skips fsync on commit. A rebuild writes a new file that is
+	// synced once and swapped in when complete, so it need not sync every
+	// batch; a live read model must.
+	NoSync bool
+	// Timeout is how long Open waits for another process's lock on the
+	// file; 0 means 1 second.
+	Timeout time.Duration
+	// Buckets are created besides the projection's own, for adapters that
+	// keep their state in the same file (subscriptions, the outbox).
+	Buckets []string
+}
+
+// ErrLocked is returned when another process holds the file.
+var ErrLocked = errors.New("read model file is in use by another process")
+
+// Store is a read model in a bbolt file.
+type Store struct {
+	db   *bbolt.DB
+	path string
+}
+
+var _ projections.Store = (*Store)(nil)
+
+// Open opens or creates the read model file at path and creates its
+// buckets.
+func Open(path string, opts Options) (*Store, error) {
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = time.Second
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:        timeout,
+		NoSync:         opts.NoSync,
+		NoFreelistSync: true,
+		FreelistType:   bbolt.FreelistMapType,
+	})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, names := range [][]string{projections.Buckets, opts.Buckets} {
+			for _, name := range names {
+				if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+					return fmt.Errorf("create bucket %s: %w", name, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// Path is the file's path.
+func (s *Store) Path() string { return s.path }
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(ctx context.Context, fn func(projections.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(func(tx *bbolt.Tx) error { return fn(boltTx{tx}) })
+}
+
+// Update runs fn in a read-write transaction, committed (and, unless
+// NoSync, fsynced) when fn returns nil.
+func (s *Store) Update(ctx context.Context, fn func(projections.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bbolt.Tx) error { return fn(boltTx{tx}) })
+}
+
+// Sync flushes the file to disk: the end of a rebuild written with NoSync.
+func (s *Store) Sync() error { return s.db.Sync() }
+
+// Check runs bbolt's consistency check over the whole file.
+func (s *Store) Check(ctx context.Context) error {
+	return s.db.View(func(tx *bbolt.Tx) error {
+		for err := range tx.Check() {
+			return fmt.Errorf("check %s: %w", s.path, err)
+		}
+		return ctx.Err()
+	})
+}
+
+// Size is the file's size in bytes.
+func (s *Store) Size() int64 {
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+type boltTx struct{ tx *bbolt.Tx }
+
+func (t boltTx) Bucket(name string) projections.Bucket {
+	b := t.tx.Bucket([]byte(name))
+	if b == nil {
+		// Every bucket is created by Open; a missing one is a file from
+		// elsewhere. An empty bucket answers reads and fails writes.
+		return missingBucket(name)
+	}
+	return boltBucket{b}
+}
+
+type boltBucket struct{ b *bbolt.Bucket }
+
+func (b boltBucket) Get(k []byte) []byte        { return b.b.Get(k) }
+func (b boltBucket) Put(k, v []byte) error      { return b.b.Put(k, v) }
+func (b boltBucket) Delete(k []byte) error      { return b.b.Delete(k) }
+func (b boltBucket) Cursor() projections.Cursor { return b.b.Cursor() }
+
+type missingBucket string
+
+func (m missingBucket) Get([]byte) []byte { return nil }
+func (m missingBucket) Put([]byte, []byte) error {
+	return fmt.Errorf("bucket %s: %w", string(m), bbolt.ErrBucketNotFound)
+}
+func (m missingBucket) Delete([]byte) error {
+	return fmt.Errorf("bucket %s: %w", string(m), bbolt.ErrBucketNotFound)
+}
+func (m missingBucket) Cursor() projections.Cursor { return emptyCursor{} }
+
+type emptyCursor struct{}
+
+func (emptyCursor) First() ([]byte, []byte)      { return nil, nil }
+func (emptyCursor) Last() ([]byte, []byte)       { return nil, nil }
+func (emptyCursor) Seek([]byte) ([]byte, []byte) { return nil, nil }
+func (emptyCursor) Next() ([]byte, []byte)       { return nil, nil }
+func (emptyCursor) Prev() ([]byte, []byte)       { return nil, nil }

@@ -1,0 +1,595 @@
+package events
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Format is the syntax of an input of events.
+type Format int
+
+const (
+	// Auto guesses from the first byte: '[' or '{' alone is JSON, several
+	// lines of objects are NDJSON, anything else is YAML.
+	Auto Format = iota
+	// JSON is one event object or an array of them.
+	JSON
+	// NDJSON is one event object a line.
+	NDJSON
+	// YAML is a list of events, or one event a document.
+	YAML
+)
+
+// FormatOf tells the format of a file by its name's extension.
+func FormatOf(name string) Format {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".json":
+		return JSON
+	case ".ndjson", ".jsonl":
+		return NDJSON
+	case ".yaml", ".yml":
+		return YAML
+	}
+	return Auto
+}
+
+// Record is one record read from an input: a valid Event, or the reason it
+// was rejected.
+type Record struct {
+	Index int // 1-based position in the input
+	Line  int // line the record starts on, 0 when unknown
+	Event Event
+	Err   *RecordError // nil when the record is valid
+}
+
+// Decoder reads events from outside input and validates them.
+type Decoder struct {
+	// Vocabulary the events are checked against. Required.
+	Vocabulary *Vocabulary
+	// MaxRecordBytes bounds one record (one NDJSON line, one array item).
+	// Zero means DefaultMaxRecordBytes.
+	MaxRecordBytes int
+	// MaxDepth bounds the nesting of JSON; zero means DefaultMaxDepth.
+	MaxDepth int
+}
+
+// Defaults of Decoder.
+const (
+	DefaultMaxRecordBytes = 1 << 20
+	DefaultMaxDepth       = 16
+)
+
+func (d *Decoder) maxRecord() int {
+	if d.MaxRecordBytes > 0 {
+		return d.MaxRecordBytes
+	}
+	return DefaultMaxRecordBytes
+}
+
+func (d *Decoder) maxDepth() int {
+	if d.MaxDepth > 0 {
+		return d.MaxDepth
+	}
+	return DefaultMaxDepth
+}
+
+// Decode reads the records of one input named name (a file name, "-", or
+// a request) in the given format. Each record comes out valid or with its
+// error; an unreadable input ends with one last record that says where
+// reading stopped. Records before and after a bad one still come out
+// wherever the syntax allows (NDJSON lines, YAML documents, array items
+// before a syntax error).
+func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		br := bufio.NewReaderSize(r, 64<<10)
+		if f == Auto {
+			f = sniff(br)
+		}
+		var n int
+		emit := func(rec Record) bool {
+			n++
+			rec.Index = n
+			if rec.Err != nil {
+				rec.Err.File, rec.Err.Record = name, n
+				if rec.Err.Line == 0 {
+					rec.Err.Line = rec.Line
+				}
+			}
+			return yield(rec)
+		}
+		switch f {
+		case NDJSON:
+			d.decodeNDJSON(br, emit)
+		case JSON:
+			d.decodeJSON(br, emit)
+		default:
+			d.decodeYAML(br, emit)
+		}
+	}
+}
+
+func sniff(br *bufio.Reader) Format {
+	b, _ := br.Peek(64 << 10)
+	t := bytes.TrimLeft(b, " \t\r\n")
+	if len(t) == 0 || (t[0] != '{' && t[0] != '[') {
+		return YAML
+	}
+	if t[0] == '[' {
+		return JSON
+	}
+	// An object on its first line followed by another line of object is
+	// NDJSON; a single (possibly pretty-printed) object is JSON.
+	if i := bytes.IndexByte(t, '\n'); i >= 0 && json.Valid(bytes.TrimSpace(t[:i])) {
+		return NDJSON
+	}
+	return JSON
+}
+
+func (d *Decoder) decodeNDJSON(br *bufio.Reader, emit func(Record) bool) {
+	max := d.maxRecord()
+	for line := 1; ; line++ {
+		b, tooLong, err := readLine(br, max)
+		if len(bytes.TrimSpace(b)) > 0 || tooLong {
+			rec := Record{Line: line}
+			if tooLong {
+				rec.Err = &RecordError{Fields: []FieldError{{Reason: fmt.Sprintf("record longer than %d bytes", max)}}}
+			} else {
+				rec.Event, rec.Err = d.record(b)
+			}
+			if !emit(rec) {
+				return
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}}})
+			}
+			return
+		}
+	}
+}
+
+// readLine reads one line without its end, discarding past max bytes.
+func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(buf)+len(chunk) > max {
+			tooLong = true
+		} else {
+			buf = append(buf, chunk...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if tooLong {
+			buf = nil
+		}
+		return bytes.TrimRight(buf, "\r\n"), tooLong, err
+	}
+}
+
+func (d *Decoder) decodeJSON(br *bufio.Reader, emit func(Record) bool) {
+	// The whole input is read once: a JSON array cannot be resumed after a
+	// syntax error, and its items' lines come from offsets into it.
+	all, err := io.ReadAll(br)
+	if err != nil {
+		emit(Record{Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}}})
+		return
+	}
+	start := len(all) - len(bytes.TrimLeft(all, " \t\r\n"))
+	if start == len(all) {
+		emit(Record{Line: 1, Err: &RecordError{Fields: []FieldError{{Reason: "empty input: want a JSON object or array of objects"}}}})
+		return
+	}
+	if all[start] != '[' {
+		rec := Record{Line: lineAt(all, start)}
+		rec.Event, rec.Err = d.record(all[start:])
+		emit(rec)
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(all))
+	if _, err := dec.Token(); err != nil { // the '['
+		emit(Record{Line: lineAt(all, start), Err: syntaxError(err, all, 0)})
+		return
+	}
+	for dec.More() {
+		off := int(dec.InputOffset())
+		off += len(all[off:]) - len(bytes.TrimLeft(all[off:], " \t\r\n,"))
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			emit(Record{Line: lineAt(all, off), Err: syntaxError(err, all, 0)})
+			return
+		}
+		rec := Record{Line: lineAt(all, off)}
+		if len(raw) > d.maxRecord() {
+			rec.Err = &RecordError{Fields: []FieldError{{Reason: fmt.Sprintf("record longer than %d bytes", d.maxRecord())}}}
+		} else {
+			rec.Event, rec.Err = d.record(raw)
+		}
+		if rec.Err != nil && rec.Err.Line > 0 {
+			rec.Err.Line += rec.Line - 1
+		}
+		if !emit(rec) {
+			return
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the ']'
+		emit(Record{Line: lineAt(all, int(dec.InputOffset())), Err: syntaxError(err, all, 0)})
+	}
+}
+
+// record decodes and validates one JSON object. Errors carry lines relative
+// to b.
+func (d *Decoder) record(b []byte) (Event, *RecordError) {
+	var e Event
+	fail := func(fe ...FieldError) (Event, *RecordError) {
+		re := &RecordError{Fields: fe}
+		if ValidID(e.ID) {
+			re.ID = e.ID
+		}
+		return e, re
+	}
+	if !utf8.Valid(b) {
+		i := invalidUTF8At(b)
+		return fail(FieldError{Line: lineAt(b, i), Reason: fmt.Sprintf("invalid UTF-8 at byte %d", i)})
+	}
+	if fe := checkJSONShape(b, d.maxDepth()); fe != nil {
+		return fail(*fe)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return fail(jsonFieldError(err, b))
+	}
+	if dec.More() {
+		return fail(FieldError{Reason: "more than one JSON value (use NDJSON, one object a line)"})
+	}
+	if fe := d.Vocabulary.Validate(&e); fe != nil {
+		return fail(fe...)
+	}
+	return e, nil
+}
+
+// checkJSONShape walks the tokens once to refuse what encoding/json lets
+// through: a key given twice (it would keep the last silently), nesting
+// deeper than max, and a top-level value that is not an object.
+func checkJSONShape(b []byte, max int) *FieldError {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	type frame struct {
+		obj    bool
+		keys   map[string]bool
+		path   string
+		expect bool // an object's next string token is a key
+		key    string
+		index  int
+	}
+	var stack []*frame
+	first := true
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			fe := *syntaxError(err, b, 0)
+			return &fe.Fields[0]
+		}
+		if first {
+			first = false
+			if d, ok := tok.(json.Delim); !ok || d != '{' {
+				return &FieldError{Line: 1, Reason: "want a JSON object"}
+			}
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.obj && top.expect {
+			if k, ok := tok.(string); ok {
+				if top.keys[k] {
+					return &FieldError{Field: join(top.path, k), Line: lineAt(b, int(dec.InputOffset())), Reason: "key given twice"}
+				}
+				top.keys[k] = true
+				top.key = k
+				top.expect = false
+				continue
+			}
+		}
+		if top != nil && top.obj {
+			top.expect = true
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if len(stack) >= max {
+					return &FieldError{Line: lineAt(b, int(dec.InputOffset())), Reason: fmt.Sprintf("nested deeper than %d levels", max)}
+				}
+				path := ""
+				if top != nil && top.obj {
+					path = join(top.path, top.key)
+				} else if top != nil {
+					path = fmt.Sprintf("%s[%d]", top.path, top.index)
+					top.index++
+				}
+				stack = append(stack, &frame{obj: d == '{', keys: map[string]bool{}, expect: d == '{', path: path})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].obj {
+					stack[len(stack)-1].expect = true
+				}
+			}
+		}
+	}
+}
+
+func join(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
+
+// jsonFieldError turns encoding/json's errors into a field error.
+func jsonFieldError(err error, b []byte) FieldError {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		return FieldError{Field: field, Value: te.Value, Line: lineAt(b, int(te.Offset)), Reason: "want " + typeName(te.Type)}
+	case errors.As(err, &se):
+		return syntaxError(err, b, 0).Fields[0]
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return FieldError{Field: f, Reason: "unknown field"}
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return FieldError{Line: lineAt(b, len(b)), Reason: "truncated JSON"}
+	}
+	return FieldError{Reason: err.Error()}
+}
+
+func typeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Struct, reflect.Pointer, reflect.Map:
+		return "an object"
+	case reflect.Float64, reflect.Int, reflect.Int64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	}
+	return t.String()
+}
+
+func syntaxError(err error, b []byte, base int) *RecordError {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &RecordError{Line: base + lineAt(b, int(se.Offset)), Fields: []FieldError{{Line: base + lineAt(b, int(se.Offset)), Reason: "invalid JSON: " + strings.TrimPrefix(se.Error(), "json: ")}}}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return &RecordError{Line: base + lineAt(b, len(b)), Fields: []FieldError{{Line: base + lineAt(b, len(b)), Reason: "truncated JSON"}}}
+	}
+	return &RecordError{Fields: []FieldError{{Reason: "invalid JSON: " + err.Error()}}}
+}
+
+func lineAt(b []byte, off int) int {
+	if off > len(b) {
+		off = len(b)
+	}
+	if off < 0 {
+		off = 0
+	}
+	return bytes.Count(b[:off], []byte{'\n'}) + 1
+}
+
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+func (d *Decoder) decodeYAML(br *bufio.Reader, emit func(Record) bool) {
+	all, err := io.ReadAll(br)
+	if err != nil {
+		emit(Record{Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}}})
+		return
+	}
+	if !utf8.Valid(all) {
+		i := invalidUTF8At(all)
+		emit(Record{Line: lineAt(all, i), Err: &RecordError{Fields: []FieldError{{Reason: fmt.Sprintf("invalid UTF-8 at byte %d", i)}}}})
+		return
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(all))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			line, msg := yamlError(err)
+			emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Line: line, Reason: "invalid YAML: " + msg}}}})
+			return
+		}
+		if len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		items := []*yaml.Node{root}
+		if root.Kind == yaml.SequenceNode {
+			items = root.Content
+		}
+		for _, n := range items {
+			rec := Record{Line: n.Line}
+			rec.Event, rec.Err = d.yamlRecord(n)
+			if !emit(rec) {
+				return
+			}
+		}
+	}
+}
+
+func (d *Decoder) yamlRecord(n *yaml.Node) (Event, *RecordError) {
+	var e Event
+	fail := func(fe ...FieldError) (Event, *RecordError) {
+		re := &RecordError{Fields: fe}
+		if ValidID(e.ID) {
+			re.ID = e.ID
+		}
+		return e, re
+	}
+	if n.Kind != yaml.MappingNode {
+		return fail(FieldError{Line: n.Line, Reason: "want a mapping of event fields"})
+	}
+	if fe := checkYAMLShape(n, reflect.TypeFor[Event](), "", d.maxDepth()); len(fe) > 0 {
+		if id := mapValue(n, "id"); id != nil {
+			e.ID = id.Value
+		}
+		return fail(fe...)
+	}
+	if err := n.Decode(&e); err != nil {
+		line, msg := yamlError(err)
+		return fail(FieldError{Line: line, Reason: msg})
+	}
+	fe := d.Vocabulary.Validate(&e)
+	if fe == nil {
+		return e, nil
+	}
+	for i := range fe {
+		fe[i].Line = yamlLine(n, fe[i].Field)
+	}
+	return fail(fe...)
+}
+
+// checkYAMLShape refuses unknown fields, keys given twice and deep nesting,
+// with the line of each; yaml.v3's Node.Decode would let unknown fields
+// through silently.
+func checkYAMLShape(n *yaml.Node, t reflect.Type, path string, depth int) []FieldError {
+	if depth == 0 {
+		return []FieldError{{Field: path, Line: n.Line, Reason: "nested too deeply"}}
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode {
+		return []FieldError{{Field: path, Line: n.Line, Reason: "YAML aliases are not accepted in events"}}
+	}
+	var out []FieldError
+	switch {
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode && !implementsYAML(t):
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if tag := strings.Split(f.Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" {
+				fields[tag] = f.Type
+			}
+		}
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := join(path, k.Value)
+			ft, ok := fields[k.Value]
+			switch {
+			case !ok:
+				out = append(out, FieldError{Field: p, Line: k.Line, Reason: "unknown field"})
+			case seen[k.Value]:
+				out = append(out, FieldError{Field: p, Line: k.Line, Reason: "key given twice"})
+			default:
+				out = append(out, checkYAMLShape(v, ft, p, depth-1)...)
+			}
+			seen[k.Value] = true
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, item := range n.Content {
+			out = append(out, checkYAMLShape(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), depth-1)...)
+		}
+	case t.Kind() == reflect.Slice && n.Kind != yaml.SequenceNode && n.Tag != "!!null":
+		out = append(out, FieldError{Field: path, Line: n.Line, Value: n.Value, Reason: "want a list"})
+	case t.Kind() == reflect.Struct && n.Kind != yaml.MappingNode && !implementsYAML(t) && n.Tag != "!!null":
+		out = append(out, FieldError{Field: path, Line: n.Line, Value: n.Value, Reason: "want a mapping"})
+	case t.Kind() == reflect.String && n.Kind != yaml.ScalarNode:
+		out = append(out, FieldError{Field: path, Line: n.Line, Reason: "want a string"})
+	}
+	return out
+}
+
+func implementsYAML(t reflect.Type) bool {
+	return reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]())
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+var pathPart = regexp.MustCompile(`([^.\[\]]+)|\[(\d+)\]`)
+
+// yamlLine finds the line of the node at a field path like
+// "positions[1].party", or the closest line on the way to it.
+func yamlLine(n *yaml.Node, path string) int {
+	line := n.Line
+	for _, m := range pathPart.FindAllStringSubmatch(path, -1) {
+		var next *yaml.Node
+		if m[2] != "" {
+			i, _ := strconv.Atoi(m[2])
+			if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+				next = n.Content[i]
+			}
+		} else {
+			next = mapValue(n, m[1])
+		}
+		if next == nil {
+			break
+		}
+		n, line = next, next.Line
+	}
+	return line
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+): `)
+
+// yamlError takes the line out of yaml.v3's message so that it is reported
+// once, in the place lines go.
+func yamlError(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = strings.Replace(msg, m[0], "", 1)
+	}
+	return line, msg
+}

@@ -1,0 +1,150 @@
+package events
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Precision is how finely a Time was given. It is kept so that a date given
+// as a day is shown back as a day, never as midnight UTC.
+type Precision uint8
+
+const (
+	// Day is a plain date, 2025-11-20.
+	Day Precision = iota
+	// Minute is a time of day without seconds, 2025-11-20T14:30Z.
+	Minute
+	// Second is a full RFC 3339 time, with or without fractions.
+	Second
+)
+
+func (p Precision) String() string {
+	switch p {
+	case Day:
+		return "day"
+	case Minute:
+		return "minute"
+	default:
+		return "second"
+	}
+}
+
+// Years outside this range are taken for typing errors.
+const (
+	minYear = 1900
+	maxYear = 2200
+)
+
+// Time is an instant with the precision it was given at.
+type Time struct {
+	time.Time
+	Precision Precision
+
+	// invalid holds text that did not parse, so that decoding can go on and
+	// Validate can name the field it came from.
+	invalid *invalidText
+}
+
+type invalidText struct {
+	text   string
+	reason string
+}
+
+var layouts = []struct {
+	layout    string
+	precision Precision
+}{
+	{time.DateOnly, Day},
+	{"2006-01-02T15:04Z07:00", Minute},
+	{time.RFC3339Nano, Second},
+}
+
+// ParseTime reads a date (2006-01-02), a minute (2006-01-02T15:04Z07:00) or an
+// RFC 3339 time, keeping its precision and its offset.
+func ParseTime(s string) (Time, error) {
+	s = strings.TrimSpace(s)
+	var (
+		t   time.Time
+		p   Precision
+		err error
+	)
+	for _, l := range layouts {
+		if t, err = time.Parse(l.layout, s); err == nil {
+			p = l.precision
+			break
+		}
+	}
+	if err != nil {
+		return Time{}, fmt.Errorf("not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)")
+	}
+	if y := t.Year(); y < minYear || y > maxYear {
+		return Time{}, fmt.Errorf("year %d out of range %d-%d", y, minYear, maxYear)
+	}
+	return Time{Time: t, Precision: p}, nil
+}
+
+// MustTime is ParseTime for literals in tests and examples.
+func MustTime(s string) Time {
+	t, err := ParseTime(s)
+	if err != nil {
+		panic(fmt.Sprintf("events.MustTime(%q): %v", s, err))
+	}
+	return t
+}
+
+// String shows the time at its precision, with the offset it was given in.
+func (t Time) String() string {
+	switch t.Precision {
+	case Day:
+		return t.Time.Format(time.DateOnly)
+	case Minute:
+		return t.Time.Format("2006-01-02T15:04Z07:00")
+	default:
+		return t.Time.Format(time.RFC3339Nano)
+	}
+}
+
+// End is the last instant the time stands for: the end of its day for a
+// date, of its minute for a minute. A query "as of 2025-11-21" includes all
+// of that day.
+func (t Time) End() time.Time {
+	switch t.Precision {
+	case Day:
+		return t.Time.AddDate(0, 0, 1).Add(-time.Nanosecond)
+	case Minute:
+		return t.Time.Add(time.Minute - time.Nanosecond)
+	default:
+		return t.Time
+	}
+}
+
+// IsZero reports whether t was never set.
+func (t Time) IsZero() bool { return t.Time.IsZero() && t.invalid == nil }
+
+// MarshalText writes the time at its precision.
+func (t Time) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText reads what MarshalText writes, and any form ParseTime takes.
+// Text that does not parse is kept for Validate to report with its field,
+// which encoding/json would not name.
+func (t *Time) UnmarshalText(b []byte) error {
+	v, err := ParseTime(string(b))
+	if err != nil {
+		*t = Time{invalid: &invalidText{text: string(b), reason: err.Error()}}
+		return nil
+	}
+	*t = v
+	return nil
+}
+
+// UnmarshalYAML reads a scalar as UnmarshalText does, whatever tag YAML gave
+// it (an unquoted 2025-11-20 is a !!timestamp to YAML).
+func (t *Time) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("want a date or time")
+	}
+	return t.UnmarshalText([]byte(n.Value))
+}

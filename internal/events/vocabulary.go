@@ -1,0 +1,103 @@
+package events
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Vocabulary is the set of names events may use: parties, issues, event
+// types and stances. It is data (data/vocabulary.yaml), so that a new
+// party or issue needs no change of code.
+type Vocabulary struct {
+	Parties []Term `yaml:"parties" json:"parties"`
+	Issues  []Term `yaml:"issues" json:"issues"`
+	Types   []Term `yaml:"types" json:"types"`
+	Stances []Term `yaml:"stances" json:"stances"`
+
+	parties, issues, types, stances map[string]*Term
+}
+
+// Term is one name of the vocabulary.
+type Term struct {
+	ID          string `yaml:"id" json:"id"`
+	Name        string `yaml:"name" json:"name,omitempty"`
+	Short       string `yaml:"short" json:"short,omitempty"`
+	Label       string `yaml:"label" json:"label,omitempty"`
+	Description string `yaml:"description" json:"description,omitempty"`
+}
+
+// The event types a vocabulary must hold, because the projection gives
+// them a meaning.
+var requiredTypes = []string{TypeCorrection, TypeRetraction}
+
+// ParseVocabulary reads a vocabulary in YAML and checks that its ids are
+// well formed and unique.
+func ParseVocabulary(b []byte) (*Vocabulary, error) {
+	var v Vocabulary
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("vocabulary: %w", err)
+	}
+	lists := []struct {
+		name string
+		list []Term
+		into *map[string]*Term
+	}{
+		{"parties", v.Parties, &v.parties},
+		{"issues", v.Issues, &v.issues},
+		{"types", v.Types, &v.types},
+		{"stances", v.Stances, &v.stances},
+	}
+	for _, l := range lists {
+		if len(l.list) == 0 {
+			return nil, fmt.Errorf("vocabulary: %s: empty", l.name)
+		}
+		m := make(map[string]*Term, len(l.list))
+		for i := range l.list {
+			t := &l.list[i]
+			if !idPattern.MatchString(t.ID) {
+				return nil, fmt.Errorf("vocabulary: %s[%d]: id %q is not a slug", l.name, i, t.ID)
+			}
+			if m[t.ID] != nil {
+				return nil, fmt.Errorf("vocabulary: %s: id %q given twice", l.name, t.ID)
+			}
+			m[t.ID] = t
+		}
+		*l.into = m
+	}
+	for _, id := range requiredTypes {
+		if v.types[id] == nil {
+			return nil, fmt.Errorf("vocabulary: types: %q is required", id)
+		}
+	}
+	return &v, nil
+}
+
+// LoadVocabulary reads a vocabulary file.
+func LoadVocabulary(path string) (*Vocabulary, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load vocabulary: %w", err)
+	}
+	v, err := ParseVocabulary(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+// Party returns the party with the id, or nil.
+func (v *Vocabulary) Party(id string) *Term { return v.parties[id] }
+
+// Issue returns the issue with the id, or nil.
+func (v *Vocabulary) Issue(id string) *Term { return v.issues[id] }
+
+// Type returns the event type with the id, or nil.
+func (v *Vocabulary) Type(id string) *Term { return v.types[id] }
+
+// Stance returns the stance with the id, or nil.
+func (v *Vocabulary) Stance(id string) *Term { return v.stances[id] }

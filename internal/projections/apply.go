@@ -1,0 +1,477 @@
+package projections
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/parley-news/parley/internal/events"
+)
+
+var (
+	keyCheckpoint = []byte("checkpoint")
+	keyVersion    = []byte("version")
+	keyMaxOcc     = []byte("max_occurred")
+)
+
+// Checkpoint returns the stream sequence of the last message applied.
+func Checkpoint(tx Tx) uint64 {
+	if v := tx.Bucket(BucketMeta).Get(keyCheckpoint); len(v) == 8 {
+		return u64(v)
+	}
+	return 0
+}
+
+// ModelVersion returns the projection version that wrote the read model,
+// or 0 for an empty one.
+func ModelVersion(tx Tx) uint64 {
+	if v := tx.Bucket(BucketMeta).Get(keyVersion); len(v) == 8 {
+		return u64(v)
+	}
+	return 0
+}
+
+// Init marks an empty read model as written by this Version.
+func Init(tx Tx) error {
+	meta := tx.Bucket(BucketMeta)
+	if meta.Get(keyVersion) != nil {
+		return nil
+	}
+	return meta.Put(keyVersion, u64Key(Version))
+}
+
+// Outcome is what applying one message did.
+type Outcome struct {
+	// Development is nil when the message was skipped or applied before.
+	Development *Development
+	// Skipped is set when the message was not applied, with the reason.
+	Skipped *Skipped
+}
+
+// Apply applies one stream message to the read model in tx, and saves the
+// checkpoint in the same transaction: a message at or below the checkpoint
+// has been applied and is ignored, so a redelivery or a restart never
+// applies it twice. Messages must come in stream order.
+func Apply(tx Tx, m Message) (Outcome, error) {
+	meta := tx.Bucket(BucketMeta)
+	if m.Seq <= Checkpoint(tx) {
+		return Outcome{}, nil
+	}
+	a := applier{tx: tx, m: m}
+	out, err := a.apply()
+	if err != nil {
+		return Outcome{}, fmt.Errorf("apply seq %d: %w", m.Seq, err)
+	}
+	if err := meta.Put(keyCheckpoint, u64Key(m.Seq)); err != nil {
+		return Outcome{}, fmt.Errorf("apply seq %d: checkpoint: %w", m.Seq, err)
+	}
+	return out, nil
+}
+
+type applier struct {
+	tx Tx
+	m  Message
+}
+
+func (a *applier) apply() (Outcome, error) {
+	rk := make([]byte, 16)
+	putU64(rk, timeKey(a.m.Time))
+	putU64(rk[8:], a.m.Seq)
+	if err := a.tx.Bucket(BucketRecorded).Put(rk, []byte{1}); err != nil {
+		return Outcome{}, err
+	}
+	e, err := events.Unwrap(a.m.Data)
+	if err != nil {
+		return a.skip(err.Error())
+	}
+	if prev, err := getRecord(a.tx, e.ID); err != nil {
+		return Outcome{}, err
+	} else if prev != nil {
+		return a.skip(fmt.Sprintf("event id %s already applied at sequence %d", e.ID, prev.Seq))
+	}
+	if err := a.tx.Bucket(BucketSeqs).Put(u64Key(a.m.Seq), []byte(e.ID)); err != nil {
+		return Outcome{}, err
+	}
+	switch e.Type {
+	case events.TypeCorrection, events.TypeRetraction:
+		return a.amend(e)
+	}
+	return a.add(e)
+}
+
+func (a *applier) skip(reason string) (Outcome, error) {
+	s := &Skipped{Seq: a.m.Seq, Subject: a.m.Subject, Time: a.m.Time, Reason: reason}
+	if err := putJSON(a.tx.Bucket(BucketSkipped), u64Key(a.m.Seq), s); err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{Skipped: s}, nil
+}
+
+// add applies a new event: its timeline entries, its claims, and the
+// development with the positions it moved.
+func (a *applier) add(e events.Event) (Outcome, error) {
+	rec := &eventRecord{ID: e.ID, Seq: a.m.Seq, RecordedAt: a.m.Time,
+		Versions: []version{{Seq: a.m.Seq, RecordedAt: a.m.Time, Event: e, Issues: e.Issues(), Parties: e.Parties()}}}
+	pairs := pairsOf(e.Positions)
+	late, err := a.late(e.OccurredAt)
+	if err != nil {
+		return Outcome{}, err
+	}
+	w := a.watch(pairs, e.OccurredAt)
+	if err := a.open(rec, 0, true); err != nil {
+		return Outcome{}, err
+	}
+	if err := putRecord(a.tx, rec); err != nil {
+		return Outcome{}, err
+	}
+	d := a.development(e, e.Issues(), e.Parties())
+	d.Kinds = append(d.Kinds, KindNewEvent)
+	if err := w.finish(a, d, late); err != nil {
+		return Outcome{}, err
+	}
+	return a.save(d)
+}
+
+// amend applies a correction or a retraction: the event itself goes on the
+// timeline, and the event it names gets a new version (correction) or
+// loses its positions (retraction), from this sequence on.
+func (a *applier) amend(e events.Event) (Outcome, error) {
+	target, err := getRecord(a.tx, e.Corrects)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var cur *version
+	if target != nil {
+		cur = &target.Versions[len(target.Versions)-1]
+	}
+	issues, parties := e.Issues(), e.Parties()
+	if cur != nil {
+		issues = union(issues, cur.Issues)
+		parties = union(parties, cur.Parties)
+	}
+	if e.Amend != nil && e.Amend.Positions != nil {
+		issues = union(issues, events.Event{Positions: *e.Amend.Positions}.Issues())
+		parties = union(parties, events.Event{Positions: *e.Amend.Positions}.Parties())
+	}
+	rec := &eventRecord{ID: e.ID, Seq: a.m.Seq, RecordedAt: a.m.Time,
+		Versions: []version{{Seq: a.m.Seq, RecordedAt: a.m.Time, Event: e, Issues: issues, Parties: parties}}}
+	// A correction's own positions are not claims: what it says of
+	// positions is in amend, and lands on the event it corrects.
+	if err := a.open(rec, 0, false); err != nil {
+		return Outcome{}, err
+	}
+	if err := putRecord(a.tx, rec); err != nil {
+		return Outcome{}, err
+	}
+	d := a.development(e, issues, parties)
+	d.Corrects = e.Corrects
+	kind := KindCorrection
+	if e.Type == events.TypeRetraction {
+		kind = KindRetraction
+	}
+	d.Kinds = append(d.Kinds, KindNewEvent, kind)
+	switch {
+	case target == nil:
+		d.Note = fmt.Sprintf("%s names event %s, which is not in the record: nothing amended", e.Type, e.Corrects)
+		return a.save(d)
+	case cur.Event.Type == events.TypeCorrection || cur.Event.Type == events.TypeRetraction:
+		d.Note = fmt.Sprintf("%s names %s, itself a %s: corrections are amended by correcting the original event", e.Type, e.Corrects, cur.Event.Type)
+		return a.save(d)
+	case target.Retraction != nil && e.Type == events.TypeRetraction:
+		d.Note = fmt.Sprintf("event %s was already retracted by %s", e.Corrects, target.Retraction.By)
+		return a.save(d)
+	}
+
+	old := cur.Event
+	next := old
+	if e.Type == events.TypeCorrection {
+		next = old.Amended(e.Amend)
+	}
+	pairs := union2(pairsOf(old.Positions), pairsOf(next.Positions))
+	from := old.OccurredAt
+	if next.OccurredAt.Before(from.Time) {
+		from = next.OccurredAt
+	}
+	w := a.watch(pairs, from)
+	if e.Type == events.TypeRetraction {
+		target.Retraction = &mark{By: e.ID, Seq: a.m.Seq, RecordedAt: a.m.Time}
+		if err := a.closeClaims(target, len(target.Versions)-1); err != nil {
+			return Outcome{}, err
+		}
+	} else {
+		if err := a.close(target, len(target.Versions)-1); err != nil {
+			return Outcome{}, err
+		}
+		target.Versions = append(target.Versions, version{Seq: a.m.Seq, RecordedAt: a.m.Time, By: e.ID, Event: next,
+			Issues: union(next.Issues(), cur.Issues), Parties: union(next.Parties(), cur.Parties)})
+		if err := a.open(target, len(target.Versions)-1, target.Retraction == nil); err != nil {
+			return Outcome{}, err
+		}
+	}
+	if err := putRecord(a.tx, target); err != nil {
+		return Outcome{}, err
+	}
+	// A correction changes the past by definition when it moves a position
+	// or the date of one.
+	if err := w.finish(a, d, true); err != nil {
+		return Outcome{}, err
+	}
+	return a.save(d)
+}
+
+func (a *applier) development(e events.Event, issues, parties []string) *Development {
+	return &Development{Seq: a.m.Seq, RecordedAt: a.m.Time, Event: e.ID, Type: e.Type, Issues: issues, Parties: parties}
+}
+
+func (a *applier) save(d *Development) (Outcome, error) {
+	if err := putJSON(a.tx.Bucket(BucketDevelopments), u64Key(a.m.Seq), d); err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{Development: d}, nil
+}
+
+// late reports whether an event time lies before the latest one recorded,
+// and moves that mark forward.
+func (a *applier) late(t events.Time) (bool, error) {
+	meta := a.tx.Bucket(BucketMeta)
+	tk := timeKey(t.Time)
+	if v := meta.Get(keyMaxOcc); len(v) == 8 {
+		if max := u64(v); tk < max {
+			return true, nil
+		} else if tk == max {
+			return false, nil
+		}
+	}
+	return false, meta.Put(keyMaxOcc, u64Key(tk))
+}
+
+// open writes the index entries of one version of an event, believed from
+// that version's sequence on. withClaims is false for a retracted event's
+// versions and for corrections, which state no positions of their own.
+func (a *applier) open(rec *eventRecord, vi int, withClaims bool) error {
+	return a.entries(rec, vi, withClaims, func(b Bucket, k []byte, claim *Claim) error {
+		val := make([]byte, validityLen)
+		validity{from: rec.Versions[vi].Seq, to: forever}.encode(val)
+		if claim != nil {
+			j, err := json.Marshal(claim)
+			if err != nil {
+				return err
+			}
+			val = append(val, j...)
+		}
+		return b.Put(k, val)
+	})
+}
+
+// close ends the belief in one version's entries at this sequence.
+func (a *applier) close(rec *eventRecord, vi int) error {
+	return a.entries(rec, vi, rec.Retraction == nil, a.closeEntry)
+}
+
+// closeClaims ends only the claims: a retracted event stays on the
+// timeline, marked, but its positions drop out of the state.
+func (a *applier) closeClaims(rec *eventRecord, vi int) error {
+	return a.entries(rec, vi, true, func(b Bucket, k []byte, claim *Claim) error {
+		if claim == nil {
+			return nil
+		}
+		return a.closeEntry(b, k, claim)
+	})
+}
+
+func (a *applier) closeEntry(b Bucket, k []byte, _ *Claim) error {
+	old := b.Get(k)
+	if len(old) < validityLen {
+		return fmt.Errorf("close entry %x: not found", k)
+	}
+	v := make([]byte, len(old))
+	copy(v, old)
+	vd := decodeValidity(v)
+	vd.to = a.m.Seq
+	vd.encode(v)
+	return b.Put(k, v)
+}
+
+// entries calls fn for each index entry of one version: the timeline and
+// its by-issue, by-party and by-type indexes, then (withClaims) each
+// position in the claims, history and pairs buckets. claim is nil for
+// timeline entries.
+func (a *applier) entries(rec *eventRecord, vi int, withClaims bool, fn func(Bucket, []byte, *Claim) error) error {
+	ver := &rec.Versions[vi]
+	e := &ver.Event
+	occ := e.OccurredAt.Time
+	v16 := uint16(vi)
+	if err := fn(a.tx.Bucket(BucketTimeline), entryKey(nil, occ, rec.Seq, v16), nil); err != nil {
+		return err
+	}
+	for _, is := range ver.Issues {
+		if err := fn(a.tx.Bucket(BucketByIssue), entryKey(namePrefix(is), occ, rec.Seq, v16), nil); err != nil {
+			return err
+		}
+	}
+	for _, p := range ver.Parties {
+		if err := fn(a.tx.Bucket(BucketByParty), entryKey(namePrefix(p), occ, rec.Seq, v16), nil); err != nil {
+			return err
+		}
+	}
+	if err := fn(a.tx.Bucket(BucketByType), entryKey(namePrefix(e.Type), occ, rec.Seq, v16), nil); err != nil {
+		return err
+	}
+	if !withClaims {
+		return nil
+	}
+	for i, p := range e.Positions {
+		c := &Claim{Issue: p.Issue, Party: p.Party, Stance: p.Stance, Value: p.Value, Quote: p.Quote,
+			Event: rec.ID, Type: e.Type, Title: e.Title, OccurredAt: e.OccurredAt, Seq: rec.Seq,
+			RecordedAt: ver.RecordedAt, Sources: e.Sources, CorrectedBy: ver.By}
+		suffix := claimKey(nil, occ, rec.Seq, v16, uint16(i))
+		if err := fn(a.tx.Bucket(BucketClaims), append(namePrefix(p.Issue, p.Party), suffix...), c); err != nil {
+			return err
+		}
+		if err := fn(a.tx.Bucket(BucketHistory), append(namePrefix(p.Issue), suffix...), c); err != nil {
+			return err
+		}
+		pk := namePrefix(p.Issue, p.Party)
+		if b := a.tx.Bucket(BucketPairs); b.Get(pk) == nil {
+			if err := b.Put(pk, []byte{1}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// watcher remembers the cells of some (issue, party) pairs before a change,
+// now and as of an event time, to tell afterwards what moved.
+type watcher struct {
+	pairs       [][2]string
+	at          events.Time
+	beforeNow   []*Cell
+	beforeAt    []*Cell
+	err         error
+}
+
+func (a *applier) watch(pairs [][2]string, at events.Time) *watcher {
+	w := &watcher{pairs: pairs, at: at}
+	prev := a.m.Seq - 1
+	for _, p := range pairs {
+		now, err := cellAt(a.tx, p[0], p[1], endOfTime, prev)
+		if err != nil {
+			w.err = err
+			return w
+		}
+		then, err := cellAt(a.tx, p[0], p[1], at.Time, prev)
+		if err != nil {
+			w.err = err
+			return w
+		}
+		w.beforeNow = append(w.beforeNow, now)
+		w.beforeAt = append(w.beforeAt, then)
+	}
+	return w
+}
+
+// finish compares the watched cells with what they are now, and records
+// the changes in d. revising says whether a change as of the event time
+// counts as a revision of the timeline (a late event or a correction).
+func (w *watcher) finish(a *applier, d *Development, revising bool) error {
+	if w.err != nil {
+		return w.err
+	}
+	var moved, revised bool
+	var revisedTo *time.Time
+	for i, p := range w.pairs {
+		now, err := cellAt(a.tx, p[0], p[1], endOfTime, a.m.Seq)
+		if err != nil {
+			return err
+		}
+		then, err := cellAt(a.tx, p[0], p[1], w.at.Time, a.m.Seq)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !sameStance(w.beforeNow[i], now):
+			moved = true
+			d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], Before: w.beforeNow[i].short(), After: now.short()})
+			if revising && !sameStance(w.beforeAt[i], then) {
+				revised = true
+			}
+		case revising && !sameStance(w.beforeAt[i], then):
+			revised = true
+			d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], AsOf: w.at.String(),
+				Before: w.beforeAt[i].short(), After: then.short()})
+			// The revised period ends where a later claim took over.
+			next, err := nextClaimTime(a.tx, p[0], p[1], w.at.Time, a.m.Seq)
+			if err != nil {
+				return err
+			}
+			if next != nil && (revisedTo == nil || next.Before(*revisedTo)) {
+				revisedTo = next
+			}
+		}
+	}
+	if moved {
+		d.Kinds = append(d.Kinds, KindPositionChange)
+	}
+	if revised {
+		d.Kinds = append(d.Kinds, KindTimelineRevised)
+		d.Revised = &Revision{From: w.at.String()}
+		if revisedTo != nil && !moved {
+			d.Revised.To = revisedTo.UTC().Format(time.RFC3339)
+		}
+	}
+	return nil
+}
+
+func pairsOf(ps []events.Position) [][2]string {
+	out := make([][2]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, [2]string{p.Issue, p.Party})
+	}
+	return out
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func union2(a, b [][2]string) [][2]string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func getRecord(tx Tx, id string) (*eventRecord, error) {
+	v := tx.Bucket(BucketEvents).Get([]byte(id))
+	if v == nil {
+		return nil, nil
+	}
+	var r eventRecord
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("decode event record %s: %w", id, err)
+	}
+	return &r, nil
+}
+
+func putRecord(tx Tx, r *eventRecord) error {
+	return putJSON(tx.Bucket(BucketEvents), []byte(r.ID), r)
+}
+
+func putJSON(b Bucket, k []byte, v any) error {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %x: %w", k, err)
+	}
+	return b.Put(k, j)
+}

@@ -1,0 +1,5 @@
+package projections
+
+import "errors"
+
+var errReadOnly = errors.New("write in a read-only transaction")

@@ -1,0 +1,277 @@
+package projections_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/projections"
+)
+
+// log feeds events to a store as the stream would: consecutive sequences,
+// recorded times a minute apart from a fixed start.
+type log struct {
+	t     *testing.T
+	store projections.Store
+	seq   uint64
+	start time.Time
+}
+
+func newLog(t *testing.T) *log {
+	return &log{t: t, store: projections.NewMem(), start: time.Date(2025, 11, 25, 9, 0, 0, 0, time.UTC)}
+}
+
+func (l *log) recordedAt(seq uint64) time.Time { return l.start.Add(time.Duration(seq) * time.Minute) }
+
+func (l *log) add(evs ...events.Event) []*projections.Development {
+	l.t.Helper()
+	var devs []*projections.Development
+	err := l.store.Update(context.Background(), func(tx projections.Tx) error {
+		if err := projections.Init(tx); err != nil {
+			return err
+		}
+		for _, e := range evs {
+			l.seq++
+			out, err := projections.Apply(tx, projections.Message{Seq: l.seq, Time: l.recordedAt(l.seq), Subject: "parley.events." + e.ID, Data: events.Wrap(e, "")})
+			if err != nil {
+				return err
+			}
+			devs = append(devs, out.Development)
+		}
+		return nil
+	})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return devs
+}
+
+func (l *log) state(q projections.StateQuery) *projections.State {
+	l.t.Helper()
+	var st *projections.State
+	err := l.store.View(context.Background(), func(tx projections.Tx) error {
+		var err error
+		st, err = projections.QueryState(tx, q)
+		return err
+	})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return st
+}
+
+// cell is "stance value" of a pair in a state, or "-" when none.
+func cell(st *projections.State, issue, party string) string {
+	for _, is := range st.Issues {
+		if is.Issue == issue {
+			if c := is.Positions[party]; c != nil {
+				s := c.Stance
+				if !c.Value.IsZero() {
+					s += " " + c.Value.String()
+				}
+				if c.Disputed {
+					s += " disputed"
+				}
+				return s
+			}
+		}
+	}
+	return "-"
+}
+
+func ev(id, typ, at string, pos ...events.Position) events.Event {
+	return events.Event{ID: id, Type: typ, OccurredAt: events.MustTime(at), Title: "title of " + id,
+		Sources: []events.Source{{Outlet: "Outlet " + id}}, Positions: pos}
+}
+
+func pos(party, issue, stance string, v any) events.Position {
+	p := events.Position{Party: party, Issue: issue, Stance: stance}
+	switch v := v.(type) {
+	case int:
+		p.Value = events.Number(float64(v))
+	case string:
+		p.Value = events.Text(v)
+	}
+	return p
+}
+
+func day(s string) time.Time { return events.MustTime(s).End() }
+
+func TestStateAsOfAndKnownAt(t *testing.T) {
+	l := newLog(t)
+	l.add(
+		ev("leak", "leak", "2025-11-20", pos("us", "army-cap", "proposes", 600000)),
+		ev("e3-plan", "proposal", "2025-11-23", pos("e3", "army-cap", "proposes", 800000)),
+	)
+	// Recorded third, but it happened first: a late report.
+	devs := l.add(ev("ua-red-lines", "statement", "2025-11-19", pos("ua", "army-cap", "rejects", nil)))
+
+	tests := []struct {
+		name  string
+		q     projections.StateQuery
+		party string
+		want  string
+	}{
+		{"now us", projections.StateQuery{}, "us", "proposes 600000"},
+		{"now e3", projections.StateQuery{}, "e3", "proposes 800000"},
+		{"before E3 plan", projections.StateQuery{At: day("2025-11-21")}, "e3", "-"},
+		{"late event in its place", projections.StateQuery{At: day("2025-11-19")}, "ua", "rejects"},
+		{"before the leak", projections.StateQuery{At: day("2025-11-19")}, "us", "-"},
+		{"as known before the late report", projections.StateQuery{Knowledge: projections.Knowledge{At: l.recordedAt(2)}}, "ua", "-"},
+		{"as known after it", projections.StateQuery{Knowledge: projections.Knowledge{At: l.recordedAt(3)}}, "ua", "rejects"},
+		{"known before anything", projections.StateQuery{Knowledge: projections.Knowledge{At: l.start}}, "us", "-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := cell(l.state(tt.q), "army-cap", tt.party); got != tt.want {
+				t.Errorf("army-cap/%s = %q, want %q", tt.party, got, tt.want)
+			}
+		})
+	}
+	d := devs[0]
+	if !slices.Contains(d.Kinds, projections.KindTimelineRevised) || d.Revised == nil || d.Revised.From != "2025-11-19" {
+		t.Errorf("late event development = %+v, want a timeline revision from 2025-11-19", d)
+	}
+}
+
+func TestCorrectionAndRetraction(t *testing.T) {
+	l := newLog(t)
+	l.add(
+		ev("deadline", "deadline", "2025-11-28"),
+		ev("claim", "statement", "2025-11-21", pos("ru", "language", "demands", "official language")),
+		ev("cap", "leak", "2025-11-20", pos("us", "army-cap", "proposes", 600000)),
+	)
+	known := l.seq
+	amendAt := events.MustTime("2025-11-27")
+	cor := ev("deadline-fix", "correction", "2025-11-26")
+	cor.Corrects, cor.Amend = "deadline", &events.Amend{OccurredAt: &amendAt}
+	capFix := ev("cap-fix", "correction", "2025-11-26")
+	newPos := []events.Position{pos("us", "army-cap", "proposes", 650000)}
+	capFix.Corrects, capFix.Amend = "cap", &events.Amend{Positions: &newPos}
+	ret := ev("claim-retracted", "retraction", "2025-11-26")
+	ret.Corrects = "claim"
+	devs := l.add(cor, capFix, ret)
+
+	view := func(id string, k projections.Knowledge) *projections.EventView {
+		var v *projections.EventView
+		err := l.store.View(context.Background(), func(tx projections.Tx) error {
+			var err error
+			v, err = projections.QueryEvent(tx, id, k)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := view("deadline", projections.Knowledge{}); v.OccurredAt.String() != "2025-11-27" || !slices.Equal(v.CorrectedBy, []string{"deadline-fix"}) {
+		t.Errorf("corrected deadline = %s by %v", v.OccurredAt, v.CorrectedBy)
+	}
+	before := projections.Knowledge{At: l.recordedAt(known)}
+	if v := view("deadline", before); v.OccurredAt.String() != "2025-11-28" || v.Version != 0 {
+		t.Errorf("deadline as known before = %s (version %d)", v.OccurredAt, v.Version)
+	}
+	if v := view("claim", projections.Knowledge{}); !v.Retracted || v.RetractedBy != "claim-retracted" {
+		t.Errorf("claim not marked retracted: %+v", v)
+	}
+	if got := cell(l.state(projections.StateQuery{}), "language", "ru"); got != "-" {
+		t.Errorf("retracted claim still in state: %q", got)
+	}
+	if got := cell(l.state(projections.StateQuery{Knowledge: before}), "language", "ru"); got != "demands official language" {
+		t.Errorf("before retraction: %q", got)
+	}
+	if got := cell(l.state(projections.StateQuery{}), "army-cap", "us"); got != "proposes 650000" {
+		t.Errorf("corrected cap: %q", got)
+	}
+	if got := cell(l.state(projections.StateQuery{Knowledge: before}), "army-cap", "us"); got != "proposes 600000" {
+		t.Errorf("cap as known before the correction: %q", got)
+	}
+	wantKinds := [][]string{
+		{projections.KindNewEvent, projections.KindCorrection},
+		{projections.KindNewEvent, projections.KindCorrection, projections.KindPositionChange, projections.KindTimelineRevised},
+		{projections.KindNewEvent, projections.KindRetraction, projections.KindPositionChange, projections.KindTimelineRevised},
+	}
+	for i, d := range devs {
+		if !slices.Equal(d.Kinds, wantKinds[i]) {
+			t.Errorf("development %s kinds = %v, want %v", d.Event, d.Kinds, wantKinds[i])
+		}
+	}
+
+	// The timeline keeps the retracted event and shows the deadline at its
+	// corrected date, after the correction.
+	var page *projections.TimelinePage
+	l.store.View(context.Background(), func(tx projections.Tx) error {
+		var err error
+		page, err = projections.QueryTimeline(tx, projections.TimelineQuery{})
+		return err
+	})
+	var order []string
+	for _, e := range page.Events {
+		order = append(order, fmt.Sprintf("%s@%s", e.ID, e.OccurredAt))
+	}
+	want := []string{"cap@2025-11-20", "claim@2025-11-21", "deadline-fix@2025-11-26", "cap-fix@2025-11-26", "claim-retracted@2025-11-26", "deadline@2025-11-27"}
+	if !slices.Equal(order, want) {
+		t.Errorf("timeline = %v\nwant %v", order, want)
+	}
+}
+
+func TestDisputeAndSourceCount(t *testing.T) {
+	l := newLog(t)
+	a := ev("a", "statement", "2025-11-21", pos("us", "sanctions", "proposes", "phased"))
+	b := ev("b", "statement", "2025-11-21", pos("us", "sanctions", "proposes", "lifted"))
+	c := ev("c", "statement", "2025-11-20", pos("us", "sanctions", "proposes", "phased"))
+	l.add(c, a)
+	st := l.state(projections.StateQuery{})
+	if got := st.Issues[0].Positions["us"].SourceCount; got != 2 {
+		t.Errorf("source count of a position two outlets support = %d, want 2", got)
+	}
+	l.add(b)
+	got := l.state(projections.StateQuery{}).Issues[0].Positions["us"]
+	if !got.Disputed || len(got.Claims) != 2 {
+		t.Fatalf("want a dispute between two claims, got %+v", got)
+	}
+	if got.Claims[0].Sources[0].Outlet == got.Claims[1].Sources[0].Outlet {
+		t.Errorf("dispute names one source twice: %+v", got.Claims)
+	}
+}
+
+func TestApplyIsIdempotent(t *testing.T) {
+	l := newLog(t)
+	e := ev("leak", "leak", "2025-11-20", pos("us", "army-cap", "proposes", 600000))
+	l.add(e)
+	// The same sequence again (a redelivery) is ignored by the checkpoint;
+	// the same id at a new sequence (a re-append past the duplicate window)
+	// is skipped by the id check.
+	err := l.store.Update(context.Background(), func(tx projections.Tx) error {
+		out, err := projections.Apply(tx, projections.Message{Seq: 1, Time: l.recordedAt(1), Data: events.Wrap(e, "")})
+		if err != nil || out.Development != nil || out.Skipped != nil {
+			t.Errorf("redelivery: %+v %v", out, err)
+		}
+		out, err = projections.Apply(tx, projections.Message{Seq: 2, Time: l.recordedAt(2), Data: events.Wrap(e, "")})
+		if err != nil || out.Skipped == nil {
+			t.Errorf("re-append: %+v %v, want skipped", out, err)
+		}
+		out, err = projections.Apply(tx, projections.Message{Seq: 3, Time: l.recordedAt(3), Data: []byte("{not json")})
+		if err != nil || out.Skipped == nil {
+			t.Errorf("garbage: %+v %v, want skipped", out, err)
+		}
+		if cp := projections.Checkpoint(tx); cp != 3 {
+			t.Errorf("checkpoint = %d, want 3", cp)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page *projections.TimelinePage
+	l.store.View(context.Background(), func(tx projections.Tx) error {
+		page, err = projections.QueryTimeline(tx, projections.TimelineQuery{})
+		return err
+	})
+	if len(page.Events) != 1 {
+		t.Errorf("timeline has %d events, want 1", len(page.Events))
+	}
+}

@@ -1,0 +1,604 @@
+package projections
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/parley-news/parley/internal/events"
+)
+
+// endOfTime stands for "now" on the event-time axis: every event time is
+// before it.
+var endOfTime = time.Unix(0, math.MaxInt64).UTC()
+
+// ErrNotFound is returned for an event or issue the read model does not
+// hold (or did not hold at the point of knowledge asked for).
+var ErrNotFound = errors.New("not found")
+
+// ErrBadCursor is returned for a paging cursor this read model did not
+// issue.
+var ErrBadCursor = errors.New("bad cursor")
+
+// Knowledge is a point of recorded time: what had been recorded by then.
+// The zero Knowledge is everything applied.
+type Knowledge struct {
+	// At is the recorded time; zero means now.
+	At time.Time
+}
+
+// seq turns a point of knowledge into the last stream sequence recorded
+// by then.
+func (k Knowledge) seq(tx Tx) uint64 {
+	if k.At.IsZero() {
+		return Checkpoint(tx)
+	}
+	c := tx.Bucket(BucketRecorded).Cursor()
+	key, _ := c.Seek(u64Key(timeKey(k.At) + 1))
+	if key == nil {
+		key, _ = c.Last()
+	} else {
+		key, _ = c.Prev()
+	}
+	if len(key) != 16 {
+		return 0
+	}
+	return u64(key[8:])
+}
+
+// cellAt returns a party's position on an issue as of event time at, as
+// believed at sequence seq, or nil when it has none.
+func cellAt(tx Tx, issue, party string, at time.Time, seq uint64) (*Cell, error) {
+	prefix := namePrefix(issue, party)
+	c := tx.Bucket(BucketClaims).Cursor()
+	k, v := c.Seek(afterTime(prefix, at))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	var (
+		cell     *Cell
+		outlets  = map[string]bool{}
+		sameTime = true
+		steps    int
+	)
+	// supportLimit bounds the walk back through agreeing claims for the
+	// source count: a position repeated a thousand times is not read a
+	// thousand times per query.
+	const supportLimit = 64
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if !decodeValidity(v).at(seq) {
+			continue
+		}
+		var cl Claim
+		if err := json.Unmarshal(v[validityLen:], &cl); err != nil {
+			return nil, fmt.Errorf("decode claim %x: %w", k, err)
+		}
+		if cell == nil {
+			cell = &Cell{Claim: cl}
+			addOutlets(outlets, cl.Sources)
+			continue
+		}
+		if sameTime && sameMoment(cell.OccurredAt, cl.OccurredAt) {
+			if cl.Stance != cell.Stance || !cl.Value.Equal(cell.Value) {
+				cell.Disputed = true
+			} else {
+				addOutlets(outlets, cl.Sources)
+			}
+			cell.Claims = append(cell.Claims, cl)
+			continue
+		}
+		sameTime = false
+		steps++
+		if cell.Disputed || cl.Stance != cell.Stance || !cl.Value.Equal(cell.Value) || steps > supportLimit {
+			break
+		}
+		addOutlets(outlets, cl.Sources)
+	}
+	if cell == nil {
+		return nil, nil
+	}
+	if cell.Disputed {
+		cell.Claims = append([]Claim{cell.Claim}, cell.Claims...)
+	} else {
+		cell.Claims = nil
+	}
+	cell.SourceCount = len(outlets)
+	return cell, nil
+}
+
+func addOutlets(m map[string]bool, ss []events.Source) {
+	for _, s := range ss {
+		m[s.Outlet] = true
+	}
+}
+
+// sameMoment reports whether two event times are the same at the coarser
+// of their precisions: a report dated 2025-11-23 and one at 14:30 that day
+// speak of the same moment.
+func sameMoment(a, b events.Time) bool {
+	p := min(a.Precision, b.Precision)
+	ta, tb := a.Time.UTC(), b.Time.UTC()
+	switch p {
+	case events.Day:
+		return ta.Format(time.DateOnly) == tb.Format(time.DateOnly)
+	case events.Minute:
+		return ta.Truncate(time.Minute).Equal(tb.Truncate(time.Minute))
+	}
+	return ta.Equal(tb)
+}
+
+// nextClaimTime returns the event time of the first claim on the pair
+// after t, as believed at seq.
+func nextClaimTime(tx Tx, issue, party string, t time.Time, seq uint64) (*time.Time, error) {
+	prefix := namePrefix(issue, party)
+	c := tx.Bucket(BucketClaims).Cursor()
+	for k, v := c.Seek(afterTime(prefix, t)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if decodeValidity(v).at(seq) {
+			t := keyTime(u64(k[len(prefix):]))
+			return &t, nil
+		}
+	}
+	return nil, nil
+}
+
+// StateQuery asks for every position as of an event time, as known at a
+// recorded time.
+type StateQuery struct {
+	// At is the event time; zero means now. A date stands for its end.
+	At time.Time
+	Knowledge
+}
+
+// State is each party's position on each issue.
+type State struct {
+	// Seq is the last stream sequence counted.
+	Seq    uint64       `json:"seq"`
+	Issues []IssueState `json:"issues"`
+}
+
+// IssueState is the positions on one issue, by party.
+type IssueState struct {
+	Issue     string           `json:"issue"`
+	Positions map[string]*Cell `json:"positions"`
+}
+
+// QueryState answers a StateQuery: one look-up per (issue, party) pair
+// that ever had a position, each a seek on the event-time index.
+func QueryState(tx Tx, q StateQuery) (*State, error) {
+	seq := q.Knowledge.seq(tx)
+	at := q.At
+	if at.IsZero() {
+		at = endOfTime
+	}
+	st := &State{Seq: seq, Issues: []IssueState{}}
+	c := tx.Bucket(BucketPairs).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		parts := bytes.Split(bytes.TrimSuffix(k, []byte{sep}), []byte{sep})
+		if len(parts) != 2 {
+			continue
+		}
+		issue, party := string(parts[0]), string(parts[1])
+		cell, err := cellAt(tx, issue, party, at, seq)
+		if err != nil {
+			return nil, err
+		}
+		if cell == nil {
+			continue
+		}
+		if n := len(st.Issues); n == 0 || st.Issues[n-1].Issue != issue {
+			st.Issues = append(st.Issues, IssueState{Issue: issue, Positions: map[string]*Cell{}})
+		}
+		st.Issues[len(st.Issues)-1].Positions[party] = cell
+	}
+	return st, nil
+}
+
+// Cell answers one (issue, party) pair of a StateQuery.
+func QueryCell(tx Tx, issue, party string, q StateQuery) (*Cell, error) {
+	at := q.At
+	if at.IsZero() {
+		at = endOfTime
+	}
+	return cellAt(tx, issue, party, at, q.Knowledge.seq(tx))
+}
+
+// view is the event as believed at seq, or nil when it was not yet
+// recorded then.
+func (r *eventRecord) view(seq uint64) *EventView {
+	vi := -1
+	for i, v := range r.Versions {
+		if v.Seq <= seq {
+			vi = i
+		}
+	}
+	if vi < 0 {
+		return nil
+	}
+	ev := &EventView{Event: r.Versions[vi].Event, Seq: r.Seq, RecordedAt: r.RecordedAt, Version: vi}
+	if vi > 0 {
+		for _, v := range r.Versions[1 : vi+1] {
+			ev.CorrectedBy = append(ev.CorrectedBy, v.By)
+		}
+		t := r.Versions[vi].RecordedAt
+		ev.CorrectedAt = &t
+		orig := r.Versions[0].Event
+		ev.Original = &orig
+	}
+	if m := r.Retraction; m != nil && m.Seq <= seq {
+		ev.Retracted, ev.RetractedBy = true, m.By
+		t := m.RecordedAt
+		ev.RetractedAt = &t
+	}
+	return ev
+}
+
+// QueryEvent returns one event as known at k.
+func QueryEvent(tx Tx, id string, k Knowledge) (*EventView, error) {
+	r, err := getRecord(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, fmt.Errorf("event %s: %w", id, ErrNotFound)
+	}
+	v := r.view(k.seq(tx))
+	if v == nil {
+		return nil, fmt.Errorf("event %s not yet recorded then: %w", id, ErrNotFound)
+	}
+	return v, nil
+}
+
+// EventAtSeq returns the event recorded at a stream sequence, as known now.
+func EventAtSeq(tx Tx, seq uint64) (*EventView, error) {
+	id := tx.Bucket(BucketSeqs).Get(u64Key(seq))
+	if id == nil {
+		return nil, fmt.Errorf("sequence %d: %w", seq, ErrNotFound)
+	}
+	return QueryEvent(tx, string(id), Knowledge{})
+}
+
+// TimelineQuery asks for events in event-time order.
+type TimelineQuery struct {
+	Party, Issue, Type string
+	// From and To bound event time, both included; zero is open.
+	From, To time.Time
+	Knowledge
+	// Limit is the page size; 0 means DefaultLimit.
+	Limit int
+	// Cursor continues a previous page.
+	Cursor string
+}
+
+// Paging limits.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 10000
+)
+
+// TimelinePage is one page of a timeline.
+type TimelinePage struct {
+	Events     []*EventView `json:"events"`
+	NextCursor string       `json:"next_cursor,omitempty"`
+}
+
+// QueryTimeline answers a TimelineQuery from the narrowest index its
+// filters allow, checking the other filters on each event.
+func QueryTimeline(tx Tx, q TimelineQuery) (*TimelinePage, error) {
+	limit := clampLimit(q.Limit)
+	seq := q.Knowledge.seq(tx)
+	bucket, prefix := BucketTimeline, []byte(nil)
+	switch {
+	case q.Issue != "":
+		bucket, prefix = BucketByIssue, namePrefix(q.Issue)
+	case q.Party != "":
+		bucket, prefix = BucketByParty, namePrefix(q.Party)
+	case q.Type != "":
+		bucket, prefix = BucketByType, namePrefix(q.Type)
+	}
+	page := &TimelinePage{Events: []*EventView{}}
+	records := map[uint64]*eventRecord{}
+	var last []byte
+	err := scan(tx, bucket, prefix, entryKeyLen, q.From, q.To, q.Cursor, func(k, v []byte) (bool, error) {
+		if !decodeValidity(v).at(seq) {
+			return true, nil
+		}
+		s := u64(k[len(k)-10:])
+		r := records[s]
+		if r == nil {
+			id := tx.Bucket(BucketSeqs).Get(u64Key(s))
+			rec, err := getRecord(tx, string(id))
+			if err != nil || rec == nil {
+				return false, fmt.Errorf("timeline entry %x: event at seq %d: %v", k, s, err)
+			}
+			r, records[s] = rec, rec
+		}
+		ev := r.view(seq)
+		if ev == nil || !matches(r, ev, q) {
+			return true, nil
+		}
+		if len(page.Events) == limit {
+			page.NextCursor = hex.EncodeToString(last)
+			return false, nil
+		}
+		page.Events = append(page.Events, ev)
+		last = slices.Clone(k[len(prefix):])
+		return true, nil
+	})
+	return page, err
+}
+
+// matches checks the filters the chosen index did not apply.
+func matches(r *eventRecord, ev *EventView, q TimelineQuery) bool {
+	ver := &r.Versions[ev.Version]
+	if q.Type != "" && ev.Type != q.Type {
+		return false
+	}
+	if q.Party != "" && !slices.Contains(ver.Parties, q.Party) {
+		return false
+	}
+	if q.Issue != "" && !slices.Contains(ver.Issues, q.Issue) {
+		return false
+	}
+	return true
+}
+
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
+}
+
+// scan walks the entries of prefix whose event time is in [from, to],
+// after the cursor when there is one, until fn says stop.
+func scan(tx Tx, bucket string, prefix []byte, suffixLen int, from, to time.Time, cursor string, fn func(k, v []byte) (bool, error)) error {
+	c := tx.Bucket(bucket).Cursor()
+	var k, v []byte
+	switch {
+	case cursor != "":
+		after, err := hex.DecodeString(cursor)
+		if err != nil || len(after) != suffixLen {
+			return fmt.Errorf("%w: %q", ErrBadCursor, cursor)
+		}
+		start := append(slices.Clone(prefix), after...)
+		k, v = c.Seek(start)
+		if bytes.Equal(k, start) {
+			k, v = c.Next()
+		}
+	case !from.IsZero():
+		k, v = c.Seek(atTime(prefix, from))
+	default:
+		k, v = c.Seek(prefix)
+	}
+	end := uint64(math.MaxUint64)
+	if !to.IsZero() {
+		end = timeKey(to)
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(k) != len(prefix)+suffixLen {
+			continue // a longer name sharing the prefix's bytes cannot, as sep ends names; defensive
+		}
+		if u64(k[len(prefix):]) > end {
+			return nil
+		}
+		more, err := fn(k, v)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// HistoryQuery asks for the positions stated on one issue over event time.
+type HistoryQuery struct {
+	Issue string
+	// Party narrows the history to one party.
+	Party    string
+	From, To time.Time
+	Knowledge
+	Limit  int
+	Cursor string
+}
+
+// HistoryEntry is one stated position, with the party's position before it.
+type HistoryEntry struct {
+	Claim
+	// Before is the party's previous position on the issue, nil for its
+	// first; Changed says whether this one differs from it.
+	Before  *Position `json:"before"`
+	Changed bool      `json:"changed"`
+}
+
+// History is one page of an issue's history.
+type History struct {
+	Issue      string          `json:"issue"`
+	Entries    []*HistoryEntry `json:"entries"`
+	NextCursor string          `json:"next_cursor,omitempty"`
+}
+
+// QueryHistory answers a HistoryQuery in event-time order.
+func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
+	limit := clampLimit(q.Limit)
+	seq := q.Knowledge.seq(tx)
+	bucket, prefix := BucketHistory, namePrefix(q.Issue)
+	if q.Party != "" {
+		bucket, prefix = BucketClaims, namePrefix(q.Issue, q.Party)
+	}
+	h := &History{Issue: q.Issue, Entries: []*HistoryEntry{}}
+	prev := map[string]*Position{}
+	var last []byte
+	err := scan(tx, bucket, prefix, claimKeyLen, q.From, q.To, q.Cursor, func(k, v []byte) (bool, error) {
+		if !decodeValidity(v).at(seq) {
+			return true, nil
+		}
+		if len(h.Entries) == limit {
+			h.NextCursor = hex.EncodeToString(last)
+			return false, nil
+		}
+		var cl Claim
+		if err := json.Unmarshal(v[validityLen:], &cl); err != nil {
+			return false, fmt.Errorf("decode claim %x: %w", k, err)
+		}
+		before, seen := prev[cl.Party]
+		if !seen {
+			b, err := claimBefore(tx, cl.Issue, cl.Party, k[len(prefix):], seq)
+			if err != nil {
+				return false, err
+			}
+			before = b
+		}
+		e := &HistoryEntry{Claim: cl, Before: before}
+		e.Changed = before == nil || before.Stance != cl.Stance || !before.Value.Equal(cl.Value)
+		prev[cl.Party] = &Position{Stance: cl.Stance, Value: cl.Value, Event: cl.Event}
+		h.Entries = append(h.Entries, e)
+		last = slices.Clone(k[len(prefix):])
+		return true, nil
+	})
+	return h, err
+}
+
+// claimBefore returns the claim on the pair just before the key suffix,
+// as believed at seq.
+func claimBefore(tx Tx, issue, party string, suffix []byte, seq uint64) (*Position, error) {
+	prefix := namePrefix(issue, party)
+	c := tx.Bucket(BucketClaims).Cursor()
+	k, v := c.Seek(append(slices.Clone(prefix), suffix...))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if !decodeValidity(v).at(seq) {
+			continue
+		}
+		var cl Claim
+		if err := json.Unmarshal(v[validityLen:], &cl); err != nil {
+			return nil, fmt.Errorf("decode claim %x: %w", k, err)
+		}
+		return &Position{Stance: cl.Stance, Value: cl.Value, Event: cl.Event}, nil
+	}
+	return nil, nil
+}
+
+// DiffQuery asks what positions changed between two event times.
+type DiffQuery struct {
+	From, To time.Time
+	Knowledge
+}
+
+// DiffEntry is one position that changed between two event times.
+type DiffEntry struct {
+	Issue  string   `json:"issue"`
+	Party  string   `json:"party"`
+	Before *Cell    `json:"before"`
+	After  *Cell    `json:"after"`
+	Events []string `json:"events"`
+}
+
+// Diff is the set of positions that changed.
+type Diff struct {
+	Seq     uint64       `json:"seq"`
+	Changes []*DiffEntry `json:"changes"`
+}
+
+// QueryDiff compares the state at two event times, pair by pair, and names
+// the events between them that stated the pair's positions.
+func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
+	seq := q.Knowledge.seq(tx)
+	d := &Diff{Seq: seq, Changes: []*DiffEntry{}}
+	c := tx.Bucket(BucketPairs).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		parts := bytes.Split(bytes.TrimSuffix(k, []byte{sep}), []byte{sep})
+		if len(parts) != 2 {
+			continue
+		}
+		issue, party := string(parts[0]), string(parts[1])
+		before, err := cellAt(tx, issue, party, q.From, seq)
+		if err != nil {
+			return nil, err
+		}
+		after, err := cellAt(tx, issue, party, q.To, seq)
+		if err != nil {
+			return nil, err
+		}
+		if sameStance(before, after) {
+			continue
+		}
+		e := &DiffEntry{Issue: issue, Party: party, Before: before, After: after, Events: []string{}}
+		err = scan(tx, BucketClaims, k, claimKeyLen, q.From.Add(time.Nanosecond), q.To, "", func(_, v []byte) (bool, error) {
+			if decodeValidity(v).at(seq) {
+				var cl Claim
+				if err := json.Unmarshal(v[validityLen:], &cl); err != nil {
+					return false, err
+				}
+				if !slices.Contains(e.Events, cl.Event) {
+					e.Events = append(e.Events, cl.Event)
+				}
+			}
+			return true, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		d.Changes = append(d.Changes, e)
+	}
+	return d, nil
+}
+
+// Developments calls fn for each development after seq, in stream order,
+// until fn says stop.
+func Developments(tx Tx, after uint64, fn func(*Development) bool) error {
+	c := tx.Bucket(BucketDevelopments).Cursor()
+	for k, v := c.Seek(u64Key(after + 1)); k != nil; k, v = c.Next() {
+		var d Development
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("decode development %d: %w", u64(k), err)
+		}
+		if !fn(&d) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// LatestDevelopments calls fn for each development, newest first, until
+// fn says stop.
+func LatestDevelopments(tx Tx, fn func(*Development) bool) error {
+	c := tx.Bucket(BucketDevelopments).Cursor()
+	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		var d Development
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("decode development %d: %w", u64(k), err)
+		}
+		if !fn(&d) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// SkippedMessages calls fn for each message the projection did not apply.
+func SkippedMessages(tx Tx, fn func(*Skipped) bool) error {
+	c := tx.Bucket(BucketSkipped).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var s Skipped
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("decode skipped %d: %w", u64(k), err)
+		}
+		if !fn(&s) {
+			return nil
+		}
+	}
+	return nil
+}

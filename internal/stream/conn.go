@@ -1,0 +1,215 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names on the wire. Each event has a subject of its own, so that "append
+// only if absent" is a per-subject expectation with no time window.
+const (
+	DefaultStreamName = "PARLEY"
+	EventsPrefix      = "parley.events."
+	EventsSubjects    = EventsPrefix + ">"
+	// DeadLetterSubject receives messages the projector could not decode,
+	// with the reason in a header. It is a plain NATS subject: whoever
+	// watches it (the nats CLI, an alert) sees them; the projector also keeps
+	// them in its read model.
+	DeadLetterSubject = "parley.dead.events"
+)
+
+// DefaultDuplicateWindow covers a retried append: an ingest that lost an
+// acknowledgement and retries within it is told "duplicate" by the server
+// without a look-up.
+const DefaultDuplicateWindow = 10 * time.Minute
+
+// Config configures the connection to NATS and the stream.
+type Config struct {
+	// URL is one or more NATS URLs separated by commas. Required.
+	URL string
+	// Stream is the stream's name; "" means DefaultStreamName.
+	Stream string
+	// Replicas of the stream; 0 means 3 when the server is clustered and 1
+	// when it is alone.
+	Replicas int
+	// DuplicateWindow of the stream; 0 means DefaultDuplicateWindow.
+	DuplicateWindow time.Duration
+	// CredsFile is a NATS credentials file (user JWT and nkey seed).
+	CredsFile string
+	// TLSCA is a CA certificate file to verify the servers with.
+	TLSCA string
+	// Name is the client's name in the server's connection list.
+	Name string
+	// Logger gets connection events; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Stream == "" {
+		c.Stream = DefaultStreamName
+	}
+	if c.DuplicateWindow == 0 {
+		c.DuplicateWindow = DefaultDuplicateWindow
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports a configuration that cannot connect.
+func (c Config) Validate() error {
+	if strings.TrimSpace(c.URL) == "" {
+		return errors.New("nats: URL is required")
+	}
+	if c.Replicas < 0 || c.Replicas > 5 {
+		return fmt.Errorf("nats: replicas %d out of range 0-5", c.Replicas)
+	}
+	if c.DuplicateWindow < 0 {
+		return fmt.Errorf("nats: negative duplicate window %s", c.DuplicateWindow)
+	}
+	return nil
+}
+
+// Conn is a connection to NATS with the stream in place.
+type Conn struct {
+	cfg    Config
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+}
+
+// Connect connects to NATS, reconnecting to another URL of the list when a
+// server goes away, and creates or updates the stream.
+func Connect(ctx context.Context, cfg Config) (*Conn, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	opts := []nats.Option{
+		nats.Name(cfg.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectJitter(100*time.Millisecond, time.Second),
+		nats.RetryOnFailedConnect(false),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
+		}),
+	}
+	if cfg.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	if cfg.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(cfg.TLSCA))
+	}
+	nc, err := nats.Connect(cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect nats %s: %w", redact(cfg.URL), err)
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	c := &Conn{cfg: cfg, nc: nc, js: js}
+	if err := c.ensureStream(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// redact drops user:password from URLs before they are logged.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if at := strings.LastIndex(p, "@"); at >= 0 {
+			if s := strings.Index(p, "://"); s >= 0 && s < at {
+				parts[i] = p[:s+3] + "***" + p[at:]
+			}
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// StreamConfig is the stream's configuration for a server with the given
+// number of replicas: file storage, every event kept, the duplicate window,
+// and atomic batches for bulk appends.
+func (c *Conn) streamConfig(replicas int) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        c.cfg.Stream,
+		Description: "Parley: dated events of a negotiation, one CloudEvent per message",
+		Subjects:    []string{EventsSubjects},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		// Nothing expires and nothing is discarded: the stream is the
+		// record. Each subject holds one event.
+		MaxAge:               0,
+		MaxMsgsPerSubject:    1,
+		Discard:              jetstream.DiscardNew,
+		DiscardNewPerSubject: true,
+		Duplicates:           c.cfg.DuplicateWindow,
+		Replicas:             replicas,
+		DenyDelete:           true,
+		DenyPurge:            true,
+		AllowAtomicPublish:   true,
+	}
+}
+
+func (c *Conn) ensureStream(ctx context.Context) error {
+	replicas := c.cfg.Replicas
+	if replicas == 0 {
+		replicas = 1
+		// A server in a cluster names its cluster in the INFO it sends.
+		if c.nc.ConnectedClusterName() != "" {
+			replicas = 3
+		}
+	}
+	s, err := c.js.CreateOrUpdateStream(ctx, c.streamConfig(replicas))
+	if err != nil {
+		return fmt.Errorf("create stream %s: %w", c.cfg.Stream, err)
+	}
+	c.stream = s
+	return nil
+}
+
+// Close drains pending acknowledgements and closes the connection.
+func (c *Conn) Close() {
+	select {
+	case <-c.js.PublishAsyncComplete():
+	case <-time.After(5 * time.Second):
+	}
+	c.nc.Close()
+}
+
+// StreamName is the name of the stream this connection appends to.
+func (c *Conn) StreamName() string { return c.cfg.Stream }
+
+// LastSeq returns the stream's last sequence: what a caught-up projector
+// has applied.
+func (c *Conn) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := c.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s info: %w", c.cfg.Stream, err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// NATS returns the underlying connection, for adapters that publish or
+// subscribe to subjects of their own (alerts, dead letters).
+func (c *Conn) NATS() *nats.Conn { return c.nc }
+
+// JetStream returns the JetStream context of the connection.
+func (c *Conn) JetStream() jetstream.JetStream { return c.js }
