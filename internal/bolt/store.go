@@ -102,8 +102,16 @@ func (s *Store) Sync() error { return s.db.Sync() }
 // Check runs bbolt's consistency check over the whole file.
 func (s *Store) Check(ctx context.Context) error {
 	return s.db.View(func(tx *bbolt.Tx) error {
+		// The checker runs in a goroutine that reads the transaction: drain
+		// it whole before the transaction closes.
+		var first error
 		for err := range tx.Check() {
-			return fmt.Errorf("check %s: %w", s.path, err)
+			if first == nil {
+				first = fmt.Errorf("check %s: %w", s.path, err)
+			}
+		}
+		if first != nil {
+			return first
 		}
 		return ctx.Err()
 	})
@@ -158,3 +166,30 @@ func (emptyCursor) Last() ([]byte, []byte)       { return nil, nil }
 func (emptyCursor) Seek([]byte) ([]byte, []byte) { return nil, nil }
 func (emptyCursor) Next() ([]byte, []byte)       { return nil, nil }
 func (emptyCursor) Prev() ([]byte, []byte)       { return nil, nil }
+
+// CopyBuckets copies the named buckets from one store to another: the state
+// that adapters keep beside the projection (subscriptions, deliveries),
+// which a rebuild from the stream cannot recreate.
+func CopyBuckets(ctx context.Context, from, to *Store, names []string) error {
+	return from.db.View(func(src *bbolt.Tx) error {
+		return to.db.Update(func(dst *bbolt.Tx) error {
+			for _, name := range names {
+				sb := src.Bucket([]byte(name))
+				if sb == nil {
+					continue
+				}
+				db, err := dst.CreateBucketIfNotExists([]byte(name))
+				if err != nil {
+					return err
+				}
+				if err := sb.ForEach(func(k, v []byte) error { return db.Put(k, v) }); err != nil {
+					return fmt.Errorf("copy bucket %s: %w", name, err)
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}

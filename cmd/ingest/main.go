@@ -1,0 +1,59 @@
+// Command ingest appends events to Parley's stream, from files or over HTTP:
+//
+//	ingest [-nats URL] [-check] FILE... (.yaml, .json, .ndjson, or - for stdin)
+//	ingest serve [-http ADDR] [-nats URL] [-api-token T]
+//
+// It prints one line per file with the records appended, duplicate and
+// rejected, each rejected record with its reason, and exits 1 when any
+// record was rejected.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/parley-news/parley/internal/service"
+)
+
+func main() {
+	serve := len(os.Args) > 1 && os.Args[1] == "serve"
+	args := os.Args[1:]
+	if serve {
+		args = args[1:]
+	}
+	fs := flag.NewFlagSet("ingest", flag.ExitOnError)
+	var c service.IngestConfig
+	fs.StringVar(&c.NATSURL, "nats", "nats://127.0.0.1:4222", "NATS `URLs`, comma-separated")
+	fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file`")
+	fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with")
+	fs.StringVar(&c.Source, "source", "", "CloudEvents source of the events (default /parley/ingest)")
+	fs.StringVar(&c.VocabularyFile, "vocabulary", "", "vocabulary `file` (default: the shipped one)")
+	fs.BoolVar(&c.Check, "check", false, "validate only; append nothing (no NATS needed)")
+	fs.StringVar(&c.HTTPAddr, "http", "127.0.0.1:8081", "listen `address` (serve)")
+	fs.StringVar(&c.APIToken, "api-token", os.Getenv("PARLEY_API_TOKEN"), "bearer `token` required to post (serve; or PARLEY_API_TOKEN)")
+	fs.Int64Var(&c.MaxBody, "max-body", 8<<20, "largest body in `bytes` (serve)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	fs.Parse(args)
+	c.Logger = service.NewLogger(os.Stderr, *logFormat)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if serve {
+		if err := service.ServeIngest(ctx, c, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "ingest serve: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ok, err := service.IngestFiles(ctx, c, fs.Args(), os.Stdin, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
+		os.Exit(2)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}

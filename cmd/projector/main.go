@@ -1,0 +1,73 @@
+// Command projector builds Parley's read model from the stream into bbolt
+// and serves it over HTTP; with no -nats it runs NATS embedded. Its
+// subcommands rebuild the read model and replay it without a server:
+//
+//	projector [-data DIR] [-http ADDR] [-nats URL] [-seed]
+//	projector rebuild -data DIR [-nats URL]
+//	projector state -data DIR [-at T] [-known-at R] [-json]
+//	projector history -data DIR -issue ISSUE [-party P] [-known-at R] [-json]
+//	projector diff -data DIR -from T1 -to T2 [-known-at R] [-json]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/parley-news/parley/internal/service"
+)
+
+func main() {
+	cmd, args := "serve", os.Args[1:]
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("projector "+cmd, flag.ExitOnError)
+	var c service.Config
+	var q service.ReplayQuery
+	fs.StringVar(&c.DataDir, "data", "var/parley", "data `folder`: the read model and, embedded, the JetStream store")
+	fs.StringVar(&c.NATSURL, "nats", "", "NATS `URLs`, comma-separated; empty runs NATS embedded")
+	fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file`")
+	fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with")
+	fs.StringVar(&c.VocabularyFile, "vocabulary", "", "vocabulary `file` (default: the shipped one)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	switch cmd {
+	case "serve":
+		fs.StringVar(&c.HTTPAddr, "http", service.DefaultHTTPAddr, "HTTP listen `address`")
+		fs.StringVar(&c.NATSListen, "nats-listen", "127.0.0.1:4222", "embedded NATS listen `address`")
+		fs.BoolVar(&c.Seed, "seed", false, "append the shipped seed timeline at start")
+		fs.StringVar(&c.APIToken, "api-token", os.Getenv("PARLEY_API_TOKEN"), "bearer `token` for write endpoints (or PARLEY_API_TOKEN)")
+	case "state", "history", "diff":
+		fs.StringVar(&q.At, "at", "", "event time `T`: a date or RFC 3339 time")
+		fs.StringVar(&q.KnownAt, "known-at", "", "count only what was recorded by `R`")
+		fs.StringVar(&q.Issue, "issue", "", "issue id (history)")
+		fs.StringVar(&q.Party, "party", "", "party id (history)")
+		fs.StringVar(&q.From, "from", "", "from event time (diff)")
+		fs.StringVar(&q.To, "to", "", "to event time (diff)")
+		fs.BoolVar(&q.JSON, "json", false, "print JSON instead of a table")
+	case "rebuild":
+	default:
+		fmt.Fprintf(os.Stderr, "projector: unknown command %q (serve, rebuild, state, history, diff)\n", cmd)
+		os.Exit(2)
+	}
+	fs.Parse(args)
+	c.Logger = service.NewLogger(os.Stderr, *logFormat)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd {
+	case "serve":
+		err = service.Run(ctx, c)
+	case "rebuild":
+		_, err = service.Rebuild(ctx, c)
+	default:
+		err = service.Replay(ctx, c, cmd, q, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "projector %s: %v\n", cmd, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,228 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/projections"
+)
+
+// Status is what the read API reports of the projection loop.
+type Status interface {
+	Ready() bool
+	Applied() uint64
+	Lag() uint64
+}
+
+// API serves the read model.
+type API struct {
+	Store      projections.Store
+	Vocabulary *events.Vocabulary
+	Status     Status
+	Logger     *slog.Logger
+}
+
+// Register adds the read API's routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	if a.Logger == nil {
+		a.Logger = slog.Default()
+	}
+	mux.HandleFunc("GET /v1/state", a.state)
+	mux.HandleFunc("GET /v1/timeline", a.timeline)
+	mux.HandleFunc("GET /v1/issues/{issue}/history", a.history)
+	mux.HandleFunc("GET /v1/events/{id}", a.event)
+	mux.HandleFunc("GET /v1/diff", a.diff)
+	mux.HandleFunc("GET /v1/vocabulary", a.vocabulary)
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
+}
+
+// stateAnswer is GET /v1/state's body.
+type stateAnswer struct {
+	At      string        `json:"at,omitempty"`
+	KnownAt string        `json:"known_at,omitempty"`
+	Seq     uint64        `json:"seq"`
+	Issues  []issueAnswer `json:"issues"`
+}
+
+type issueAnswer struct {
+	Issue     string                       `json:"issue"`
+	Label     string                       `json:"label"`
+	Positions map[string]*projections.Cell `json:"positions"`
+}
+
+func (a *API) state(w http.ResponseWriter, r *http.Request) {
+	p := params{q: r.URL.Query()}
+	p.only("at", "known_at")
+	q := projections.StateQuery{At: p.time("at"), Knowledge: p.knowledge()}
+	if p.err != nil {
+		writeError(w, r, a.Logger, p.err)
+		return
+	}
+	var st *projections.State
+	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
+		var err error
+		st, err = projections.QueryState(tx, q)
+		return err
+	})
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	ans := stateAnswer{At: r.URL.Query().Get("at"), KnownAt: r.URL.Query().Get("known_at"), Seq: st.Seq, Issues: []issueAnswer{}}
+	// Issues in the vocabulary's order, which is the order people read them
+	// in; issues no longer in it last, by id.
+	byID := map[string]projections.IssueState{}
+	for _, is := range st.Issues {
+		byID[is.Issue] = is
+	}
+	for _, t := range a.Vocabulary.Issues {
+		if is, ok := byID[t.ID]; ok {
+			ans.Issues = append(ans.Issues, issueAnswer{Issue: t.ID, Label: t.Label, Positions: is.Positions})
+			delete(byID, t.ID)
+		}
+	}
+	for _, is := range st.Issues {
+		if _, ok := byID[is.Issue]; ok {
+			ans.Issues = append(ans.Issues, issueAnswer{Issue: is.Issue, Label: is.Issue, Positions: is.Positions})
+		}
+	}
+	writeJSON(w, http.StatusOK, ans)
+}
+
+func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
+	p := params{q: r.URL.Query()}
+	p.only("party", "issue", "type", "from", "to", "known_at", "limit", "cursor")
+	q := projections.TimelineQuery{
+		Party: p.term("party", a.Vocabulary.Party), Issue: p.term("issue", a.Vocabulary.Issue),
+		Type: p.term("type", a.Vocabulary.Type), From: p.start("from"), To: p.time("to"),
+		Knowledge: p.knowledge(), Limit: p.limit(), Cursor: p.cursor(),
+	}
+	if p.err == nil && !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		p.fail("to", r.URL.Query().Get("to"), "before from")
+	}
+	if p.err != nil {
+		writeError(w, r, a.Logger, p.err)
+		return
+	}
+	var page *projections.TimelinePage
+	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
+		var err error
+		page, err = projections.QueryTimeline(tx, q)
+		return err
+	})
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (a *API) history(w http.ResponseWriter, r *http.Request) {
+	p := params{q: r.URL.Query()}
+	p.only("party", "from", "to", "known_at", "limit", "cursor")
+	issue := r.PathValue("issue")
+	if a.Vocabulary.Issue(issue) == nil {
+		writeJSON(w, http.StatusNotFound, Problem{Error: "issue " + quote(issue) + " is not in the vocabulary", Param: "issue"})
+		return
+	}
+	q := projections.HistoryQuery{Issue: issue, Party: p.term("party", a.Vocabulary.Party),
+		From: p.start("from"), To: p.time("to"), Knowledge: p.knowledge(), Limit: p.limit(), Cursor: p.cursor()}
+	if p.err != nil {
+		writeError(w, r, a.Logger, p.err)
+		return
+	}
+	var h *projections.History
+	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
+		var err error
+		h, err = projections.QueryHistory(tx, q)
+		return err
+	})
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (a *API) event(w http.ResponseWriter, r *http.Request) {
+	p := params{q: r.URL.Query()}
+	p.only("known_at")
+	k := p.knowledge()
+	id := r.PathValue("id")
+	if !events.ValidID(id) {
+		p.fail("id", id, "not an event id")
+	}
+	if p.err != nil {
+		writeError(w, r, a.Logger, p.err)
+		return
+	}
+	var ev *projections.EventView
+	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
+		var err error
+		ev, err = projections.QueryEvent(tx, id, k)
+		return err
+	})
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ev)
+}
+
+func (a *API) diff(w http.ResponseWriter, r *http.Request) {
+	p := params{q: r.URL.Query()}
+	p.only("from", "to", "known_at")
+	q := projections.DiffQuery{From: p.time("from"), To: p.time("to"), Knowledge: p.knowledge()}
+	switch {
+	case p.err != nil:
+	case q.From.IsZero():
+		p.fail("from", "", "required")
+	case q.To.IsZero():
+		p.fail("to", "", "required")
+	case q.To.Before(q.From):
+		p.fail("to", r.URL.Query().Get("to"), "before from")
+	}
+	if p.err != nil {
+		writeError(w, r, a.Logger, p.err)
+		return
+	}
+	var d *projections.Diff
+	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
+		var err error
+		d, err = projections.QueryDiff(tx, q)
+		return err
+	})
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		From string `json:"from"`
+		To   string `json:"to"`
+		*projections.Diff
+	}{r.URL.Query().Get("from"), r.URL.Query().Get("to"), d})
+}
+
+func (a *API) vocabulary(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "max-age=60")
+	writeJSON(w, http.StatusOK, a.Vocabulary)
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "time": time.Now().UTC()})
+}
+
+// readyz is 200 once the projection has caught up with the stream as it
+// was at start, 503 before: a load balancer sends no reader to a replica
+// that would answer from the past.
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	body := map[string]any{"ready": a.Status.Ready(), "applied": a.Status.Applied(), "lag": a.Status.Lag()}
+	if !a.Status.Ready() {
+		writeJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}

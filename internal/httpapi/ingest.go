@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/ingest"
+)
+
+// DefaultMaxBody bounds a POST /v1/events body.
+const DefaultMaxBody = 8 << 20
+
+// Ingest serves POST /v1/events: one JSON event, a JSON array, or an NDJSON
+// batch, answered with a result per record.
+type Ingest struct {
+	Ingester *ingest.Ingester
+	// MaxBody bounds a body in bytes; 0 means DefaultMaxBody.
+	MaxBody int64
+	// Token, when set, is the bearer token writes must present.
+	Token  string
+	Logger *slog.Logger
+}
+
+// Register adds the endpoint to mux.
+func (h *Ingest) Register(mux *http.ServeMux) {
+	if h.Logger == nil {
+		h.Logger = slog.Default()
+	}
+	mux.Handle("POST /v1/events", RequireToken(h.Token, http.HandlerFunc(h.post)))
+}
+
+// ingestAnswer is the body of POST /v1/events's answer.
+type ingestAnswer struct {
+	Appended  int                   `json:"appended"`
+	Duplicate int                   `json:"duplicate"`
+	Rejected  int                   `json:"rejected"`
+	Failed    int                   `json:"failed,omitempty"`
+	Results   []ingest.RecordResult `json:"results"`
+}
+
+func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
+	max := h.MaxBody
+	if max <= 0 {
+		max = DefaultMaxBody
+	}
+	format, err := bodyFormat(r.Header.Get("Content-Type"))
+	if err != nil {
+		writeJSON(w, http.StatusUnsupportedMediaType, Problem{Error: err.Error()})
+		return
+	}
+	// The whole body is read before anything is appended: a body cut off at
+	// the limit appends nothing rather than its first half.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeJSON(w, http.StatusRequestEntityTooLarge, Problem{Error: fmt.Sprintf("body larger than %d bytes: split it into batches", max)})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, Problem{Error: "read body: " + err.Error()})
+		return
+	}
+	res, err := h.Ingester.Ingest(r.Context(), "body", bytes.NewReader(body), format)
+	if err != nil {
+		h.Logger.Error("ingest failed", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, Problem{Error: "the stream is unavailable: " + err.Error()})
+		return
+	}
+	ans := ingestAnswer{Appended: res.Appended, Duplicate: res.Duplicate, Rejected: res.Rejected, Failed: res.Failed, Results: res.Records}
+	status := http.StatusOK
+	var invalid, conflict int
+	for _, rr := range res.Records {
+		switch rr.Status {
+		case ingest.Rejected:
+			invalid++
+			h.Logger.Warn("record rejected", "id", rr.ID, "record", rr.Record, "reason", rr.Error)
+		case ingest.Conflict:
+			conflict++
+			h.Logger.Warn("record conflicts", "id", rr.ID, "reason", rr.Error)
+		}
+	}
+	switch {
+	case res.Failed > 0:
+		status = http.StatusServiceUnavailable
+	case invalid > 0:
+		status = http.StatusBadRequest
+	case conflict > 0:
+		status = http.StatusConflict
+	}
+	writeJSON(w, status, ans)
+}
+
+func bodyFormat(ct string) (events.Format, error) {
+	if ct == "" {
+		return events.Auto, nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return 0, fmt.Errorf("Content-Type %q: %v", ct, err)
+	}
+	switch mt {
+	case "application/json":
+		return events.Auto, nil // one object, an array, or NDJSON sent as JSON
+	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines":
+		return events.NDJSON, nil
+	case "application/yaml", "application/x-yaml", "text/yaml":
+		return events.YAML, nil
+	}
+	return 0, fmt.Errorf("Content-Type %q not accepted: send application/json, application/x-ndjson or application/yaml", mt)
+}
+
+// RequireToken lets a request through only with "Authorization: Bearer
+// token", compared in constant time. An empty token lets every request
+// through.
+func RequireToken(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := []byte(token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+			writeJSON(w, http.StatusUnauthorized, Problem{Error: "a valid bearer token is required"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/parley-news/parley/internal/projections"
+)
+
+// Problem is the body of every error answer.
+type Problem struct {
+	Error string `json:"error"`
+	// Param names the query parameter or field at fault, when one is.
+	Param string `json:"param,omitempty"`
+}
+
+// ParamError is a bad query parameter: a 400 that names it.
+type ParamError struct {
+	Param  string
+	Value  string
+	Reason string
+}
+
+func (e *ParamError) Error() string {
+	return "parameter " + e.Param + " " + quote(e.Value) + ": " + e.Reason
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
+
+// writeError answers with the status that fits err: 400 for a bad
+// parameter or cursor, 404 for what is not there, 500 otherwise (logged,
+// and not shown to the client beyond a generic word).
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var pe *ParamError
+	switch {
+	case errors.As(err, &pe):
+		writeJSON(w, http.StatusBadRequest, Problem{Error: pe.Error(), Param: pe.Param})
+	case errors.Is(err, projections.ErrBadCursor):
+		writeJSON(w, http.StatusBadRequest, Problem{Error: err.Error(), Param: "cursor"})
+	case errors.Is(err, projections.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, Problem{Error: err.Error()})
+	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+	default:
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusInternalServerError, Problem{Error: "internal error"})
+	}
+}

@@ -1,0 +1,65 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/parley-news/parley/internal/events"
+)
+
+// Files ingests each named file in turn ("-" is stdin), printing one line
+// per file with its counts to out and one line per rejected or failed
+// record to errOut. It reports whether every record of every file went in;
+// an error means a file could not be read at all or the stream failed.
+func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, out, errOut io.Writer) (bool, error) {
+	ok := true
+	for _, name := range names {
+		res, err := in.file(ctx, name, stdin)
+		if err != nil {
+			fmt.Fprintf(errOut, "%s: %v\n", name, err)
+			ok = false
+			if ctx.Err() != nil {
+				return false, err
+			}
+			continue
+		}
+		Print(res, out, errOut)
+		ok = ok && res.OK()
+	}
+	return ok, nil
+}
+
+func (in *Ingester) file(ctx context.Context, name string, stdin io.Reader) (*Result, error) {
+	if name == "-" {
+		return in.Ingest(ctx, "-", stdin, events.Auto)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return in.Ingest(ctx, name, f, events.FormatOf(name))
+}
+
+// Print writes a result as ingest prints it: the counts on one line, then
+// each record that did not go in.
+func Print(res *Result, out, errOut io.Writer) {
+	verb := "appended"
+	if res.Checked {
+		verb = "valid"
+	}
+	fmt.Fprintf(out, "%s: %d %s, %d duplicate, %d rejected", res.Name, res.Appended, verb, res.Duplicate, res.Rejected)
+	if res.Failed > 0 {
+		fmt.Fprintf(out, ", %d failed", res.Failed)
+	}
+	fmt.Fprintln(out)
+	for _, rr := range res.Records {
+		switch rr.Status {
+		case Appended, Duplicate, Valid:
+		default:
+			fmt.Fprintf(errOut, "  %s: %s\n", rr.Status, rr.Error)
+		}
+	}
+}

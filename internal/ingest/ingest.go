@@ -1,0 +1,159 @@
+// Package ingest reads events from files, standard input or HTTP bodies,
+// validates them, and appends the valid ones to the stream, with one
+// result per record: appended, duplicate, or rejected with the reason. A
+// bad record never stops the good ones beside it.
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/stream"
+)
+
+// Status of one record. Appended and Duplicate come from the stream; a
+// record is Rejected when it is invalid, names an unknown event in
+// corrects, or reuses an id for other content (Conflict).
+const (
+	Appended  = string(stream.Appended)
+	Duplicate = string(stream.Duplicate)
+	Rejected  = "rejected"
+	Conflict  = string(stream.Conflict)
+	Failed    = string(stream.Failed)
+	// Valid is the status of a good record that was only checked.
+	Valid = "valid"
+)
+
+// RecordResult is the outcome of one record.
+type RecordResult struct {
+	Record int    `json:"record"`
+	Line   int    `json:"line,omitempty"`
+	ID     string `json:"id,omitempty"`
+	Status string `json:"status"`
+	Seq    uint64 `json:"seq,omitempty"`
+	// Errors are the field errors of a rejected record.
+	Errors []events.FieldError `json:"errors,omitempty"`
+	// Error says why in one line, for every status but appended and duplicate.
+	Error string `json:"error,omitempty"`
+}
+
+// Result is the outcome of one input.
+type Result struct {
+	Name      string `json:"name"`
+	Appended  int    `json:"appended"`
+	Duplicate int    `json:"duplicate"`
+	Rejected  int    `json:"rejected"`
+	Failed    int    `json:"failed,omitempty"`
+	// Checked is set when the input was only validated (no stream).
+	Checked bool           `json:"checked,omitempty"`
+	Records []RecordResult `json:"records"`
+}
+
+// OK reports whether every record went in (appended or already there).
+func (r *Result) OK() bool { return r.Rejected == 0 && r.Failed == 0 }
+
+// Appender is the stream as ingest uses it.
+type Appender interface {
+	Append(ctx context.Context, evs []events.Event, source string) []stream.Result
+	Exists(ctx context.Context, id string) (bool, error)
+}
+
+var _ Appender = (*stream.Conn)(nil)
+
+// Ingester appends inputs of events to the stream.
+type Ingester struct {
+	// Stream to append to; nil checks the input without appending.
+	Stream Appender
+	// Decoder reads and validates records.
+	Decoder events.Decoder
+	// Source is the CloudEvents source of the events; "" means the default.
+	Source string
+	// Batch is how many valid records are appended together; 0 means 1000.
+	Batch int
+}
+
+// Ingest reads one input and appends its valid records in order.
+func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f events.Format) (*Result, error) {
+	res := &Result{Name: name, Records: []RecordResult{}, Checked: in.Stream == nil}
+	batch := in.Batch
+	if batch <= 0 {
+		batch = 1000
+	}
+	// ids seen in this input, for corrections of events earlier in it.
+	known := map[string]bool{}
+	var pending []int // indexes into res.Records of valid records not yet appended
+	var evs []events.Event
+	flush := func() error {
+		if len(evs) == 0 {
+			return nil
+		}
+		defer func() { pending, evs = pending[:0], evs[:0] }()
+		if in.Stream == nil {
+			for _, i := range pending {
+				res.Records[i].Status = Valid
+			}
+			return nil
+		}
+		for j, sr := range in.Stream.Append(ctx, evs, in.Source) {
+			rr := &res.Records[pending[j]]
+			rr.Status, rr.Seq = string(sr.Status), sr.Seq
+			if sr.Err != nil {
+				rr.Error = sr.Err.Error()
+			}
+		}
+		return ctx.Err()
+	}
+	for rec := range in.Decoder.Decode(name, r, f) {
+		rr := RecordResult{Record: rec.Index, Line: rec.Line, ID: rec.Event.ID}
+		if rec.Err != nil {
+			rr.ID = rec.Err.ID
+			rr.Status, rr.Errors, rr.Error = Rejected, rec.Err.Fields, rec.Err.Error()
+			res.Records = append(res.Records, rr)
+			continue
+		}
+		if c := rec.Event.Corrects; c != "" && !known[c] && in.Stream != nil {
+			// The event corrected may be in this batch, not yet appended.
+			if err := flush(); err != nil {
+				return res, err
+			}
+			ok, err := in.Stream.Exists(ctx, c)
+			if err != nil {
+				return res, fmt.Errorf("ingest %s: record %d: %w", name, rec.Index, err)
+			}
+			if !ok {
+				fe := events.FieldError{Field: "corrects", Value: c, Reason: "no event with this id in the record", Line: rec.Line}
+				re := &events.RecordError{File: name, Line: rec.Line, Record: rec.Index, ID: rec.Event.ID, Fields: []events.FieldError{fe}}
+				rr.Status, rr.Errors, rr.Error = Rejected, re.Fields, re.Error()
+				res.Records = append(res.Records, rr)
+				continue
+			}
+		}
+		known[rec.Event.ID] = true
+		res.Records = append(res.Records, rr)
+		pending = append(pending, len(res.Records)-1)
+		evs = append(evs, rec.Event)
+		if len(evs) >= batch {
+			if err := flush(); err != nil {
+				return res, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return res, err
+	}
+	for _, rr := range res.Records {
+		switch rr.Status {
+		case Appended, Valid:
+			res.Appended++
+		case Duplicate:
+			res.Duplicate++
+		case Rejected, Conflict:
+			res.Rejected++
+		default:
+			res.Failed++
+		}
+	}
+	return res, nil
+}

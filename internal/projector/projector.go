@@ -1,0 +1,188 @@
+// Package projector runs the projection: it consumes the stream from the
+// read model's checkpoint, applies whatever has arrived in one bbolt
+// transaction per batch (checkpoint included), and tells the live feeds
+// what changed. It also rebuilds a read model from the whole stream into a
+// new file, swapped in only when complete.
+package projector
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-news/parley/internal/projections"
+	"github.com/parley-news/parley/internal/stream"
+)
+
+// Config configures a Projector.
+type Config struct {
+	// BatchMax bounds the messages applied in one transaction; 0 means
+	// stream.DefaultBatchMax.
+	BatchMax int
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// OnApply is called after each committed batch, in order, with the
+	// checkpoint and the batch's developments. It runs on the apply loop:
+	// it must hand off, not block.
+	OnApply func(checkpoint uint64, devs []*projections.Development)
+	// OnSkip is called for each message the projection could not apply.
+	OnSkip func(*projections.Skipped)
+}
+
+// Projector applies the stream to a read model.
+type Projector struct {
+	cfg   Config
+	conn  *stream.Conn
+	store projections.Store
+	log   *slog.Logger
+
+	applied atomic.Uint64 // checkpoint after the last commit
+	head    atomic.Uint64 // the stream's last sequence, as last seen
+	target  atomic.Uint64 // what must be applied to be ready
+	ready   atomic.Bool
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on each commit
+}
+
+// New returns a projector of conn's stream into store.
+func New(conn *stream.Conn, store projections.Store, cfg Config) *Projector {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Projector{cfg: cfg, conn: conn, store: store, log: cfg.Logger, changed: make(chan struct{})}
+}
+
+// Run applies the stream from the read model's checkpoint until ctx ends.
+func (p *Projector) Run(ctx context.Context) error {
+	var cp uint64
+	err := p.store.Update(ctx, func(tx projections.Tx) error {
+		cp = projections.Checkpoint(tx)
+		return projections.Init(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("read checkpoint: %w", err)
+	}
+	p.applied.Store(cp)
+	head, err := p.conn.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	p.head.Store(head)
+	p.target.Store(head)
+	p.checkReady()
+	p.log.Info("projector starting", "checkpoint", cp, "stream_last", head)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go p.watchHead(ctx)
+
+	err = p.conn.Consume(ctx, stream.ConsumeConfig{From: cp + 1, BatchMax: p.cfg.BatchMax}, p.apply)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (p *Projector) apply(ctx context.Context, batch []stream.Message) error {
+	devs := make([]*projections.Development, 0, len(batch))
+	var skipped []*projections.Skipped
+	err := p.store.Update(ctx, func(tx projections.Tx) error {
+		devs, skipped = devs[:0], skipped[:0]
+		for _, m := range batch {
+			out, err := projections.Apply(tx, projections.Message(m))
+			if err != nil {
+				return err
+			}
+			if out.Development != nil {
+				devs = append(devs, out.Development)
+			}
+			if out.Skipped != nil {
+				skipped = append(skipped, out.Skipped)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("apply batch %d-%d: %w", batch[0].Seq, batch[len(batch)-1].Seq, err)
+	}
+	last := batch[len(batch)-1].Seq
+	p.applied.Store(last)
+	if last > p.head.Load() {
+		p.head.Store(last)
+	}
+	for _, s := range skipped {
+		p.log.Warn("message skipped", "seq", s.Seq, "subject", s.Subject, "reason", s.Reason)
+		if p.cfg.OnSkip != nil {
+			p.cfg.OnSkip(s)
+		}
+	}
+	if p.cfg.OnApply != nil {
+		p.cfg.OnApply(last, devs)
+	}
+	p.checkReady()
+	p.mu.Lock()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+	return nil
+}
+
+// watchHead keeps the stream's last sequence fresh for the lag figure.
+func (p *Projector) watchHead(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if h, err := p.conn.LastSeq(ctx); err == nil && h > p.head.Load() {
+				p.head.Store(h)
+			}
+		}
+	}
+}
+
+func (p *Projector) checkReady() {
+	if !p.ready.Load() && p.applied.Load() >= p.target.Load() {
+		p.ready.Store(true)
+		p.log.Info("projector caught up", "checkpoint", p.applied.Load())
+	}
+}
+
+// Ready reports whether the projector has caught up with the stream as it
+// was when it started.
+func (p *Projector) Ready() bool { return p.ready.Load() }
+
+// Applied is the read model's checkpoint.
+func (p *Projector) Applied() uint64 { return p.applied.Load() }
+
+// Lag is how many stream messages are not applied yet, as last seen.
+func (p *Projector) Lag() uint64 {
+	h, a := p.head.Load(), p.applied.Load()
+	if h > a {
+		return h - a
+	}
+	return 0
+}
+
+// WaitFor blocks until the message at seq is applied or ctx ends.
+func (p *Projector) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		p.mu.Lock()
+		ch := p.changed
+		p.mu.Unlock()
+		if p.applied.Load() >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

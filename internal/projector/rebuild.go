@@ -1,0 +1,212 @@
+package projector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/parley-news/parley/internal/bolt"
+	"github.com/parley-news/parley/internal/progress"
+	"github.com/parley-news/parley/internal/projections"
+	"github.com/parley-news/parley/internal/stream"
+)
+
+// ModelFile is the read model's file name in the data folder.
+const ModelFile = "readmodel.db"
+
+// RebuildBatch is the batch of a rebuild: larger than the live one, since
+// nobody waits for a single event to become visible.
+const RebuildBatch = 10000
+
+// RebuildStats are the figures of one rebuild.
+type RebuildStats struct {
+	Events   uint64
+	Duration time.Duration
+}
+
+// Rate is the rebuild's events per second.
+func (s RebuildStats) Rate() float64 {
+	if s.Duration <= 0 {
+		return 0
+	}
+	return float64(s.Events) / s.Duration.Seconds()
+}
+
+// Rebuild replays the whole stream into a new read model next to path and
+// renames it over path only when it is complete and synced, so that a
+// crash in the middle leaves the old file as it was. Progress goes to w
+// (nil for none). Extra buckets are created for adapters sharing the file;
+// copy, when not nil, is called with the old and the new store before the
+// swap, to carry over state that is not projected from the stream.
+func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, buckets []string, copy func(old, new *bolt.Store) error) (RebuildStats, error) {
+	tmp := path + ".rebuild"
+	_ = os.Remove(tmp) // a rebuild that died leaves its file; it is only ever a partial copy
+	start := time.Now()
+	st, err := bolt.Open(tmp, bolt.Options{NoSync: true, Buckets: buckets})
+	if err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
+	}
+	defer func() {
+		if st != nil {
+			st.Close()
+			os.Remove(tmp)
+		}
+	}()
+	last, err := conn.LastSeq(ctx)
+	if err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
+	}
+	if err := st.Update(ctx, projections.Init); err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
+	}
+	var bar *progress.Bar
+	if w != nil {
+		bar = progress.New(w, "rebuild", "events", last)
+	}
+	var n uint64
+	if last > 0 {
+		err = conn.Consume(ctx, stream.ConsumeConfig{From: 1, Until: last, BatchMax: RebuildBatch}, func(ctx context.Context, batch []stream.Message) error {
+			err := st.Update(ctx, func(tx projections.Tx) error {
+				for _, m := range batch {
+					if _, err := projections.Apply(tx, projections.Message(m)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			n += uint64(len(batch))
+			if bar != nil {
+				bar.Set(batch[len(batch)-1].Seq)
+			}
+			return nil
+		})
+		if err != nil {
+			return RebuildStats{}, fmt.Errorf("rebuild: replay: %w", err)
+		}
+	}
+	if bar != nil {
+		bar.Finish(last)
+	}
+	if copy != nil {
+		if old, err := bolt.Open(path, bolt.Options{Buckets: buckets}); err == nil {
+			err = copy(old, st)
+			old.Close()
+			if err != nil {
+				return RebuildStats{}, fmt.Errorf("rebuild: carry over: %w", err)
+			}
+		}
+	}
+	if err := st.Sync(); err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild: sync: %w", err)
+	}
+	if err := st.Close(); err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild: close: %w", err)
+	}
+	st = nil
+	if err := swap(tmp, path); err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
+	}
+	return RebuildStats{Events: n, Duration: time.Since(start)}, nil
+}
+
+// swap renames the new file over the old one and syncs the folder, so that
+// after a crash the path names one whole file or the other.
+func swap(tmp, path string) error {
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("swap in %s: %w", tmp, err)
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("sync folder: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync folder: %w", err)
+	}
+	return nil
+}
+
+// ErrNeedsRebuild says why a read model file cannot be served as it is.
+var ErrNeedsRebuild = errors.New("read model needs a rebuild")
+
+// OpenModel opens the read model in dir, rebuilding it from the stream
+// first when it was written by another projection version, fails bbolt's
+// consistency check or cannot be opened at all. A damaged file is kept
+// aside (renamed with a .damaged-TIME suffix), never deleted.
+func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []string, w io.Writer, log *slog.Logger) (*bolt.Store, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	path := filepath.Join(dir, ModelFile)
+	reason := check(ctx, path, buckets)
+	if reason == nil {
+		return bolt.Open(path, bolt.Options{Buckets: buckets})
+	}
+	if errors.Is(reason, bolt.ErrLocked) {
+		return nil, reason
+	}
+	log.Warn("rebuilding read model", "path", path, "reason", reason)
+	if w != nil {
+		fmt.Fprintf(w, "rebuilding read model %s: %v\n", path, reason)
+	}
+	var carry func(old, new *bolt.Store) error
+	if errors.Is(reason, errVersion) {
+		carry = func(old, new *bolt.Store) error { return bolt.CopyBuckets(ctx, old, new, buckets) }
+	} else if _, err := os.Stat(path); err == nil {
+		aside := fmt.Sprintf("%s.damaged-%s", path, time.Now().UTC().Format("20060102T150405"))
+		if err := os.Rename(path, aside); err != nil {
+			return nil, fmt.Errorf("keep damaged read model aside: %w", err)
+		}
+		log.Warn("damaged read model kept aside", "path", aside)
+	}
+	stats, err := Rebuild(ctx, conn, path, w, buckets, carry)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("read model rebuilt", "events", stats.Events, "duration", stats.Duration, "events_per_second", int(stats.Rate()))
+	return bolt.Open(path, bolt.Options{Buckets: buckets})
+}
+
+var errVersion = fmt.Errorf("%w: written by another projection version", ErrNeedsRebuild)
+
+// check says why the file at path cannot be served, or nil. A missing file
+// is fine: it is a new, empty read model that catches up by consuming.
+func check(ctx context.Context, path string, buckets []string) (reason error) {
+	// bbolt trusts its pages; a damaged one can panic on read. That is a
+	// reason to rebuild, not to crash in a loop.
+	defer func() {
+		if r := recover(); r != nil {
+			reason = fmt.Errorf("%w: %v", ErrNeedsRebuild, r)
+		}
+	}()
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	st, err := bolt.Open(path, bolt.Options{Buckets: buckets})
+	if errors.Is(err, bolt.ErrLocked) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+	}
+	defer st.Close()
+	if err := st.Check(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+	}
+	var v uint64
+	if err := st.View(ctx, func(tx projections.Tx) error { v = projections.ModelVersion(tx); return nil }); err != nil {
+		return fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+	}
+	if v != 0 && v != projections.Version {
+		return fmt.Errorf("%w (file version %d, code version %d)", errVersion, v, projections.Version)
+	}
+	return nil
+}

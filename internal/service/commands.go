@@ -1,0 +1,57 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/parley-news/parley/internal/bolt"
+	"github.com/parley-news/parley/internal/projections"
+	"github.com/parley-news/parley/internal/projector"
+)
+
+// Rebuild replays the whole stream into a new read model in DataDir and
+// swaps it in. On the embedded default it opens the JetStream store under
+// DataDir itself, on a free loopback port, so no projector may be running
+// on the folder.
+func Rebuild(ctx context.Context, c Config) (projector.RebuildStats, error) {
+	c.setDefaults()
+	if err := c.Validate(); err != nil {
+		return projector.RebuildStats{}, err
+	}
+	path := filepath.Join(c.DataDir, projector.ModelFile)
+	// Holding the file's lock for the whole rebuild keeps a projector from
+	// starting on the folder meanwhile.
+	lock, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		return projector.RebuildStats{}, LockedHint(c.DataDir, err)
+	}
+	defer lock.Close()
+	st, err := OpenStream(ctx, c, "127.0.0.1:0")
+	if err != nil {
+		return projector.RebuildStats{}, err
+	}
+	defer st.Close()
+	return projector.Rebuild(ctx, st.Conn, path, c.Out, nil, nil)
+}
+
+// OpenReadModel opens the read model file in DataDir for the replay
+// commands (state, history, diff), which read it without a server.
+func OpenReadModel(c Config) (*bolt.Store, error) {
+	path := filepath.Join(c.DataDir, projector.ModelFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no read model in %s: run the projector on it first (%w)", c.DataDir, err)
+	}
+	st, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		return nil, LockedHint(c.DataDir, err)
+	}
+	var v uint64
+	_ = st.View(context.Background(), func(tx projections.Tx) error { v = projections.ModelVersion(tx); return nil })
+	if v != projections.Version {
+		st.Close()
+		return nil, fmt.Errorf("read model %s is of projection version %d, this binary reads %d: run 'projector rebuild -data %s'", path, v, projections.Version, c.DataDir)
+	}
+	return st, nil
+}

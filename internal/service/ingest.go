@@ -1,0 +1,95 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/httpapi"
+	"github.com/parley-news/parley/internal/ingest"
+	"github.com/parley-news/parley/internal/stream"
+)
+
+// IngestConfig configures the ingest command.
+type IngestConfig struct {
+	// NATSURL is one or more NATS URLs. Required unless Check.
+	NATSURL          string
+	CredsFile, TLSCA string
+	// Check validates the input without appending it.
+	Check bool
+	// Source is the CloudEvents source of the appended events.
+	Source         string
+	VocabularyFile string
+	// HTTPAddr, APIToken and MaxBody configure 'ingest serve'.
+	HTTPAddr string
+	APIToken string
+	MaxBody  int64
+	Logger   *slog.Logger
+}
+
+func (c IngestConfig) ingester(ctx context.Context) (*ingest.Ingester, func(), error) {
+	vocab, err := Config{VocabularyFile: c.VocabularyFile}.Vocabulary()
+	if err != nil {
+		return nil, nil, err
+	}
+	in := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: vocab}, Source: c.Source}
+	if c.Check {
+		return in, func() {}, nil
+	}
+	conn, err := stream.Connect(ctx, stream.Config{URL: c.NATSURL, CredsFile: c.CredsFile, TLSCA: c.TLSCA, Name: "parley-ingest", Logger: c.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	in.Stream = conn
+	return in, conn.Close, nil
+}
+
+// IngestFiles appends the named files ("-" for stdin) and reports whether
+// every record went in.
+func IngestFiles(ctx context.Context, c IngestConfig, names []string, stdin io.Reader, out, errOut io.Writer) (bool, error) {
+	if len(names) == 0 {
+		return false, fmt.Errorf("no input: name files (.yaml, .json, .ndjson) or - for stdin")
+	}
+	in, done, err := c.ingester(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	return in.Files(ctx, names, stdin, out, errOut)
+}
+
+// ServeIngest serves POST /v1/events until ctx ends.
+func ServeIngest(ctx context.Context, c IngestConfig, out io.Writer) error {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	in, done, err := c.ingester(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	mux := http.NewServeMux()
+	(&httpapi.Ingest{Ingester: in, Token: c.APIToken, MaxBody: c.MaxBody, Logger: c.Logger}).Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	ln, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
+	}
+	fmt.Fprintf(out, "ingest is serving POST http://%s/v1/events\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

@@ -1,0 +1,100 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/parley-news/parley/internal/console"
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/projections"
+)
+
+// ReplayQuery is what the replay commands (state, history, diff) ask, as
+// given on the command line.
+type ReplayQuery struct {
+	At, KnownAt, From, To string
+	Issue, Party          string
+	Limit                 int
+	JSON                  bool
+}
+
+// Replay answers one replay command from the read model file, printing a
+// table (or JSON) to out.
+func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Writer) error {
+	c.setDefaults()
+	vocab, err := c.Vocabulary()
+	if err != nil {
+		return err
+	}
+	at, err := endOf("-at", q.At)
+	if err != nil {
+		return err
+	}
+	known, err := endOf("-known-at", q.KnownAt)
+	if err != nil {
+		return err
+	}
+	from, err := endOf("-from", q.From)
+	if err != nil {
+		return err
+	}
+	to, err := endOf("-to", q.To)
+	if err != nil {
+		return err
+	}
+	st, err := OpenReadModel(c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	k := projections.Knowledge{At: known}
+	return st.View(ctx, func(tx projections.Tx) error {
+		switch what {
+		case "state":
+			s, err := projections.QueryState(tx, projections.StateQuery{At: at, Knowledge: k})
+			if err != nil || q.JSON {
+				return orJSON(out, s, err)
+			}
+			return console.State(out, s, vocab)
+		case "history":
+			if vocab.Issue(q.Issue) == nil {
+				return fmt.Errorf("-issue %q: not in the vocabulary", q.Issue)
+			}
+			h, err := projections.QueryHistory(tx, projections.HistoryQuery{Issue: q.Issue, Party: q.Party, Knowledge: k, Limit: max(q.Limit, projections.MaxLimit)})
+			if err != nil || q.JSON {
+				return orJSON(out, h, err)
+			}
+			return console.History(out, h)
+		case "diff":
+			if from.IsZero() || to.IsZero() {
+				return fmt.Errorf("diff needs -from and -to")
+			}
+			d, err := projections.QueryDiff(tx, projections.DiffQuery{From: from, To: to, Knowledge: k})
+			if err != nil || q.JSON {
+				return orJSON(out, d, err)
+			}
+			return console.Diff(out, d)
+		}
+		return fmt.Errorf("unknown replay %q", what)
+	})
+}
+
+func orJSON(w io.Writer, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	return console.JSON(w, v)
+}
+
+func endOf(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := events.ParseTime(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q: %w", flag, s, err)
+	}
+	return t.End(), nil
+}
