@@ -102,10 +102,22 @@ func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
 		emit := func(rec Record) bool {
 			n++
 			rec.Index = n
-			if rec.Err != nil {
-				rec.Err.File, rec.Err.Record = name, n
-				if rec.Err.Line == 0 {
-					rec.Err.Line = rec.Line
+			if e := rec.Err; e != nil {
+				e.File, e.Record = name, n
+				// JSON records report lines relative to their own start;
+				// YAML's are the file's already.
+				if f != YAML && rec.Line > 0 {
+					for i := range e.Fields {
+						if e.Fields[i].Line > 0 {
+							e.Fields[i].Line += rec.Line - 1
+						}
+					}
+				}
+				if e.Line == 0 && len(e.Fields) > 0 {
+					e.Line = e.Fields[0].Line
+				}
+				if e.Line == 0 {
+					e.Line = rec.Line
 				}
 			}
 			return yield(rec)
@@ -203,7 +215,7 @@ func (d *Decoder) decodeJSON(br *bufio.Reader, emit func(Record) bool) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(all))
 	if _, err := dec.Token(); err != nil { // the '['
-		emit(Record{Line: lineAt(all, start), Err: syntaxError(err, all, 0)})
+		emit(Record{Err: syntaxError(err, all, 0)})
 		return
 	}
 	for dec.More() {
@@ -211,7 +223,9 @@ func (d *Decoder) decodeJSON(br *bufio.Reader, emit func(Record) bool) {
 		off += len(all[off:]) - len(bytes.TrimLeft(all[off:], " \t\r\n,"))
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			emit(Record{Line: lineAt(all, off), Err: syntaxError(err, all, 0)})
+			// Lines of a syntax error are the input's own: no Line to
+			// offset them by.
+			emit(Record{Err: syntaxError(err, all, 0)})
 			return
 		}
 		rec := Record{Line: lineAt(all, off)}
@@ -220,15 +234,12 @@ func (d *Decoder) decodeJSON(br *bufio.Reader, emit func(Record) bool) {
 		} else {
 			rec.Event, rec.Err = d.record(raw)
 		}
-		if rec.Err != nil && rec.Err.Line > 0 {
-			rec.Err.Line += rec.Line - 1
-		}
 		if !emit(rec) {
 			return
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the ']'
-		emit(Record{Line: lineAt(all, int(dec.InputOffset())), Err: syntaxError(err, all, 0)})
+		emit(Record{Err: syntaxError(err, all, 0)})
 	}
 }
 

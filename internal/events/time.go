@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -138,6 +139,21 @@ func (t *Time) UnmarshalText(b []byte) error {
 	}
 	*t = v
 	return nil
+}
+
+// MarshalJSON writes the time at its precision. (The embedded time.Time's
+// methods would write every time at nanosecond precision.)
+func (t Time) MarshalJSON() ([]byte, error) { return json.Marshal(t.String()) }
+
+// UnmarshalJSON reads a JSON string as UnmarshalText does; anything else
+// is kept as invalid for Validate to report.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		*t = Time{invalid: &invalidText{text: string(b), reason: "want a date or time in a string"}}
+		return nil
+	}
+	return t.UnmarshalText([]byte(s))
 }
 
 // UnmarshalYAML reads a scalar as UnmarshalText does, whatever tag YAML gave

@@ -39,10 +39,11 @@ type Projector struct {
 	store projections.Store
 	log   *slog.Logger
 
-	applied atomic.Uint64 // checkpoint after the last commit
-	head    atomic.Uint64 // the stream's last sequence, as last seen
-	target  atomic.Uint64 // what must be applied to be ready
-	ready   atomic.Bool
+	applied  atomic.Uint64 // checkpoint after the last commit
+	consumed atomic.Uint64 // messages applied since Run started
+	head     atomic.Uint64 // the stream's last sequence, as last seen
+	target   atomic.Uint64 // what must be applied to be ready
+	ready    atomic.Bool
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on each commit
@@ -111,6 +112,7 @@ func (p *Projector) apply(ctx context.Context, batch []stream.Message) error {
 	}
 	last := batch[len(batch)-1].Seq
 	p.applied.Store(last)
+	p.consumed.Add(uint64(len(batch)))
 	if last > p.head.Load() {
 		p.head.Store(last)
 	}
@@ -160,6 +162,10 @@ func (p *Projector) Ready() bool { return p.ready.Load() }
 
 // Applied is the read model's checkpoint.
 func (p *Projector) Applied() uint64 { return p.applied.Load() }
+
+// Consumed is how many stream messages this run has applied: after a
+// restart on a caught-up read model, none.
+func (p *Projector) Consumed() uint64 { return p.consumed.Load() }
 
 // Lag is how many stream messages are not applied yet, as last seen.
 func (p *Projector) Lag() uint64 {

@@ -21,6 +21,7 @@ import (
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/httpapi"
 	"github.com/parley-news/parley/internal/ingest"
+	"github.com/parley-news/parley/internal/projections"
 	"github.com/parley-news/parley/internal/projector"
 	"github.com/parley-news/parley/internal/stream"
 )
@@ -94,6 +95,16 @@ func (c Config) Vocabulary() (*events.Vocabulary, error) {
 type Stream struct {
 	Conn   *stream.Conn
 	server *stream.Server
+	url    string
+}
+
+// URL is where the stream's server listens: the embedded one's client URL,
+// or the configured URLs.
+func (s *Stream) URL() string {
+	if s.server != nil {
+		return s.server.ClientURL()
+	}
+	return s.url
 }
 
 // Close closes the connection and stops the embedded server.
@@ -126,56 +137,107 @@ func OpenStream(ctx context.Context, c Config, listen string) (*Stream, error) {
 		}
 		return nil, err
 	}
-	s.Conn = conn
+	s.Conn, s.url = conn, url
 	return s, nil
 }
 
-// Run runs the projector until ctx ends, then shuts down in order: the HTTP
-// server drains, the projection loop stops after its current batch, the
-// file and the stream close.
-func Run(ctx context.Context, c Config) error {
+// Running is a started projector process.
+type Running struct {
+	// HTTPURL is the API's base URL, NATSURL the stream's.
+	HTTPURL, NATSURL string
+	Store            *bolt.Store
+	Projector        *projector.Projector
+
+	cfg      Config
+	stream   *Stream
+	srv      *http.Server
+	stopProj context.CancelFunc
+	runErr   chan error
+	httpErr  chan error
+	stops    []func()
+}
+
+// part is one capability mounted on the process (live feeds, alerts, the
+// web page): it adds routes to the mux and may react to each applied
+// batch. It returns a function that stops it, or nil.
+type part func(ctx context.Context, p *parts) (onApply func(uint64, []*projections.Development), stop func(), err error)
+
+// parts are what a part may use.
+type parts struct {
+	cfg   Config
+	log   *slog.Logger
+	vocab *events.Vocabulary
+	conn  *stream.Conn
+	store *bolt.Store
+	proj  func() *projector.Projector // set once the projector exists
+	mux   *http.ServeMux
+}
+
+// Start starts the projector process: stream, read model, projection
+// loop, the parts, the HTTP server. It returns once the server listens.
+func Start(ctx context.Context, c Config) (r *Running, err error) {
 	c.setDefaults()
 	if err := c.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	log := c.Logger
 	vocab, err := c.Vocabulary()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	listen := c.NATSListen
 	if listen == "" {
 		listen = stream.DefaultListen
 	}
-	st, err := OpenStream(ctx, c, listen)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	store, err := projector.OpenModel(ctx, st.Conn, c.DataDir, nil, c.Out, log)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-
-	proj := projector.New(st.Conn, store, projector.Config{Logger: log})
-	runErr := make(chan error, 1)
-	runCtx, stopProj := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopProj()
-	go func() { runErr <- proj.Run(runCtx) }()
-
-	ing := &ingest.Ingester{Stream: st.Conn, Decoder: events.Decoder{Vocabulary: vocab}}
-	if c.Seed {
-		if err := seed(ctx, ing, c.Out); err != nil {
-			return err
+	r = &Running{cfg: c, runErr: make(chan error, 1), httpErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			r.close()
 		}
+	}()
+	if r.stream, err = OpenStream(ctx, c, listen); err != nil {
+		return nil, err
+	}
+	r.NATSURL = r.stream.URL()
+	if r.Store, err = projector.OpenModel(ctx, r.stream.Conn, c.DataDir, partBuckets(), c.Out, log); err != nil {
+		return nil, err
 	}
 
 	mux := http.NewServeMux()
-	(&httpapi.API{Store: store, Vocabulary: vocab, Status: proj, Logger: log}).Register(mux)
+	ps := &parts{cfg: c, log: log, vocab: vocab, conn: r.stream.Conn, store: r.Store, mux: mux,
+		proj: func() *projector.Projector { return r.Projector }}
+	var hooks []func(uint64, []*projections.Development)
+	for _, mount := range mounted {
+		onApply, stop, err := mount(ctx, ps)
+		if err != nil {
+			return nil, err
+		}
+		if onApply != nil {
+			hooks = append(hooks, onApply)
+		}
+		if stop != nil {
+			r.stops = append(r.stops, stop)
+		}
+	}
+	r.Projector = projector.New(r.stream.Conn, r.Store, projector.Config{Logger: log,
+		OnApply: func(cp uint64, devs []*projections.Development) {
+			for _, h := range hooks {
+				h(cp, devs)
+			}
+		}})
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	r.stopProj = stop
+	go func() { r.runErr <- r.Projector.Run(runCtx) }()
+
+	ing := &ingest.Ingester{Stream: r.stream.Conn, Decoder: events.Decoder{Vocabulary: vocab}}
+	if c.Seed {
+		if err := seed(ctx, ing, c.Out); err != nil {
+			return nil, err
+		}
+	}
+	(&httpapi.API{Store: r.Store, Vocabulary: vocab, Status: r.Projector, Logger: log}).Register(mux)
 	(&httpapi.Ingest{Ingester: ing, Token: c.APIToken, Logger: log}).Register(mux)
-	srv := &http.Server{
+	r.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -184,39 +246,86 @@ func Run(ctx context.Context, c Config) error {
 	}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
+		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
-	fmt.Fprintf(c.Out, "Parley is serving on http://%s/ (NATS at %s, data in %s)\n", ln.Addr(), natsShown(c, listen), c.DataDir)
-	httpErr := make(chan error, 1)
-	go func() { httpErr <- srv.Serve(ln) }()
-
-	select {
-	case <-ctx.Done():
-	case err := <-httpErr:
-		return fmt.Errorf("http: %w", err)
-	case err := <-runErr:
-		if err != nil {
-			return fmt.Errorf("projector: %w", err)
-		}
-	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
-	stopProj()
-	if err := <-runErr; err != nil {
-		log.Warn("projector stopped", "err", err)
-	}
-	return nil
+	r.HTTPURL = "http://" + ln.Addr().String()
+	go func() { r.httpErr <- r.srv.Serve(ln) }()
+	return r, nil
 }
 
-func natsShown(c Config, listen string) string {
+// Wait serves until ctx ends or a part fails, then shuts down in order:
+// the HTTP server drains, the projection loop stops after its current
+// batch, the parts stop, the file and the stream close.
+func (r *Running) Wait(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case e := <-r.httpErr:
+		err = fmt.Errorf("http: %w", e)
+	case e := <-r.runErr:
+		r.runErr <- e
+		if e != nil {
+			err = fmt.Errorf("projector: %w", e)
+		}
+	}
+	r.close()
+	return err
+}
+
+// Close shuts the process down; it is Wait with a context already done.
+func (r *Running) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return r.Wait(ctx)
+}
+
+func (r *Running) close() {
+	log := r.cfg.Logger
+	if r.srv != nil {
+		shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := r.srv.Shutdown(shutCtx); err != nil {
+			log.Warn("http shutdown", "err", err)
+		}
+		cancel()
+		r.srv = nil
+	}
+	if r.stopProj != nil {
+		r.stopProj()
+		if err := <-r.runErr; err != nil {
+			log.Warn("projector stopped", "err", err)
+		}
+		r.stopProj = nil
+	}
+	for i := len(r.stops) - 1; i >= 0; i-- {
+		r.stops[i]()
+	}
+	r.stops = nil
+	if r.Store != nil {
+		r.Store.Close()
+		r.Store = nil
+	}
+	if r.stream != nil {
+		r.stream.Close()
+		r.stream = nil
+	}
+}
+
+// Run runs the projector process until ctx ends.
+func Run(ctx context.Context, c Config) error {
+	c.setDefaults()
+	r, err := Start(ctx, c)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Out, "Parley is serving on %s/ (NATS at %s, data in %s)\n", r.HTTPURL, natsShown(c, r.NATSURL), c.DataDir)
+	return r.Wait(ctx)
+}
+
+func natsShown(c Config, url string) string {
 	if c.NATSURL != "" {
 		return c.NATSURL
 	}
-	return "nats://" + listen + " (embedded)"
+	return url + " (embedded)"
 }
 
 // seed appends the shipped timeline, file by file in name order; on a

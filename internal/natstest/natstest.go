@@ -1,0 +1,47 @@
+// Package natstest starts a real NATS server with JetStream for tests: the
+// embedded server on 127.0.0.1, a random port, its store in t.TempDir().
+// Tests of this project never mock NATS.
+package natstest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parley-news/parley/internal/stream"
+)
+
+// Server starts an embedded NATS server for the test and stops it at the
+// test's end. It returns the client URL.
+func Server(t testing.TB) string {
+	t.Helper()
+	return ServerIn(t, t.TempDir())
+}
+
+// ServerIn starts an embedded NATS server whose JetStream store is in dir,
+// so that a test can stop it and start another on the same store.
+func ServerIn(t testing.TB, dir string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: dir, Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatalf("start nats: %v", err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv.ClientURL()
+}
+
+// Conn connects to the server at url with the stream in place, closed at
+// the test's end.
+func Conn(t testing.TB, url string) *stream.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := stream.Connect(ctx, stream.Config{URL: url, Name: t.Name()})
+	if err != nil {
+		t.Fatalf("connect nats: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}

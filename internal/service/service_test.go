@@ -1,0 +1,255 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-news/parley/internal/service"
+)
+
+// start runs the whole projector process on the embedded default, on
+// loopback with free ports, in dir.
+func start(t *testing.T, dir string, seed bool) *service.Running {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Seed: seed, Out: io.Discard})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func getJSON(t *testing.T, url string, into any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		t.Fatalf("GET %s: decode: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+type cell struct {
+	Stance      string          `json:"stance"`
+	Value       json.RawMessage `json:"value"`
+	Event       string          `json:"event"`
+	SourceCount int             `json:"source_count"`
+}
+
+type state struct {
+	Issues []struct {
+		Issue     string           `json:"issue"`
+		Positions map[string]*cell `json:"positions"`
+	} `json:"issues"`
+}
+
+func (s state) cell(issue, party string) string {
+	for _, is := range s.Issues {
+		if c := is.Positions[party]; is.Issue == issue && c != nil {
+			if len(c.Value) > 0 {
+				return c.Stance + " " + string(c.Value)
+			}
+			return c.Stance
+		}
+	}
+	return "-"
+}
+
+func waitReady(t *testing.T, r *service.Running) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !r.Projector.Ready() || r.Projector.Lag() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("projector not caught up within 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestSeedStateThroughHTTP(t *testing.T) {
+	r := start(t, t.TempDir(), true)
+	waitReady(t, r)
+	var st state
+	if code := getJSON(t, r.HTTPURL+"/v1/state", &st); code != 200 {
+		t.Fatalf("state: %d", code)
+	}
+	for _, c := range []struct{ issue, party, want string }{
+		{"army-cap", "us", "proposes 600000"},
+		{"army-cap", "e3", "proposes 800000"},
+	} {
+		if got := st.cell(c.issue, c.party); got != c.want {
+			t.Errorf("%s/%s = %q, want %q", c.issue, c.party, got, c.want)
+		}
+	}
+	if got := st.cell("army-cap", "ua"); !strings.HasPrefix(got, "rejects") {
+		t.Errorf("army-cap/ua = %q, want rejects", got)
+	}
+	issues := map[string]bool{}
+	parties := map[string]bool{}
+	for _, is := range st.Issues {
+		issues[is.Issue] = true
+		for p := range is.Positions {
+			parties[p] = true
+		}
+	}
+	if len(issues) < 12 {
+		t.Errorf("positions on %d issues, want at least 12", len(issues))
+	}
+	for _, p := range []string{"us", "ua", "ru", "e3", "eu"} {
+		if !parties[p] {
+			t.Errorf("no position of %s", p)
+		}
+	}
+	var before state
+	getJSON(t, r.HTTPURL+"/v1/state?at=2025-11-21", &before)
+	if got := before.cell("army-cap", "e3"); got != "-" {
+		t.Errorf("E3 position as of 21 November = %q, want none yet", got)
+	}
+}
+
+// TestIngestVisibleAndRestart appends with the ingest command's path,
+// sees the event over HTTP within a second, then restarts the projector on
+// its folder: same state, nothing re-read.
+func TestIngestVisibleAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir, true)
+	waitReady(t, r)
+	file := filepath.Join(t.TempDir(), "new.ndjson")
+	ev := `{"id":"kremlin-new-remark","type":"response","occurred_at":"2025-11-26T10:15Z","title":"Kremlin comments again","sources":[{"outlet":"TASS"}],"positions":[{"party":"ru","issue":"army-cap","stance":"demands","value":500000}]}`
+	os.WriteFile(file, []byte(ev+"\n"), 0o600)
+	var out, errOut bytes.Buffer
+	ctx := context.Background()
+	sent := time.Now()
+	ok, err := service.IngestFiles(ctx, service.IngestConfig{NATSURL: r.NATSURL}, []string{file}, nil, &out, &errOut)
+	if err != nil || !ok {
+		t.Fatalf("ingest: %v ok=%v\n%s%s", err, ok, &out, &errOut)
+	}
+	if want := file + ": 1 appended, 0 duplicate, 0 rejected\n"; out.String() != want {
+		t.Errorf("ingest printed %q, want %q", out.String(), want)
+	}
+	var got struct {
+		ID         string `json:"id"`
+		OccurredAt string `json:"occurred_at"`
+		Seq        uint64 `json:"seq"`
+	}
+	for code := 0; code != 200; {
+		if time.Since(sent) > time.Second {
+			t.Fatalf("event not visible within 1s (last status %d)", code)
+		}
+		code = getJSON(t, r.HTTPURL+"/v1/events/kremlin-new-remark", &got)
+	}
+	if got.OccurredAt != "2025-11-26T10:15Z" || got.Seq == 0 {
+		t.Errorf("event = %+v: precision or sequence lost", got)
+	}
+
+	// The same file again appends nothing.
+	out.Reset()
+	ok, err = service.IngestFiles(ctx, service.IngestConfig{NATSURL: r.NATSURL}, []string{file}, nil, &out, &errOut)
+	if err != nil || !ok || !strings.Contains(out.String(), "0 appended, 1 duplicate, 0 rejected") {
+		t.Errorf("second ingest: ok=%v err=%v %q", ok, err, out.String())
+	}
+
+	var st1 state
+	getJSON(t, r.HTTPURL+"/v1/state", &st1)
+	applied := r.Projector.Applied()
+	r.Close()
+
+	r2 := start(t, dir, false)
+	waitReady(t, r2)
+	var st2 state
+	getJSON(t, r2.HTTPURL+"/v1/state", &st2)
+	a, _ := json.Marshal(st1)
+	b, _ := json.Marshal(st2)
+	if !bytes.Equal(a, b) {
+		t.Errorf("state changed across a restart:\n%s\n%s", a, b)
+	}
+	if r2.Projector.Applied() != applied || r2.Projector.Consumed() != 0 {
+		t.Errorf("after restart applied=%d consumed=%d, want %d and 0 (no re-read)", r2.Projector.Applied(), r2.Projector.Consumed(), applied)
+	}
+	if got := st2.cell("army-cap", "ru"); got != "demands 500000" {
+		t.Errorf("army-cap/ru = %q", got)
+	}
+}
+
+func TestBadInputNamesWhereAndWhat(t *testing.T) {
+	r := start(t, t.TempDir(), false)
+	waitReady(t, r)
+	file := filepath.Join(t.TempDir(), "mixed.yaml")
+	os.WriteFile(file, []byte(`- id: good-one
+  type: talks
+  occurred_at: 2025-11-23
+  title: Talks in Geneva
+  sources: [{outlet: Reuters}]
+- id: bad-date
+  type: talks
+  occurred_at: 2025-13-45
+  title: Bad date
+  sources: [{outlet: Reuters}]
+- id: bad-party
+  type: talks
+  occurred_at: 2025-11-23
+  title: Unknown party
+  sources: [{outlet: Reuters}]
+  positions:
+    - {party: atlantis, issue: army-cap, stance: proposes}
+`), 0o600)
+	var out, errOut bytes.Buffer
+	ok, err := service.IngestFiles(context.Background(), service.IngestConfig{NATSURL: r.NATSURL}, []string{file}, nil, &out, &errOut)
+	if err != nil || ok {
+		t.Fatalf("ok=%v err=%v, want not ok", ok, err)
+	}
+	if want := file + ": 1 appended, 0 duplicate, 2 rejected\n"; out.String() != want {
+		t.Errorf("counts %q, want %q", out.String(), want)
+	}
+	for _, want := range []string{
+		fmt.Sprintf(`%s:8: record 2 (id bad-date): occurred_at "2025-13-45": not a date`, file),
+		fmt.Sprintf(`%s:17: record 3 (id bad-party): positions[0].party "atlantis": not in the vocabulary`, file),
+	} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("errors do not say %q:\n%s", want, errOut.String())
+		}
+	}
+}
+
+func TestPostEvents(t *testing.T) {
+	r := start(t, t.TempDir(), false)
+	waitReady(t, r)
+	post := func(body string) (int, map[string]any) {
+		resp, err := http.Post(r.HTTPURL+"/v1/events", "application/x-ndjson", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	good := `{"id":"p1","type":"statement","occurred_at":"2025-11-24","title":"T","sources":[{"outlet":"AP"}]}`
+	if code, m := post(good + "\n" + `{"id":"p2","type":"statement","title":"no date","sources":[{"outlet":"AP"}]}` + "\n"); code != 400 || m["appended"].(float64) != 1 {
+		t.Errorf("mixed batch: %d %v, want 400 with one appended", code, m)
+	}
+	if code, m := post(good); code != 200 || m["duplicate"].(float64) != 1 {
+		t.Errorf("resend: %d %v, want 200 duplicate", code, m)
+	}
+	if code, _ := post(strings.Replace(good, `"T"`, `"Other"`, 1)); code != 409 {
+		t.Errorf("same id, other content: %d, want 409", code)
+	}
+	big := strings.Repeat(" ", 9<<20) + good
+	if code, _ := post(big); code != 413 {
+		t.Errorf("9 MiB body: %d, want 413", code)
+	}
+}

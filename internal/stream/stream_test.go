@@ -1,0 +1,91 @@
+package stream_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/natstest"
+	"github.com/parley-news/parley/internal/stream"
+)
+
+func event(id, title string) events.Event {
+	return events.Event{ID: id, Type: "statement", OccurredAt: events.MustTime("2025-11-21"), Title: title,
+		Sources: []events.Source{{Outlet: "Reuters"}}}
+}
+
+func TestAppendOnceAndConflict(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn := natstest.Conn(t, natstest.Server(t))
+
+	first := conn.Append(ctx, []events.Event{event("a", "A"), event("b", "B"), event("a", "A")}, "")
+	want := []stream.Status{stream.Appended, stream.Appended, stream.Duplicate}
+	for i, r := range first {
+		if r.Status != want[i] {
+			t.Errorf("append %d (%s) = %s %v, want %s", i, r.ID, r.Status, r.Err, want[i])
+		}
+	}
+	again := conn.Append(ctx, []events.Event{event("a", "A"), event("b", "changed")}, "other-source")
+	if again[0].Status != stream.Duplicate || again[0].Seq != first[0].Seq {
+		t.Errorf("same event again = %+v, want duplicate of seq %d", again[0], first[0].Seq)
+	}
+	if again[1].Status != stream.Conflict || !errors.Is(again[1].Err, stream.ErrConflict) {
+		t.Errorf("same id, other content = %+v, want conflict", again[1])
+	}
+	if last, _ := conn.LastSeq(ctx); last != 2 {
+		t.Errorf("stream holds %d messages, want 2", last)
+	}
+	for id, want := range map[string]bool{"a": true, "zzz": false} {
+		if got, err := conn.Exists(ctx, id); err != nil || got != want {
+			t.Errorf("Exists(%s) = %v, %v; want %v", id, got, err, want)
+		}
+	}
+}
+
+func TestConsumeInOrderFromCheckpoint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn := natstest.Conn(t, natstest.Server(t))
+	var evs []events.Event
+	for i := range 2500 {
+		evs = append(evs, event(fmt.Sprintf("e%04d", i), "t"))
+	}
+	for _, r := range conn.Append(ctx, evs, "") {
+		if r.Status != stream.Appended {
+			t.Fatalf("append %s: %s %v", r.ID, r.Status, r.Err)
+		}
+	}
+	var got []uint64
+	batches := 0
+	err := conn.Consume(ctx, stream.ConsumeConfig{From: 101, Until: 2500, BatchMax: 700}, func(_ context.Context, b []stream.Message) error {
+		batches++
+		if len(b) > 700 {
+			t.Errorf("batch of %d, over the maximum", len(b))
+		}
+		for _, m := range b {
+			got = append(got, m.Seq)
+			if m.Time.IsZero() {
+				t.Errorf("seq %d without a time", m.Seq)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2400 {
+		t.Fatalf("consumed %d messages, want 2400", len(got))
+	}
+	for i, s := range got {
+		if s != uint64(101+i) {
+			t.Fatalf("message %d has seq %d, want %d: a gap or a reorder", i, s, 101+i)
+		}
+	}
+	if batches < 4 {
+		t.Errorf("%d batches for 2400 messages with at most 700 each", batches)
+	}
+}
