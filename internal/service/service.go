@@ -49,6 +49,9 @@ type Config struct {
 	VocabularyFile string
 	// APIToken, when set, guards the write endpoints.
 	APIToken string
+	// WebhookAllowLoopback lets alerts be delivered to 127.0.0.1, for
+	// local testing; other private addresses stay refused.
+	WebhookAllowLoopback bool
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 	// Out receives what a person running the command reads: the URL,
