@@ -3,7 +3,7 @@ package events
 import (
 	"bytes"
 	"encoding/json"
-		"strconv"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"

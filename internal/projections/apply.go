@@ -345,11 +345,11 @@ func (a *applier) entries(rec *eventRecord, vi int, withClaims bool, fn func(Buc
 // watcher remembers the cells of some (issue, party) pairs before a change,
 // now and as of an event time, to tell afterwards what moved.
 type watcher struct {
-	pairs       [][2]string
-	at          events.Time
-	beforeNow   []*Cell
-	beforeAt    []*Cell
-	err         error
+	pairs     [][2]string
+	at        events.Time
+	beforeNow []*Cell
+	beforeAt  []*Cell
+	err       error
 }
 
 func (a *applier) watch(pairs [][2]string, at events.Time) *watcher {

@@ -10,4 +10,5 @@ import (
 func mountAlerts(ctx context.Context, p *parts) (func(uint64, []*projections.Development), func(), error) {
 	return nil, nil, nil
 }
+
 var alertBuckets []string

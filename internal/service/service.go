@@ -360,4 +360,3 @@ func LockedHint(dir string, err error) error {
 	}
 	return err
 }
-
