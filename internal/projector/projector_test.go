@@ -1,0 +1,170 @@
+package projector_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/parley-news/parley/data"
+	"github.com/parley-news/parley/internal/bolt"
+	"github.com/parley-news/parley/internal/natstest"
+	"github.com/parley-news/parley/internal/projections"
+	"github.com/parley-news/parley/internal/projector"
+	"github.com/parley-news/parley/internal/stream"
+	"github.com/parley-news/parley/internal/synth"
+)
+
+func fill(t *testing.T, conn *stream.Conn, n int) {
+	t.Helper()
+	g := synth.Generator{Vocabulary: data.Vocabulary(), Seed: 3, Amends: 8}
+	for _, r := range conn.Append(context.Background(), g.Events(n), "") {
+		if r.Status != stream.Appended {
+			t.Fatalf("append %s: %s %v", r.ID, r.Status, r.Err)
+		}
+	}
+}
+
+func dump(t *testing.T, path string) []byte {
+	t.Helper()
+	st, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var buf bytes.Buffer
+	if err := st.View(context.Background(), func(tx projections.Tx) error { return projections.Dump(tx, &buf) }); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// project runs the live projector over the stream until it has applied
+// everything, then stops it.
+func project(t *testing.T, conn *stream.Conn, path string) {
+	t.Helper()
+	st, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := projector.New(conn, st, projector.Config{BatchMax: 97, Logger: discard()})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	last, _ := conn.LastSeq(ctx)
+	if err := p.WaitFor(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRebuildEqualsIncremental(t *testing.T) {
+	conn := natstest.Conn(t, natstest.Server(t))
+	fill(t, conn, 3000)
+	dir := t.TempDir()
+	live := filepath.Join(dir, "live.db")
+	project(t, conn, live)
+
+	rebuilt := filepath.Join(dir, "rebuilt.db")
+	var progress bytes.Buffer
+	stats, err := projector.Rebuild(context.Background(), conn, rebuilt, &progress, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Events != 3000 {
+		t.Errorf("rebuild replayed %d events, want 3000", stats.Events)
+	}
+	if !bytes.Contains(progress.Bytes(), []byte("rebuild: 3000/3000 events")) {
+		t.Errorf("no final progress line in %q", progress.String())
+	}
+	if a, b := dump(t, live), dump(t, rebuilt); !bytes.Equal(a, b) {
+		t.Fatalf("rebuilt read model differs from the incremental one (%d vs %d bytes of dump)", len(a), len(b))
+	}
+	if _, err := os.Stat(rebuilt + ".rebuild"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temporary file left behind: %v", err)
+	}
+}
+
+func TestInterruptedRebuildKeepsOldModel(t *testing.T) {
+	conn := natstest.Conn(t, natstest.Server(t))
+	fill(t, conn, 20000)
+	path := filepath.Join(t.TempDir(), projector.ModelFile)
+	project(t, conn, path)
+	before := dump(t, path)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &cancelAfter{n: 3, cancel: cancel}
+	_, err := projector.Rebuild(ctx, conn, path, w, nil, nil)
+	if err == nil {
+		t.Skip("the rebuild finished before it could be interrupted")
+	}
+	if !bytes.Equal(dump(t, path), before) {
+		t.Fatal("an interrupted rebuild changed the read model")
+	}
+}
+
+// cancelAfter cancels a context after n progress writes: an interruption
+// in the middle of a rebuild.
+type cancelAfter struct {
+	n      int
+	cancel func()
+}
+
+func (c *cancelAfter) Write(p []byte) (int, error) {
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+func TestOpenModelRebuildsOtherVersionAndDamage(t *testing.T) {
+	conn := natstest.Conn(t, natstest.Server(t))
+	fill(t, conn, 500)
+	dir := t.TempDir()
+	path := filepath.Join(dir, projector.ModelFile)
+	project(t, conn, path)
+	want := dump(t, path)
+
+	// A read model of another projection version.
+	st, _ := bolt.Open(path, bolt.Options{})
+	st.Update(context.Background(), func(tx projections.Tx) error {
+		return tx.Bucket(projections.BucketMeta).Put([]byte("version"), []byte{0, 0, 0, 0, 0, 0, 0, 99})
+	})
+	st.Close()
+	var out bytes.Buffer
+	st, err := projector.OpenModel(context.Background(), conn, dir, nil, &out, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if !bytes.Contains(out.Bytes(), []byte("another projection version")) {
+		t.Errorf("the rebuild was not announced: %q", out.String())
+	}
+	if !bytes.Equal(dump(t, path), want) {
+		t.Error("rebuilt model differs")
+	}
+
+	// A file that is not a bbolt file at all.
+	os.WriteFile(path, bytes.Repeat([]byte("x"), 8192), 0o600)
+	st, err = projector.OpenModel(context.Background(), conn, dir, nil, io.Discard, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if !bytes.Equal(dump(t, path), want) {
+		t.Error("model rebuilt from damage differs")
+	}
+	aside, _ := filepath.Glob(path + ".damaged-*")
+	if len(aside) != 1 {
+		t.Errorf("damaged file not kept aside: %v", aside)
+	}
+}
