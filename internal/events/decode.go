@@ -275,9 +275,11 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 	return e, nil
 }
 
-// checkJSONShape walks the tokens once to refuse what encoding/json lets
-// through: a key given twice (it would keep the last silently), nesting
-// deeper than max, and a top-level value that is not an object.
+// checkJSONShape walks the tokens once, beside the Event type, to refuse
+// what encoding/json lets through or reports without a path: a key given
+// twice (it would keep the last silently), an unknown field anywhere (it
+// names only the leaf), nesting deeper than max, and a top-level value that
+// is not an object.
 func checkJSONShape(b []byte, max int) *FieldError {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -288,6 +290,8 @@ func checkJSONShape(b []byte, max int) *FieldError {
 		expect bool // an object's next string token is a key
 		key    string
 		index  int
+		typ    reflect.Type // the struct an object decodes into, or an array's element; nil when opaque
+		valTyp reflect.Type // the type of the value after the current key
 	}
 	var stack []*frame
 	first := true
@@ -318,6 +322,14 @@ func checkJSONShape(b []byte, max int) *FieldError {
 				top.keys[k] = true
 				top.key = k
 				top.expect = false
+				top.valTyp = nil
+				if top.typ != nil {
+					ft, ok := jsonField(top.typ, k)
+					if !ok {
+						return &FieldError{Field: join(top.path, k), Line: lineAt(b, int(dec.InputOffset())), Reason: "unknown field"}
+					}
+					top.valTyp = ft
+				}
 				continue
 			}
 		}
@@ -331,13 +343,17 @@ func checkJSONShape(b []byte, max int) *FieldError {
 					return &FieldError{Line: lineAt(b, int(dec.InputOffset())), Reason: fmt.Sprintf("nested deeper than %d levels", max)}
 				}
 				path := ""
-				if top != nil && top.obj {
-					path = join(top.path, top.key)
-				} else if top != nil {
-					path = fmt.Sprintf("%s[%d]", top.path, top.index)
+				var vt reflect.Type
+				switch {
+				case top == nil:
+					vt = reflect.TypeFor[Event]()
+				case top.obj:
+					path, vt = join(top.path, top.key), top.valTyp
+				default:
+					path, vt = fmt.Sprintf("%s[%d]", top.path, top.index), top.typ
 					top.index++
 				}
-				stack = append(stack, &frame{obj: d == '{', keys: map[string]bool{}, expect: d == '{', path: path})
+				stack = append(stack, &frame{obj: d == '{', keys: map[string]bool{}, expect: d == '{', path: path, typ: shapeOf(vt, d)})
 			case '}', ']':
 				stack = stack[:len(stack)-1]
 				if len(stack) > 0 && stack[len(stack)-1].obj {
@@ -346,6 +362,44 @@ func checkJSONShape(b []byte, max int) *FieldError {
 			}
 		}
 	}
+}
+
+// shapeOf is what a frame opened by delim checks its contents against: a
+// struct's fields for an object, the element type for an array, nothing
+// for types that decode themselves or for a mismatch (which the decoder
+// reports with its own words).
+func shapeOf(t reflect.Type, delim json.Delim) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		return nil
+	}
+	switch {
+	case delim == '{' && t.Kind() == reflect.Struct:
+		return t
+	case delim == '[' && t.Kind() == reflect.Slice:
+		return t.Elem()
+	}
+	return nil
+}
+
+// jsonField returns the type of the field of struct t named k in JSON.
+func jsonField(t reflect.Type, k string) (reflect.Type, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" {
+			if ft, ok := jsonField(f.Type, k); ok {
+				return ft, true
+			}
+			continue
+		}
+		if name == k {
+			return f.Type, true
+		}
+	}
+	return nil, false
 }
 
 func join(path, k string) string {

@@ -1,0 +1,108 @@
+package events_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/parley-news/parley/data"
+	"github.com/parley-news/parley/internal/events"
+)
+
+const good = `{"id":"ok","type":"talks","occurred_at":"2025-11-23","title":"Talks","sources":[{"outlet":"AP"}]}`
+
+// with replaces the first occurrence of old in the good event.
+func with(old, new string) string { return strings.Replace(good, old, new, 1) }
+
+// malformed are inputs users send by mistake or on purpose, each with the
+// exact error they are shown. None may crash the decoder or yield an event.
+var malformed = []struct {
+	name, input string
+	format      events.Format
+	want        string
+}{
+	{"empty", ``, events.JSON, `in:1: record 1: empty input: want a JSON object or array of objects`},
+	{"truncated object", `{"id":"ok","type":"talks"`, events.JSON, `in:1: record 1: truncated JSON`},
+	{"truncated string", `{"id":"ok`, events.JSON, `in:1: record 1: truncated JSON`},
+	{"not an object", `"just a string"`, events.JSON, `in:1: record 1: want a JSON object`},
+	{"number", `42`, events.JSON, `in:1: record 1: want a JSON object`},
+	{"trailing garbage", good + ` xyz`, events.JSON, `in:1: record 1: invalid JSON: invalid character 'x' looking for beginning of value`},
+	{"two objects", good + good, events.JSON, `in:1: record 1 (id ok): more than one JSON value (use NDJSON, one object a line)`},
+	// The good record before the garbage is still valid.
+	{"array with garbage", `[` + good + `, nope]`, events.JSON, `in:1: record 2: invalid JSON: invalid character 'o' in literal null (expecting 'u')`},
+	{"title is a number", with(`"Talks"`, `5`), events.JSON, `in:1: record 1 (id ok): title "number": want a string`},
+	{"sources not a list", with(`[{"outlet":"AP"}]`, `{"outlet":"AP"}`), events.JSON, `in:1: record 1 (id ok): sources "object": want a list`},
+	{"actors list of numbers", with(`"title"`, `"actors":[1],"title"`), events.JSON, `in:1: record 1 (id ok): actors "number": want a string`},
+	{"unknown field", with(`"title"`, `"titel":"x","title"`), events.JSON, `in:1: record 1: titel: unknown field`},
+	{"duplicate key", with(`"title"`, `"id":"again","title"`), events.JSON, `in:1: record 1: id: key given twice`},
+	{"duplicate nested key", with(`{"outlet":"AP"}`, `{"outlet":"AP","outlet":"BBC"}`), events.JSON, `in:1: record 1: sources[0].outlet: key given twice`},
+	{"deep nesting", with(`"title"`, `"amend":`+strings.Repeat(`[`, 40)+strings.Repeat(`]`, 40)+`,"title"`), events.JSON, `in:1: record 1: nested deeper than 16 levels`},
+	{"invalid UTF-8", with(`Talks`, "Talk\xff"), events.JSON, `in:1: record 1: invalid UTF-8 at byte 66`},
+	{"NUL byte raw", with(`Talks`, "Ta\x00lks"), events.JSON, `in:1: record 1: invalid JSON: invalid character '\x00' in string literal`},
+	{"NUL byte escaped", with(`Talks`, `Ta\u0000lks`), events.JSON, `in:1: record 1 (id ok): title "Ta\x00lks": control character U+0000`},
+	{"missing id", with(`"id":"ok",`, ``), events.JSON, `in:1: record 1: id: required`},
+	{"id with path characters", with(`"ok"`, `"../../etc/passwd"`), events.JSON, `in:1: record 1: id "../../etc/passwd": not an id: want a lower-case slug [a-z0-9][a-z0-9._-]{0,127}`},
+	{"id with slash", with(`"ok"`, `"a/b"`), events.JSON, `in:1: record 1: id "a/b": not an id: want a lower-case slug [a-z0-9][a-z0-9._-]{0,127}`},
+	{"id upper case", with(`"ok"`, `"OK"`), events.JSON, `in:1: record 1: id "OK": not an id: want a lower-case slug [a-z0-9][a-z0-9._-]{0,127}`},
+	{"id too long", with(`"ok"`, `"`+strings.Repeat("a", 129)+`"`), events.JSON, `in:1: record 1: id "` + strings.Repeat("a", 64) + `… (129 characters)": not an id: want a lower-case slug [a-z0-9][a-z0-9._-]{0,127}`},
+	{"id with NATS wildcard", with(`"ok"`, `"a.>"`), events.JSON, `in:1: record 1: id "a.>": not an id: want a lower-case slug [a-z0-9][a-z0-9._-]{0,127}`},
+	{"unknown type", with(`"talks"`, `"invasion"`), events.JSON, `in:1: record 1 (id ok): type "invasion": not in the vocabulary`},
+	{"missing occurred_at", with(`"occurred_at":"2025-11-23",`, ``), events.JSON, `in:1: record 1 (id ok): occurred_at: required`},
+	{"occurred_at a number", with(`"2025-11-23"`, `20251123`), events.JSON, `in:1: record 1 (id ok): occurred_at "20251123": want a date or time in a string`},
+	{"month 13", with(`2025-11-23`, `2025-13-01`), events.JSON, `in:1: record 1 (id ok): occurred_at "2025-13-01": not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)`},
+	{"february 30", with(`2025-11-23`, `2025-02-30`), events.JSON, `in:1: record 1 (id ok): occurred_at "2025-02-30": not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)`},
+	{"year 0001", with(`2025-11-23`, `0001-01-01`), events.JSON, `in:1: record 1 (id ok): occurred_at "0001-01-01": year 1 out of range 1900-2200`},
+	{"year 9999", with(`2025-11-23`, `9999-12-31T23:59:59Z`), events.JSON, `in:1: record 1 (id ok): occurred_at "9999-12-31T23:59:59Z": year 9999 out of range 1900-2200`},
+	{"US date", with(`2025-11-23`, `11/23/2025`), events.JSON, `in:1: record 1 (id ok): occurred_at "11/23/2025": not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)`},
+	{"empty title", with(`"Talks"`, `""`), events.JSON, `in:1: record 1 (id ok): title: required`},
+	{"blank title", with(`"Talks"`, `"   "`), events.JSON, `in:1: record 1 (id ok): title "   ": blank`},
+	{"title over 200", with(`"Talks"`, `"`+strings.Repeat("é", 201)+`"`), events.JSON, `in:1: record 1 (id ok): title "` + strings.Repeat("é", 64) + `… (201 characters)": longer than 200 characters`},
+	{"10 MiB title", with(`"Talks"`, `"`+strings.Repeat("x", 10<<20)+`"`), events.JSON, `in:1: record 1 (id ok): title "` + strings.Repeat("x", 64) + `… (10485760 characters)": longer than 200 characters`},
+	{"title with newline", with(`"Talks"`, `"Ta\nlks"`), events.JSON, `in:1: record 1 (id ok): title "Ta\nlks": control character U+000A`},
+	{"summary over 4000", with(`"title"`, `"summary":"`+strings.Repeat("s", 4001)+`","title"`), events.JSON, `in:1: record 1 (id ok): summary "` + strings.Repeat("s", 64) + `… (4001 characters)": longer than 4000 characters`},
+	{"no sources", with(`[{"outlet":"AP"}]`, `[]`), events.JSON, `in:1: record 1 (id ok): sources: at least one source is required`},
+	{"source without outlet", with(`{"outlet":"AP"}`, `{"url":"https://ap.org/x"}`), events.JSON, `in:1: record 1 (id ok): sources[0].outlet: required`},
+	{"javascript url", with(`{"outlet":"AP"}`, `{"outlet":"AP","url":"javascript:alert(1)"}`), events.JSON, `in:1: record 1 (id ok): sources[0].url "javascript:alert(1)": not an absolute http or https URL`},
+	{"relative url", with(`{"outlet":"AP"}`, `{"outlet":"AP","url":"/news"}`), events.JSON, `in:1: record 1 (id ok): sources[0].url "/news": not an absolute http or https URL`},
+	{"bad published_at", with(`{"outlet":"AP"}`, `{"outlet":"AP","published_at":"yesterday"}`), events.JSON, `in:1: record 1 (id ok): sources[0].published_at "yesterday": not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)`},
+	{"unknown party", with(`"title"`, `"actors":["atlantis"],"title"`), events.JSON, `in:1: record 1 (id ok): actors[0] "atlantis": not in the vocabulary`},
+	{"position unknown issue and stance", with(`"title"`, `"positions":[{"party":"us","issue":"moon","stance":"loves"}],"title"`), events.JSON, `in:1: record 1 (id ok): positions[0].issue "moon": not in the vocabulary; positions[0].stance "loves": not in the vocabulary`},
+	{"position value an object", with(`"title"`, `"positions":[{"party":"us","issue":"army-cap","stance":"proposes","value":{"n":1}}],"title"`), events.JSON, `in:1: record 1 (id ok): positions[0].value "{\"n\":1}": want a number or a short text`},
+	{"two positions same pair", with(`"title"`, `"positions":[{"party":"us","issue":"army-cap","stance":"proposes"},{"party":"us","issue":"army-cap","stance":"rejects"}],"title"`), events.JSON, `in:1: record 1 (id ok): positions[1] "us on army-cap": same party and issue as positions[0]: one event states one position per party and issue`},
+	{"corrects on a plain event", with(`"title"`, `"corrects":"x","title"`), events.JSON, `in:1: record 1 (id ok): corrects "x": only a correction or a retraction corrects an event`},
+	{"correction without target", with(`"talks"`, `"correction"`), events.JSON, `in:1: record 1 (id ok): corrects: required for a correction: the id of the event it amends; amend: required for a correction: the corrected fields`},
+	{"correction of itself", with(`"talks"`, `"retraction","corrects":"ok"`), events.JSON, `in:1: record 1 (id ok): corrects "ok": an event cannot correct itself`},
+	{"amend on a retraction", with(`"talks"`, `"retraction","corrects":"x","amend":{"title":"y"}`), events.JSON, `in:1: record 1 (id ok): amend: only a correction amends an event`},
+	{"amend with bad date", with(`"talks"`, `"correction","corrects":"x","amend":{"occurred_at":"soon"}`), events.JSON, `in:1: record 1 (id ok): amend.occurred_at "soon": not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)`},
+	{"amend unknown field", with(`"talks"`, `"correction","corrects":"x","amend":{"id":"y"}`), events.JSON, `in:1: record 1: amend.id: unknown field`},
+	{"ndjson bad line", "{\n", events.NDJSON, `in:1: record 1: truncated JSON`},
+	{"yaml syntax", "- id: ok\n  title: [unclosed\n", events.YAML, `in:1: record 1: invalid YAML: did not find expected ',' or ']'`},
+	{"yaml unknown field", "- id: ok\n  colour: red\n", events.YAML, `in:2: record 1 (id ok): colour: unknown field`},
+	{"yaml duplicate key", "- id: ok\n  id: again\n", events.YAML, `in:2: record 1 (id ok): id: key given twice`},
+	{"yaml alias bomb", "- &a id: ok\n  title: *a\n", events.YAML, `in:2: record 1 (id ok): title: YAML aliases are not accepted in events`},
+	{"yaml not a mapping", "- just text\n", events.YAML, `in:1: record 1: want a mapping of event fields`},
+	{"yaml list for title", "- id: ok\n  title: [a, b]\n", events.YAML, `in:2: record 1 (id ok): title: want a string`},
+}
+
+func TestMalformedInputs(t *testing.T) {
+	dec := events.Decoder{Vocabulary: data.Vocabulary()}
+	if len(malformed) < 40 {
+		t.Fatalf("only %d malformed inputs", len(malformed))
+	}
+	for _, tt := range malformed {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for rec := range dec.Decode("in", strings.NewReader(tt.input), tt.format) {
+				if rec.Err == nil {
+					if rec.Event.ID != "ok" || rec.Index != 1 || !strings.HasPrefix(tt.input, "[") {
+						t.Fatalf("record %d decoded as a valid event %q", rec.Index, rec.Event.ID)
+					}
+					continue
+				}
+				got = append(got, rec.Err.Error())
+			}
+			if len(got) == 0 || got[0] != tt.want {
+				t.Errorf("error\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,155 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/parley-news/parley/data"
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/httpapi"
+	"github.com/parley-news/parley/internal/projections"
+)
+
+type ready struct{}
+
+func (ready) Ready() bool     { return true }
+func (ready) Applied() uint64 { return 1 }
+func (ready) Lag() uint64     { return 0 }
+
+// newAPI serves a read model of two events from memory: the handlers are
+// plain functions of the store, which package service tests over bbolt and
+// NATS end to end.
+func newAPI(t testing.TB) http.Handler {
+	store := projections.NewMem()
+	err := store.Update(context.Background(), func(tx projections.Tx) error {
+		for i, e := range []events.Event{
+			{ID: "leak", Type: "leak", OccurredAt: events.MustTime("2025-11-20"), Title: "Leak", Sources: []events.Source{{Outlet: "Axios"}},
+				Positions: []events.Position{{Party: "us", Issue: "army-cap", Stance: "proposes", Value: events.Number(600000)}}},
+			{ID: "e3", Type: "proposal", OccurredAt: events.MustTime("2025-11-23"), Title: "E3", Sources: []events.Source{{Outlet: "Reuters"}},
+				Positions: []events.Position{{Party: "e3", Issue: "army-cap", Stance: "proposes", Value: events.Number(800000)}}},
+		} {
+			if _, err := projections.Apply(tx, projections.Message{Seq: uint64(i + 1), Time: time.Date(2025, 11, 25, 0, i, 0, 0, time.UTC), Data: events.Wrap(e, "")}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	(&httpapi.API{Store: store, Vocabulary: data.Vocabulary(), Status: ready{}}).Register(mux)
+	return mux
+}
+
+func TestParameters(t *testing.T) {
+	h := newAPI(t)
+	tests := []struct {
+		path   string
+		status int
+		param  string
+	}{
+		{"/v1/state", 200, ""},
+		{"/v1/state?at=2025-11-21", 200, ""},
+		{"/v1/state?at=2025-11-21T10:00Z&known_at=2025-11-25T00:00:30Z", 200, ""},
+		{"/v1/state?at=yesterday", 400, "at"},
+		{"/v1/state?at=2025-11-21&at=2025-11-22", 400, "at"},
+		{"/v1/state?known_at=9999-01-01", 400, "known_at"},
+		{"/v1/state?as_of=2025-11-21", 400, "as_of"},
+		{"/v1/timeline?issue=army-cap&limit=1", 200, ""},
+		{"/v1/timeline?issue=moon", 400, "issue"},
+		{"/v1/timeline?party=atlantis", 400, "party"},
+		{"/v1/timeline?type=invasion", 400, "type"},
+		{"/v1/timeline?limit=0", 400, "limit"},
+		{"/v1/timeline?limit=10001", 400, "limit"},
+		{"/v1/timeline?limit=ten", 400, "limit"},
+		{"/v1/timeline?cursor=zz", 400, "cursor"},
+		{"/v1/timeline?from=2025-11-23&to=2025-11-20", 400, "to"},
+		{"/v1/issues/army-cap/history", 200, ""},
+		{"/v1/issues/moon/history", 404, "issue"},
+		{"/v1/issues/army-cap/history?party=atlantis", 400, "party"},
+		{"/v1/events/leak", 200, ""},
+		{"/v1/events/nope", 404, ""},
+		{"/v1/events/..%2F..%2Fetc", 400, "id"},
+		{"/v1/diff?from=2025-11-20&to=2025-11-24", 200, ""},
+		{"/v1/diff?from=2025-11-20", 400, "to"},
+		{"/v1/diff?from=2025-11-24&to=2025-11-20", 400, "to"},
+		{"/readyz", 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			var p httpapi.Problem
+			json.Unmarshal(rec.Body.Bytes(), &p)
+			if p.Param != tt.param {
+				t.Errorf("param %q, want %q (%s)", p.Param, tt.param, p.Error)
+			}
+		})
+	}
+}
+
+func TestStateAsOfAndPaging(t *testing.T) {
+	h := newAPI(t)
+	get := func(path string, into any) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+		json.Unmarshal(rec.Body.Bytes(), into)
+	}
+	var st struct {
+		Issues []struct {
+			Issue     string                     `json:"issue"`
+			Label     string                     `json:"label"`
+			Positions map[string]json.RawMessage `json:"positions"`
+		} `json:"issues"`
+	}
+	get("/v1/state?at=2025-11-21", &st)
+	if len(st.Issues) != 1 || st.Issues[0].Label != "Cap on Ukraine's army" || len(st.Issues[0].Positions) != 1 {
+		t.Errorf("state as of 21 Nov = %+v, want army-cap with us alone", st)
+	}
+	var page struct {
+		Events     []struct{ ID string } `json:"events"`
+		NextCursor string                `json:"next_cursor"`
+	}
+	get("/v1/timeline?limit=1", &page)
+	if len(page.Events) != 1 || page.Events[0].ID != "leak" || page.NextCursor == "" {
+		t.Fatalf("first page = %+v", page)
+	}
+	cursor := page.NextCursor
+	page.NextCursor = ""
+	get("/v1/timeline?limit=1&cursor="+url.QueryEscape(cursor), &page)
+	if len(page.Events) != 1 || page.Events[0].ID != "e3" || page.NextCursor != "" {
+		t.Errorf("second page = %+v", page)
+	}
+}
+
+// FuzzQuery sends arbitrary query strings to every read endpoint: the
+// answer is 200, 400 or 404, never a server error or a panic.
+func FuzzQuery(f *testing.F) {
+	for _, s := range []string{"at=2025-11-21", "known_at=2025-11-25T00:00:30Z&at=2025-11-20", "issue=army-cap&limit=1", "cursor=00ff", "from=2025-11-20&to=2025-11-24", "limit=-1", "at=%zz", "party=us&party=ua"} {
+		f.Add(s)
+	}
+	h := newAPI(f)
+	f.Fuzz(func(t *testing.T, q string) {
+		for _, p := range []string{"/v1/state", "/v1/timeline", "/v1/issues/army-cap/history", "/v1/diff", "/v1/events/leak"} {
+			req := httptest.NewRequest("GET", p, nil)
+			req.URL.RawQuery = q
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 && rec.Code != 400 && rec.Code != 404 {
+				t.Fatalf("%s?%s: %d %s", p, q, rec.Code, rec.Body)
+			}
+		}
+	})
+}
