@@ -252,7 +252,8 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
 	r.HTTPURL = "http://" + ln.Addr().String()
-	go func() { r.httpErr <- r.srv.Serve(ln) }()
+	srv := r.srv
+	go func() { r.httpErr <- srv.Serve(ln) }()
 	return r, nil
 }
 

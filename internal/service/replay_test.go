@@ -1,0 +1,60 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/parley-news/parley/internal/service"
+)
+
+// TestReplayCommands answers state, history and diff from the read model
+// file alone, after the projector stopped.
+func TestReplayCommands(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir, true)
+	waitReady(t, r)
+	r.Close()
+	c := service.Config{DataDir: dir}
+	run := func(what string, q service.ReplayQuery) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := service.Replay(context.Background(), c, what, q, &out); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return out.String()
+	}
+	tests := []struct {
+		what string
+		q    service.ReplayQuery
+		want []string
+	}{
+		{"state", service.ReplayQuery{}, []string{"ISSUE", "army-cap", "proposes 600,000", "proposes 800,000"}},
+		{"state", service.ReplayQuery{At: "2025-11-21"}, []string{"army-cap", "proposes 600,000"}},
+		{"history", service.ReplayQuery{Issue: "army-cap"}, []string{"OCCURRED", "2025-11-20", "us", "e3", "proposes 800,000"}},
+		{"diff", service.ReplayQuery{From: "2025-11-21", To: "2025-11-25"}, []string{"ISSUE", "army-cap", "e3", "-", "proposes 800,000"}},
+	}
+	for _, tt := range tests {
+		out := run(tt.what, tt.q)
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s %+v: no %q in\n%s", tt.what, tt.q, w, out)
+			}
+		}
+	}
+	if out := run("state", service.ReplayQuery{At: "2025-11-21"}); strings.Contains(out, "800,000") {
+		t.Errorf("E3's cap shows before it was tabled:\n%s", out)
+	}
+	var st struct {
+		Issues []struct{ Issue string } `json:"issues"`
+	}
+	if err := json.Unmarshal([]byte(run("state", service.ReplayQuery{JSON: true})), &st); err != nil || len(st.Issues) < 12 {
+		t.Errorf("state -json: %v, %d issues", err, len(st.Issues))
+	}
+	var out bytes.Buffer
+	if err := service.Replay(context.Background(), c, "state", service.ReplayQuery{At: "soon"}, &out); err == nil || !strings.Contains(err.Error(), `-at "soon"`) {
+		t.Errorf("bad -at: %v", err)
+	}
+}
