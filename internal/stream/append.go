@@ -2,12 +2,15 @@ package stream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/parley-news/parley/internal/events"
 )
@@ -52,12 +55,43 @@ func Subject(id string) string { return EventsPrefix + id }
 // publish whose acknowledgement is lost is retried until ctx ends; the
 // retry cannot store the event twice.
 func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []Result {
-	results := make([]Result, len(evs))
 	msgs := make([]*nats.Msg, len(evs))
 	for i, e := range evs {
 		msgs[i] = c.message(e, source)
-		results[i].ID = e.ID
 	}
+	if len(msgs) < 2 {
+		return c.appendEach(ctx, msgs, false)
+	}
+	results := make([]Result, 0, len(evs))
+	for i := 0; i < len(msgs); {
+		// A batch ends at AtomicBatch messages or AtomicBatchBytes.
+		n, size := 0, 0
+		for i+n < len(msgs) && n < AtomicBatch && (n == 0 || size+len(msgs[i+n].Data) <= AtomicBatchBytes) {
+			size += len(msgs[i+n].Data)
+			n++
+		}
+		batch := msgs[i : i+n]
+		i += n
+		rs, err := c.appendAtomic(ctx, batch)
+		if err != nil {
+			// The batch was refused whole (a duplicate or a taken id in
+			// it) or its outcome is unknown: append one by one, which
+			// tells each record's fate. retried marks the unknown case, in
+			// which finding our own event stored means it was appended.
+			var apiErr *jetstream.APIError
+			rs = c.appendEach(ctx, batch, !errors.As(err, &apiErr))
+		}
+		results = append(results, rs...)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return results
+}
+
+// appendEach appends events one message each, pipelining the publishes.
+func (c *Conn) appendEach(ctx context.Context, msgs []*nats.Msg, retried bool) []Result {
+	results := make([]Result, len(msgs))
 	type pending struct {
 		i   int
 		ack jetstream.PubAckFuture
@@ -66,11 +100,11 @@ func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []
 	wait := func(p pending) {
 		select {
 		case ack := <-p.ack.Ok():
-			results[p.i] = c.settle(ctx, msgs[p.i], ack, nil, false)
+			results[p.i] = c.settle(ctx, msgs[p.i], ack, nil, retried)
 		case err := <-p.ack.Err():
-			results[p.i] = c.settle(ctx, msgs[p.i], nil, err, false)
+			results[p.i] = c.settle(ctx, msgs[p.i], nil, err, retried)
 		case <-ctx.Done():
-			results[p.i] = Result{ID: evs[p.i].ID, Status: Failed, Err: ctx.Err()}
+			results[p.i] = Result{ID: msgs[p.i].Header.Get(jetstream.MsgIDHeader), Status: Failed, Err: ctx.Err()}
 		}
 	}
 	for i := range msgs {
@@ -80,7 +114,7 @@ func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []
 		}
 		f, err := c.js.PublishMsgAsync(msgs[i])
 		if err != nil {
-			results[i] = c.settle(ctx, msgs[i], nil, err, false)
+			results[i] = c.settle(ctx, msgs[i], nil, err, retried)
 			continue
 		}
 		inflight = append(inflight, pending{i: i, ack: f})
@@ -167,4 +201,77 @@ func (c *Conn) Exists(ctx context.Context, id string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("look up %s: %w", id, err)
+}
+
+// AtomicBatch is the size of the atomic batches Append sends: JetStream
+// stores a batch with one write (one fsync with sync_interval: always)
+// rather than one per message. The server's limit is 1,000.
+const AtomicBatch = 500
+
+// AtomicBatchBytes bounds a batch's payload, so that a batch of large
+// events stays well within the server's limits.
+const AtomicBatchBytes = 4 << 20
+
+// batchAck is the server's answer to a batch's commit.
+type batchAck struct {
+	Stream  string              `json:"stream"`
+	Seq     uint64              `json:"seq"`
+	BatchID string              `json:"batch"`
+	Count   int                 `json:"count"`
+	Error   *jetstream.APIError `json:"error,omitempty"`
+}
+
+// appendAtomic sends the events as one JetStream atomic batch (ADR-50):
+// all are stored, in order and contiguous, or none is. The headers of each
+// message are those of a single append, so a batch holding an id that is
+// already stored is refused whole, and the caller falls back to appending
+// one by one.
+func (c *Conn) appendAtomic(ctx context.Context, msgs []*nats.Msg) ([]Result, error) {
+	id := nuid.Next()
+	inbox := c.nc.NewRespInbox()
+	sub, err := c.nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Unsubscribe()
+	for i, orig := range msgs {
+		// A copy: the headers of a batch must not stay on the message if it
+		// is sent again alone.
+		m := nats.NewMsg(orig.Subject)
+		m.Data = orig.Data
+		for k, v := range orig.Header {
+			m.Header[k] = v
+		}
+		m.Header.Set("Nats-Batch-Id", id)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		if i == len(msgs)-1 {
+			m.Header.Set("Nats-Batch-Commit", "1")
+			m.Reply = inbox
+		}
+		if err := c.nc.PublishMsg(m); err != nil {
+			return nil, fmt.Errorf("batch %s: publish %s: %w", id, orig.Header.Get(jetstream.MsgIDHeader), err)
+		}
+	}
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	reply, err := sub.NextMsgWithContext(wait)
+	if err != nil {
+		return nil, fmt.Errorf("batch %s: commit: %w", id, err)
+	}
+	var ack batchAck
+	if err := json.Unmarshal(reply.Data, &ack); err != nil {
+		return nil, fmt.Errorf("batch %s: commit answer: %w", id, err)
+	}
+	if ack.Error != nil {
+		return nil, ack.Error
+	}
+	if ack.Count != len(msgs) || ack.Seq < uint64(len(msgs)) {
+		return nil, fmt.Errorf("batch %s: committed %d of %d messages", id, ack.Count, len(msgs))
+	}
+	out := make([]Result, len(msgs))
+	first := ack.Seq - uint64(len(msgs)) + 1
+	for i, m := range msgs {
+		out[i] = Result{ID: m.Header.Get(jetstream.MsgIDHeader), Status: Appended, Seq: first + uint64(i)}
+	}
+	return out, nil
 }
