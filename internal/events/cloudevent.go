@@ -60,24 +60,31 @@ func Wrap(e Event, source string) []byte {
 // holds only as far as its syntax: the projector applies what was appended
 // even if the vocabulary has changed since.
 func Unwrap(b []byte) (Event, error) {
+	e, _, err := UnwrapData(b)
+	return e, err
+}
+
+// UnwrapData is Unwrap that also returns the event's JSON as stored, for
+// a reader that keeps it without encoding it again.
+func UnwrapData(b []byte) (Event, json.RawMessage, error) {
 	var env Envelope
 	if err := json.Unmarshal(b, &env); err != nil {
-		return Event{}, fmt.Errorf("decode envelope: %w", err)
+		return Event{}, nil, fmt.Errorf("decode envelope: %w", err)
 	}
 	if env.SpecVersion != SpecVersion {
-		return Event{}, fmt.Errorf("decode envelope %s: specversion %q, want %q", env.ID, env.SpecVersion, SpecVersion)
+		return Event{}, nil, fmt.Errorf("decode envelope %s: specversion %q, want %q", env.ID, env.SpecVersion, SpecVersion)
 	}
 	var e Event
 	if err := json.Unmarshal(env.Data, &e); err != nil {
-		return Event{}, fmt.Errorf("decode envelope %s: data: %w", env.ID, err)
+		return Event{}, nil, fmt.Errorf("decode envelope %s: data: %w", env.ID, err)
 	}
 	if e.ID != env.ID {
-		return Event{}, fmt.Errorf("decode envelope %s: data id %q differs", env.ID, e.ID)
+		return Event{}, nil, fmt.Errorf("decode envelope %s: data id %q differs", env.ID, e.ID)
 	}
 	if e.OccurredAt.invalid != nil || e.OccurredAt.Time.IsZero() {
-		return Event{}, fmt.Errorf("decode envelope %s: occurred_at missing or invalid", env.ID)
+		return Event{}, nil, fmt.Errorf("decode envelope %s: occurred_at missing or invalid", env.ID)
 	}
-	return e, nil
+	return e, env.Data, nil
 }
 
 // SameData reports whether two envelopes carry the same event, whatever

@@ -54,24 +54,57 @@ type Outcome struct {
 // has been applied and is ignored, so a redelivery or a restart never
 // applies it twice. Messages must come in stream order.
 func Apply(tx Tx, m Message) (Outcome, error) {
-	meta := tx.Bucket(BucketMeta)
-	if m.Seq <= Checkpoint(tx) {
-		return Outcome{}, nil
-	}
-	a := applier{tx: tx, m: m}
-	out, err := a.apply()
+	outs, err := ApplyBatch(tx, []Message{m})
 	if err != nil {
-		return Outcome{}, fmt.Errorf("apply seq %d: %w", m.Seq, err)
+		return Outcome{}, err
 	}
-	if err := meta.Put(keyCheckpoint, u64Key(m.Seq)); err != nil {
-		return Outcome{}, fmt.Errorf("apply seq %d: checkpoint: %w", m.Seq, err)
+	return outs[0], nil
+}
+
+// ApplyBatch applies messages in stream order, as Apply does one, and
+// saves the checkpoint once at the end: the apply loop's unit of work, one
+// transaction per batch.
+func ApplyBatch(tx Tx, msgs []Message) ([]Outcome, error) {
+	outs := make([]Outcome, len(msgs))
+	cp := Checkpoint(tx)
+	a := applier{tx: tx, maxOcc: maxOccurred(tx)}
+	last := cp
+	for i, m := range msgs {
+		if m.Seq <= last {
+			continue // applied before: a redelivery
+		}
+		a.m = m
+		out, err := a.apply()
+		if err != nil {
+			return nil, fmt.Errorf("apply seq %d: %w", m.Seq, err)
+		}
+		outs[i], last = out, m.Seq
 	}
-	return out, nil
+	if last == cp {
+		return outs, nil
+	}
+	meta := tx.Bucket(BucketMeta)
+	if err := meta.Put(keyCheckpoint, u64Key(last)); err != nil {
+		return nil, fmt.Errorf("checkpoint %d: %w", last, err)
+	}
+	if err := meta.Put(keyMaxOcc, u64Key(a.maxOcc)); err != nil {
+		return nil, fmt.Errorf("checkpoint %d: %w", last, err)
+	}
+	return outs, nil
+}
+
+func maxOccurred(tx Tx) uint64 {
+	if v := tx.Bucket(BucketMeta).Get(keyMaxOcc); len(v) == 8 {
+		return u64(v)
+	}
+	return 0
 }
 
 type applier struct {
-	tx Tx
-	m  Message
+	tx     Tx
+	m      Message
+	maxOcc uint64 // the latest event time applied, carried through a batch
+	raw    []byte // the event's JSON as stored
 }
 
 func (a *applier) apply() (Outcome, error) {
@@ -81,10 +114,11 @@ func (a *applier) apply() (Outcome, error) {
 	if err := a.tx.Bucket(BucketRecorded).Put(rk, []byte{1}); err != nil {
 		return Outcome{}, err
 	}
-	e, err := events.Unwrap(a.m.Data)
+	e, raw, err := events.UnwrapData(a.m.Data)
 	if err != nil {
 		return a.skip(err.Error())
 	}
+	a.raw = raw
 	if prev, err := getRecord(a.tx, e.ID); err != nil {
 		return Outcome{}, err
 	} else if prev != nil {
@@ -112,13 +146,10 @@ func (a *applier) skip(reason string) (Outcome, error) {
 // development with the positions it moved.
 func (a *applier) add(e events.Event) (Outcome, error) {
 	rec := &eventRecord{ID: e.ID, Seq: a.m.Seq, RecordedAt: a.m.Time,
-		Versions: []version{{Seq: a.m.Seq, RecordedAt: a.m.Time, Event: e, Issues: e.Issues(), Parties: e.Parties()}}}
+		Versions: []version{{Seq: a.m.Seq, RecordedAt: a.m.Time, Event: e, Issues: e.Issues(), Parties: e.Parties(), raw: a.raw}}}
 	pairs := pairsOf(e.Positions)
-	late, err := a.late(e.OccurredAt)
-	if err != nil {
-		return Outcome{}, err
-	}
-	w := a.watch(pairs, e.OccurredAt)
+	late := a.late(e.OccurredAt)
+	w := a.watch(pairs, e.OccurredAt, late)
 	if err := a.open(rec, 0, true); err != nil {
 		return Outcome{}, err
 	}
@@ -127,7 +158,7 @@ func (a *applier) add(e events.Event) (Outcome, error) {
 	}
 	d := a.development(e, e.Issues(), e.Parties())
 	d.Kinds = append(d.Kinds, KindNewEvent)
-	if err := w.finish(a, d, late); err != nil {
+	if err := w.finish(a, d); err != nil {
 		return Outcome{}, err
 	}
 	return a.save(d)
@@ -155,7 +186,7 @@ func (a *applier) amend(e events.Event) (Outcome, error) {
 		parties = union(parties, events.Event{Positions: *e.Amend.Positions}.Parties())
 	}
 	rec := &eventRecord{ID: e.ID, Seq: a.m.Seq, RecordedAt: a.m.Time,
-		Versions: []version{{Seq: a.m.Seq, RecordedAt: a.m.Time, Event: e, Issues: issues, Parties: parties}}}
+		Versions: []version{{Seq: a.m.Seq, RecordedAt: a.m.Time, Event: e, Issues: issues, Parties: parties, raw: a.raw}}}
 	// A correction's own positions are not claims: what it says of
 	// positions is in amend, and lands on the event it corrects.
 	if err := a.open(rec, 0, false); err != nil {
@@ -193,7 +224,7 @@ func (a *applier) amend(e events.Event) (Outcome, error) {
 	if next.OccurredAt.Before(from.Time) {
 		from = next.OccurredAt
 	}
-	w := a.watch(pairs, from)
+	w := a.watch(pairs, from, true)
 	if e.Type == events.TypeRetraction {
 		target.Retraction = &mark{By: e.ID, Seq: a.m.Seq, RecordedAt: a.m.Time}
 		if err := a.closeClaims(target, len(target.Versions)-1); err != nil {
@@ -214,7 +245,7 @@ func (a *applier) amend(e events.Event) (Outcome, error) {
 	}
 	// A correction changes the past by definition when it moves a position
 	// or the date of one.
-	if err := w.finish(a, d, true); err != nil {
+	if err := w.finish(a, d); err != nil {
 		return Outcome{}, err
 	}
 	return a.save(d)
@@ -231,35 +262,24 @@ func (a *applier) save(d *Development) (Outcome, error) {
 	return Outcome{Development: d}, nil
 }
 
-// late reports whether an event time lies before the latest one recorded,
+// late reports whether an event time lies before the latest one applied,
 // and moves that mark forward.
-func (a *applier) late(t events.Time) (bool, error) {
-	meta := a.tx.Bucket(BucketMeta)
+func (a *applier) late(t events.Time) bool {
 	tk := timeKey(t.Time)
-	if v := meta.Get(keyMaxOcc); len(v) == 8 {
-		if max := u64(v); tk < max {
-			return true, nil
-		} else if tk == max {
-			return false, nil
-		}
+	if tk < a.maxOcc {
+		return true
 	}
-	return false, meta.Put(keyMaxOcc, u64Key(tk))
+	a.maxOcc = tk
+	return false
 }
 
 // open writes the index entries of one version of an event, believed from
 // that version's sequence on. withClaims is false for a retracted event's
 // versions and for corrections, which state no positions of their own.
 func (a *applier) open(rec *eventRecord, vi int, withClaims bool) error {
-	return a.entries(rec, vi, withClaims, func(b Bucket, k []byte, claim *Claim) error {
-		val := make([]byte, validityLen)
-		validity{from: rec.Versions[vi].Seq, to: forever}.encode(val)
-		if claim != nil {
-			j, err := json.Marshal(claim)
-			if err != nil {
-				return err
-			}
-			val = append(val, j...)
-		}
+	vd := validity{from: rec.Versions[vi].Seq, to: forever}
+	return a.entries(rec, vi, withClaims, func(b Bucket, k []byte, val []byte) error {
+		vd.encode(val)
 		return b.Put(k, val)
 	})
 }
@@ -272,15 +292,15 @@ func (a *applier) close(rec *eventRecord, vi int) error {
 // closeClaims ends only the claims: a retracted event stays on the
 // timeline, marked, but its positions drop out of the state.
 func (a *applier) closeClaims(rec *eventRecord, vi int) error {
-	return a.entries(rec, vi, true, func(b Bucket, k []byte, claim *Claim) error {
-		if claim == nil {
-			return nil
+	return a.entries(rec, vi, true, func(b Bucket, k []byte, val []byte) error {
+		if len(val) == validityLen {
+			return nil // a timeline entry
 		}
-		return a.closeEntry(b, k, claim)
+		return a.closeEntry(b, k, val)
 	})
 }
 
-func (a *applier) closeEntry(b Bucket, k []byte, _ *Claim) error {
+func (a *applier) closeEntry(b Bucket, k []byte, _ []byte) error {
 	old := b.Get(k)
 	if len(old) < validityLen {
 		return fmt.Errorf("close entry %x: not found", k)
@@ -295,44 +315,45 @@ func (a *applier) closeEntry(b Bucket, k []byte, _ *Claim) error {
 
 // entries calls fn for each index entry of one version: the timeline and
 // its by-issue, by-party and by-type indexes, then (withClaims) each
-// position in the claims, history and pairs buckets. claim is nil for
-// timeline entries.
-func (a *applier) entries(rec *eventRecord, vi int, withClaims bool, fn func(Bucket, []byte, *Claim) error) error {
+// position in the claims and history buckets, with the value that opening
+// it writes (validity left for fn to fill in). Timeline entries are
+// exactly validityLen long; claims and history entries are longer.
+func (a *applier) entries(rec *eventRecord, vi int, withClaims bool, fn func(b Bucket, k, val []byte) error) error {
 	ver := &rec.Versions[vi]
 	e := &ver.Event
 	occ := e.OccurredAt.Time
 	v16 := uint16(vi)
-	if err := fn(a.tx.Bucket(BucketTimeline), entryKey(nil, occ, rec.Seq, v16), nil); err != nil {
+	entry := func() []byte { return make([]byte, validityLen) }
+	if err := fn(a.tx.Bucket(BucketTimeline), entryKey(nil, occ, rec.Seq, v16), entry()); err != nil {
 		return err
 	}
 	for _, is := range ver.Issues {
-		if err := fn(a.tx.Bucket(BucketByIssue), entryKey(namePrefix(is), occ, rec.Seq, v16), nil); err != nil {
+		if err := fn(a.tx.Bucket(BucketByIssue), entryKey(namePrefix(is), occ, rec.Seq, v16), entry()); err != nil {
 			return err
 		}
 	}
 	for _, p := range ver.Parties {
-		if err := fn(a.tx.Bucket(BucketByParty), entryKey(namePrefix(p), occ, rec.Seq, v16), nil); err != nil {
+		if err := fn(a.tx.Bucket(BucketByParty), entryKey(namePrefix(p), occ, rec.Seq, v16), entry()); err != nil {
 			return err
 		}
 	}
-	if err := fn(a.tx.Bucket(BucketByType), entryKey(namePrefix(e.Type), occ, rec.Seq, v16), nil); err != nil {
+	if err := fn(a.tx.Bucket(BucketByType), entryKey(namePrefix(e.Type), occ, rec.Seq, v16), entry()); err != nil {
 		return err
 	}
 	if !withClaims {
 		return nil
 	}
 	for i, p := range e.Positions {
-		c := &Claim{Issue: p.Issue, Party: p.Party, Stance: p.Stance, Value: p.Value, Quote: p.Quote,
-			Event: rec.ID, Type: e.Type, Title: e.Title, OccurredAt: e.OccurredAt, Seq: rec.Seq,
-			RecordedAt: ver.RecordedAt, Sources: e.Sources, CorrectedBy: ver.By}
 		suffix := claimKey(nil, occ, rec.Seq, v16, uint16(i))
-		if err := fn(a.tx.Bucket(BucketClaims), append(namePrefix(p.Issue, p.Party), suffix...), c); err != nil {
-			return err
-		}
-		if err := fn(a.tx.Bucket(BucketHistory), append(namePrefix(p.Issue), suffix...), c); err != nil {
-			return err
-		}
 		pk := namePrefix(p.Issue, p.Party)
+		val := encodeClaim(validity{}, e.OccurredAt.Precision, p, rec.ID, e.Sources)
+		if err := fn(a.tx.Bucket(BucketClaims), concat(pk, suffix), val); err != nil {
+			return err
+		}
+		hv := append(make([]byte, validityLen), p.Party...)
+		if err := fn(a.tx.Bucket(BucketHistory), concat(namePrefix(p.Issue), suffix), hv); err != nil {
+			return err
+		}
 		if b := a.tx.Bucket(BucketPairs); b.Get(pk) == nil {
 			if err := b.Put(pk, []byte{1}); err != nil {
 				return err
@@ -342,65 +363,81 @@ func (a *applier) entries(rec *eventRecord, vi int, withClaims bool, fn func(Buc
 	return nil
 }
 
-// watcher remembers the cells of some (issue, party) pairs before a change,
-// now and as of an event time, to tell afterwards what moved.
+// watcher remembers the positions of some (issue, party) pairs before a
+// change, now and as of an event time, to tell afterwards what moved.
 type watcher struct {
 	pairs     [][2]string
 	at        events.Time
-	beforeNow []*Cell
-	beforeAt  []*Cell
+	beforeNow []*Position
+	beforeAt  []*Position // only when past
+	past      bool
 	err       error
 }
 
-func (a *applier) watch(pairs [][2]string, at events.Time) *watcher {
-	w := &watcher{pairs: pairs, at: at}
+// watch notes the positions before a change. past says the change may
+// reach into the past (a late event, a correction); otherwise "as of its
+// time" and "now" are the same look-up, done once.
+func (a *applier) watch(pairs [][2]string, at events.Time, past bool) *watcher {
+	w := &watcher{pairs: pairs, at: at, past: past}
 	prev := a.m.Seq - 1
 	for _, p := range pairs {
-		now, err := cellAt(a.tx, p[0], p[1], endOfTime, prev)
+		now, err := findCell(a.tx, p[0], p[1], endOfTime, prev)
 		if err != nil {
 			w.err = err
 			return w
 		}
-		then, err := cellAt(a.tx, p[0], p[1], at.Time, prev)
+		w.beforeNow = append(w.beforeNow, now.position())
+		if !past {
+			continue
+		}
+		then, err := findCell(a.tx, p[0], p[1], at.Time, prev)
 		if err != nil {
 			w.err = err
 			return w
 		}
-		w.beforeNow = append(w.beforeNow, now)
-		w.beforeAt = append(w.beforeAt, then)
+		w.beforeAt = append(w.beforeAt, then.position())
 	}
 	return w
 }
 
-// finish compares the watched cells with what they are now, and records
-// the changes in d. revising says whether a change as of the event time
-// counts as a revision of the timeline (a late event or a correction).
-func (w *watcher) finish(a *applier, d *Development, revising bool) error {
+// finish compares the watched positions with what they are now, and
+// records the changes in d. A change as of the event time of a late event
+// or a correction is a revision of the timeline.
+func (w *watcher) finish(a *applier, d *Development) error {
 	if w.err != nil {
 		return w.err
 	}
 	var moved, revised bool
 	var revisedTo *time.Time
 	for i, p := range w.pairs {
-		now, err := cellAt(a.tx, p[0], p[1], endOfTime, a.m.Seq)
+		fn, err := findCell(a.tx, p[0], p[1], endOfTime, a.m.Seq)
 		if err != nil {
 			return err
 		}
-		then, err := cellAt(a.tx, p[0], p[1], w.at.Time, a.m.Seq)
+		now := fn.position()
+		if !w.past {
+			if !samePosition(w.beforeNow[i], now) {
+				moved = true
+				d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], Before: w.beforeNow[i], After: now})
+			}
+			continue
+		}
+		ft, err := findCell(a.tx, p[0], p[1], w.at.Time, a.m.Seq)
 		if err != nil {
 			return err
 		}
+		then := ft.position()
 		switch {
-		case !sameStance(w.beforeNow[i], now):
+		case !samePosition(w.beforeNow[i], now):
 			moved = true
-			d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], Before: w.beforeNow[i].short(), After: now.short()})
-			if revising && !sameStance(w.beforeAt[i], then) {
+			d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], Before: w.beforeNow[i], After: now})
+			if !samePosition(w.beforeAt[i], then) {
 				revised = true
 			}
-		case revising && !sameStance(w.beforeAt[i], then):
+		case !samePosition(w.beforeAt[i], then):
 			revised = true
 			d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], AsOf: w.at.String(),
-				Before: w.beforeAt[i].short(), After: then.short()})
+				Before: w.beforeAt[i], After: then})
 			// The revised period ends where a later claim took over.
 			next, err := nextClaimTime(a.tx, p[0], p[1], w.at.Time, a.m.Seq)
 			if err != nil {
@@ -465,7 +502,11 @@ func getRecord(tx Tx, id string) (*eventRecord, error) {
 }
 
 func putRecord(tx Tx, r *eventRecord) error {
-	return putJSON(tx.Bucket(BucketEvents), []byte(r.ID), r)
+	b, err := r.encode()
+	if err != nil {
+		return fmt.Errorf("encode event record %s: %w", r.ID, err)
+	}
+	return tx.Bucket(BucketEvents).Put([]byte(r.ID), b)
 }
 
 func putJSON(b Bucket, k []byte, v any) error {

@@ -105,3 +105,12 @@ func decodeValidity(b []byte) validity {
 	}
 	return validity{from: u64(b), to: u64(b[8:])}
 }
+
+// concat returns a new slice of a then b. bbolt keeps the key and value
+// slices of a Put until the commit, so keys never share a backing array.
+func concat(a, b []byte) []byte {
+	k := make([]byte, len(a)+len(b))
+	copy(k, a)
+	copy(k[len(a):], b)
+	return k
+}

@@ -51,9 +51,37 @@ func (k Knowledge) seq(tx Tx) uint64 {
 	return u64(key[8:])
 }
 
-// cellAt returns a party's position on an issue as of event time at, as
+// found is a cell found by the claims' heads alone: enough to compare
+// positions while applying, and to know which claims to read for an
+// answer.
+type found struct {
+	top      claimRef
+	same     []claimRef // claims of the same moment, top first, when disputed
+	disputed bool
+	outlets  map[string]bool
+}
+
+// position is the short form of what was found, copied out of the
+// transaction's memory.
+func (f *found) position() *Position {
+	if f == nil {
+		return nil
+	}
+	p := &Position{Stance: string(f.top.head.stance), Event: string(f.top.head.event), Disputed: f.disputed}
+	if len(f.top.head.value) > 0 {
+		p.Value.UnmarshalJSON(f.top.head.value)
+	}
+	return p
+}
+
+// supportLimit bounds the walk back through agreeing claims for the source
+// count: a position repeated a thousand times is not read a thousand times
+// per query.
+const supportLimit = 64
+
+// findCell finds a party's position on an issue as of event time at, as
 // believed at sequence seq, or nil when it has none.
-func cellAt(tx Tx, issue, party string, at time.Time, seq uint64) (*Cell, error) {
+func findCell(tx Tx, issue, party string, at time.Time, seq uint64) (*found, error) {
 	prefix := namePrefix(issue, party)
 	c := tx.Bucket(BucketClaims).Cursor()
 	k, v := c.Seek(afterTime(prefix, at))
@@ -63,68 +91,82 @@ func cellAt(tx Tx, issue, party string, at time.Time, seq uint64) (*Cell, error)
 		k, v = c.Prev()
 	}
 	var (
-		cell     *Cell
-		outlets  = map[string]bool{}
+		f        *found
 		sameTime = true
 		steps    int
 	)
-	// supportLimit bounds the walk back through agreeing claims for the
-	// source count: a position repeated a thousand times is not read a
-	// thousand times per query.
-	const supportLimit = 64
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
 		if !decodeValidity(v).at(seq) {
 			continue
 		}
-		var cl Claim
-		if err := json.Unmarshal(v[validityLen:], &cl); err != nil {
-			return nil, fmt.Errorf("decode claim %x: %w", k, err)
+		h, err := decodeClaimHead(v)
+		if err != nil {
+			return nil, fmt.Errorf("claim %x: %w", k, err)
 		}
-		if cell == nil {
-			cell = &Cell{Claim: cl}
-			addOutlets(outlets, cl.Sources)
+		ref := claimRef{issue: issue, party: party, suffix: k[len(prefix):], head: h}
+		if f == nil {
+			f = &found{top: ref, outlets: map[string]bool{}}
+			h.addOutlets(f.outlets)
 			continue
 		}
-		if sameTime && sameMoment(cell.OccurredAt, cl.OccurredAt) {
-			if cl.Stance != cell.Stance || !cl.Value.Equal(cell.Value) {
-				cell.Disputed = true
+		if sameTime && sameMoment(keyTime(u64(f.top.suffix)), f.top.head.prec, keyTime(u64(ref.suffix)), h.prec) {
+			if !h.sameAs(&f.top.head) {
+				f.disputed = true
 			} else {
-				addOutlets(outlets, cl.Sources)
+				h.addOutlets(f.outlets)
 			}
-			cell.Claims = append(cell.Claims, cl)
+			f.same = append(f.same, ref)
 			continue
 		}
 		sameTime = false
 		steps++
-		if cell.Disputed || cl.Stance != cell.Stance || !cl.Value.Equal(cell.Value) || steps > supportLimit {
+		if f.disputed || !h.sameAs(&f.top.head) || steps > supportLimit {
 			break
 		}
-		addOutlets(outlets, cl.Sources)
+		h.addOutlets(f.outlets)
 	}
-	if cell == nil {
+	return f, nil
+}
+
+// resolve reads the claims found into a cell.
+func (rs *records) cell(f *found) (*Cell, error) {
+	if f == nil {
 		return nil, nil
 	}
-	if cell.Disputed {
-		cell.Claims = append([]Claim{cell.Claim}, cell.Claims...)
-	} else {
-		cell.Claims = nil
+	top, err := rs.claim(&f.top)
+	if err != nil {
+		return nil, err
 	}
-	cell.SourceCount = len(outlets)
+	cell := &Cell{Claim: top, SourceCount: len(f.outlets), Disputed: f.disputed}
+	if f.disputed {
+		cell.Claims = []Claim{top}
+		for i := range f.same {
+			cl, err := rs.claim(&f.same[i])
+			if err != nil {
+				return nil, err
+			}
+			cell.Claims = append(cell.Claims, cl)
+		}
+	}
 	return cell, nil
 }
 
-func addOutlets(m map[string]bool, ss []events.Source) {
-	for _, s := range ss {
-		m[s.Outlet] = true
+// cellAt returns a party's position on an issue as of event time at, as
+// believed at sequence seq, or nil when it has none.
+func cellAt(tx Tx, issue, party string, at time.Time, seq uint64) (*Cell, error) {
+	f, err := findCell(tx, issue, party, at, seq)
+	if err != nil {
+		return nil, err
 	}
+	return newRecords(tx).cell(f)
 }
 
 // sameMoment reports whether two event times are the same at the coarser
 // of their precisions: a report dated 2025-11-23 and one at 14:30 that day
 // speak of the same moment.
-func sameMoment(a, b events.Time) bool {
-	p := min(a.Precision, b.Precision)
-	ta, tb := a.Time.UTC(), b.Time.UTC()
+func sameMoment(ta time.Time, pa events.Precision, tb time.Time, pb events.Precision) bool {
+	p := min(pa, pb)
+	ta, tb = ta.UTC(), tb.UTC()
 	switch p {
 	case events.Day:
 		return ta.Format(time.DateOnly) == tb.Format(time.DateOnly)
@@ -178,6 +220,7 @@ func QueryState(tx Tx, q StateQuery) (*State, error) {
 		at = endOfTime
 	}
 	st := &State{Seq: seq, Issues: []IssueState{}}
+	rs := newRecords(tx)
 	c := tx.Bucket(BucketPairs).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		parts := bytes.Split(bytes.TrimSuffix(k, []byte{sep}), []byte{sep})
@@ -185,7 +228,11 @@ func QueryState(tx Tx, q StateQuery) (*State, error) {
 			continue
 		}
 		issue, party := string(parts[0]), string(parts[1])
-		cell, err := cellAt(tx, issue, party, at, seq)
+		f, err := findCell(tx, issue, party, at, seq)
+		if err != nil {
+			return nil, err
+		}
+		cell, err := rs.cell(f)
 		if err != nil {
 			return nil, err
 		}
@@ -435,6 +482,7 @@ func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 		bucket, prefix = BucketClaims, namePrefix(q.Issue, q.Party)
 	}
 	h := &History{Issue: q.Issue, Entries: []*HistoryEntry{}}
+	rs := newRecords(tx)
 	prev := map[string]*Position{}
 	var last []byte
 	err := scan(tx, bucket, prefix, claimKeyLen, q.From, q.To, q.Cursor, func(k, v []byte) (bool, error) {
@@ -445,13 +493,20 @@ func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 			h.NextCursor = hex.EncodeToString(last)
 			return false, nil
 		}
-		var cl Claim
-		if err := json.Unmarshal(v[validityLen:], &cl); err != nil {
-			return false, fmt.Errorf("decode claim %x: %w", k, err)
+		party := q.Party
+		if party == "" {
+			// A history entry holds the party; the claim is in claims.
+			party = string(v[validityLen:])
 		}
-		before, seen := prev[cl.Party]
+		suffix := k[len(prefix):]
+		ref := claimRef{issue: q.Issue, party: party, suffix: suffix}
+		cl, err := rs.claim(&ref)
+		if err != nil {
+			return false, err
+		}
+		before, seen := prev[party]
 		if !seen {
-			b, err := claimBefore(tx, cl.Issue, cl.Party, k[len(prefix):], seq)
+			b, err := claimBefore(tx, q.Issue, party, suffix, seq)
 			if err != nil {
 				return false, err
 			}
@@ -459,9 +514,9 @@ func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 		}
 		e := &HistoryEntry{Claim: cl, Before: before}
 		e.Changed = before == nil || before.Stance != cl.Stance || !before.Value.Equal(cl.Value)
-		prev[cl.Party] = &Position{Stance: cl.Stance, Value: cl.Value, Event: cl.Event}
+		prev[party] = &Position{Stance: cl.Stance, Value: cl.Value, Event: cl.Event}
 		h.Entries = append(h.Entries, e)
-		last = slices.Clone(k[len(prefix):])
+		last = slices.Clone(suffix)
 		return true, nil
 	})
 	return h, err
@@ -482,11 +537,11 @@ func claimBefore(tx Tx, issue, party string, suffix []byte, seq uint64) (*Positi
 		if !decodeValidity(v).at(seq) {
 			continue
 		}
-		var cl Claim
-		if err := json.Unmarshal(v[validityLen:], &cl); err != nil {
-			return nil, fmt.Errorf("decode claim %x: %w", k, err)
+		h, err := decodeClaimHead(v)
+		if err != nil {
+			return nil, fmt.Errorf("claim %x: %w", k, err)
 		}
-		return &Position{Stance: cl.Stance, Value: cl.Value, Event: cl.Event}, nil
+		return (&found{top: claimRef{head: h}}).position(), nil
 	}
 	return nil, nil
 }
@@ -517,6 +572,7 @@ type Diff struct {
 func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 	seq := q.Knowledge.seq(tx)
 	d := &Diff{Seq: seq, Changes: []*DiffEntry{}}
+	rs := newRecords(tx)
 	c := tx.Bucket(BucketPairs).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		parts := bytes.Split(bytes.TrimSuffix(k, []byte{sep}), []byte{sep})
@@ -524,26 +580,34 @@ func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 			continue
 		}
 		issue, party := string(parts[0]), string(parts[1])
-		before, err := cellAt(tx, issue, party, q.From, seq)
+		fb, err := findCell(tx, issue, party, q.From, seq)
 		if err != nil {
 			return nil, err
 		}
-		after, err := cellAt(tx, issue, party, q.To, seq)
+		fa, err := findCell(tx, issue, party, q.To, seq)
 		if err != nil {
 			return nil, err
 		}
-		if sameStance(before, after) {
+		if samePosition(fb.position(), fa.position()) {
 			continue
+		}
+		before, err := rs.cell(fb)
+		if err != nil {
+			return nil, err
+		}
+		after, err := rs.cell(fa)
+		if err != nil {
+			return nil, err
 		}
 		e := &DiffEntry{Issue: issue, Party: party, Before: before, After: after, Events: []string{}}
 		err = scan(tx, BucketClaims, k, claimKeyLen, q.From.Add(time.Nanosecond), q.To, "", func(_, v []byte) (bool, error) {
 			if decodeValidity(v).at(seq) {
-				var cl Claim
-				if err := json.Unmarshal(v[validityLen:], &cl); err != nil {
+				h, err := decodeClaimHead(v)
+				if err != nil {
 					return false, err
 				}
-				if !slices.Contains(e.Events, cl.Event) {
-					e.Events = append(e.Events, cl.Event)
+				if ev := string(h.event); !slices.Contains(e.Events, ev) {
+					e.Events = append(e.Events, ev)
 				}
 			}
 			return true, nil

@@ -93,11 +93,11 @@ func (p *Projector) apply(ctx context.Context, batch []stream.Message) error {
 	var skipped []*projections.Skipped
 	err := p.store.Update(ctx, func(tx projections.Tx) error {
 		devs, skipped = devs[:0], skipped[:0]
-		for _, m := range batch {
-			out, err := projections.Apply(tx, projections.Message(m))
-			if err != nil {
-				return err
-			}
+		outs, err := projections.ApplyBatch(tx, messages(batch))
+		if err != nil {
+			return err
+		}
+		for _, out := range outs {
 			if out.Development != nil {
 				devs = append(devs, out.Development)
 			}
@@ -191,4 +191,13 @@ func (p *Projector) WaitFor(ctx context.Context, seq uint64) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// messages converts a batch of the stream's messages to the projection's.
+func messages(batch []stream.Message) []projections.Message {
+	out := make([]projections.Message, len(batch))
+	for i, m := range batch {
+		out[i] = projections.Message(m)
+	}
+	return out
 }

@@ -72,12 +72,8 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 	if last > 0 {
 		err = conn.Consume(ctx, stream.ConsumeConfig{From: 1, Until: last, BatchMax: RebuildBatch}, func(ctx context.Context, batch []stream.Message) error {
 			err := st.Update(ctx, func(tx projections.Tx) error {
-				for _, m := range batch {
-					if _, err := projections.Apply(tx, projections.Message(m)); err != nil {
-						return err
-					}
-				}
-				return nil
+				_, err := projections.ApplyBatch(tx, messages(batch))
+				return err
 			})
 			if err != nil {
 				return err

@@ -57,7 +57,7 @@ func Subject(id string) string { return EventsPrefix + id }
 func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []Result {
 	msgs := make([]*nats.Msg, len(evs))
 	for i, e := range evs {
-		msgs[i] = c.message(e, source)
+		msgs[i] = c.NewMessage(e, source)
 	}
 	if len(msgs) < 2 {
 		return c.appendEach(ctx, msgs, false)
@@ -125,7 +125,10 @@ func (c *Conn) appendEach(ctx context.Context, msgs []*nats.Msg, retried bool) [
 	return results
 }
 
-func (c *Conn) message(e events.Event, source string) *nats.Msg {
+// NewMessage is the message Append sends for one event: its CloudEvent
+// and the headers that make the append idempotent. The benchmarks publish
+// the same messages raw.
+func (c *Conn) NewMessage(e events.Event, source string) *nats.Msg {
 	m := nats.NewMsg(Subject(e.ID))
 	m.Data = events.Wrap(e, source)
 	m.Header.Set(jetstream.MsgIDHeader, e.ID)

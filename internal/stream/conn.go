@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -177,12 +178,41 @@ func (c *Conn) ensureStream(ctx context.Context) error {
 			replicas = 3
 		}
 	}
-	s, err := c.js.CreateOrUpdateStream(ctx, c.streamConfig(replicas))
+	want := c.streamConfig(replicas)
+	// A stream that is already as wanted is left alone: a user that may
+	// only read it (the projector on a secured cluster) has no permission
+	// to update it, and needs none.
+	have, lookErr := c.js.Stream(ctx, c.cfg.Stream)
+	if lookErr == nil && sameConfig(have.CachedInfo().Config, want) {
+		c.stream = have
+		return nil
+	}
+	s, err := c.js.CreateOrUpdateStream(ctx, want)
+	if err != nil && lookErr == nil && errors.Is(err, nats.ErrPermissionViolation) {
+		// The stream is there but set otherwise, and this user may not
+		// change it: read it as it is; a user that may will set it.
+		c.cfg.Logger.Warn("stream settings differ and this user may not update them; using the stream as it is",
+			"stream", c.cfg.Stream, "err", err)
+		c.stream = have
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("create stream %s: %w", c.cfg.Stream, err)
 	}
 	c.stream = s
 	return nil
+}
+
+// sameConfig reports whether a stream's configuration has every setting
+// that streamConfig makes; the server's defaults for the others are left
+// as they are.
+func sameConfig(have, want jetstream.StreamConfig) bool {
+	return slices.Equal(have.Subjects, want.Subjects) && have.Description == want.Description &&
+		have.Storage == want.Storage && have.Retention == want.Retention && have.MaxAge == want.MaxAge &&
+		have.MaxMsgsPerSubject == want.MaxMsgsPerSubject && have.Discard == want.Discard &&
+		have.DiscardNewPerSubject == want.DiscardNewPerSubject && have.Duplicates == want.Duplicates &&
+		have.Replicas == want.Replicas && have.DenyDelete == want.DenyDelete && have.DenyPurge == want.DenyPurge &&
+		have.AllowAtomicPublish == want.AllowAtomicPublish
 }
 
 // Close drains pending acknowledgements and closes the connection.

@@ -1,0 +1,436 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parley-news/parley/data"
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/ingest"
+	"github.com/parley-news/parley/internal/projector"
+	"github.com/parley-news/parley/internal/service"
+	"github.com/parley-news/parley/internal/stream"
+	"github.com/parley-news/parley/internal/synth"
+)
+
+// Run runs the configured scenarios and returns every figure.
+func Run(ctx context.Context, cfg Config) (Results, error) {
+	dir := cfg.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "parleybench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
+	res := Results{}
+	steps := []struct {
+		name string
+		run  func(context.Context, Config, string, Results) error
+	}{
+		{"append", runAppend},
+		{"visible", runVisible},
+		{"history", runHistory},
+	}
+	for _, s := range steps {
+		if s.name == "history" && !cfg.runs("query") && !cfg.runs("rebuild") {
+			continue
+		}
+		if s.name != "history" && !cfg.runs(s.name) {
+			continue
+		}
+		if err := s.run(ctx, cfg, filepath.Join(dir, s.name), res); err != nil {
+			return res, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return res, nil
+}
+
+func say(cfg Config, format string, args ...any) {
+	fmt.Fprintf(cfg.Progress, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func gen(seed uint64) *synth.Generator {
+	return &synth.Generator{Vocabulary: data.Vocabulary(), Seed: seed}
+}
+
+// server starts an embedded server with JetStream in dir and connects.
+func server(ctx context.Context, dir string, sync time.Duration) (*stream.Server, *stream.Conn, error) {
+	srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: dir, Listen: "127.0.0.1:0", SyncInterval: sync})
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := stream.Connect(ctx, stream.Config{URL: srv.ClientURL(), Name: "parleybench"})
+	if err != nil {
+		srv.Shutdown()
+		return nil, nil, err
+	}
+	return srv, conn, nil
+}
+
+// runAppend compares the ingest path (decode NDJSON, validate, wrap,
+// atomic batches with the idempotency headers, per-record results) with a
+// raw async publish of the same messages to the same stream
+// configuration, with fsync on every write and, for reference, without.
+func runAppend(ctx context.Context, cfg Config, dir string, res Results) error {
+	evs := gen(1).Events(cfg.AppendN)
+	var ndjson bytes.Buffer
+	for _, e := range evs {
+		ndjson.Write(e.Canonical())
+		ndjson.WriteByte('\n')
+	}
+	for _, mode := range []struct {
+		suffix string
+		sync   time.Duration
+	}{{"", 0}, {"_nosync", 2 * time.Minute}} {
+		// Raw: the same messages, published async, acknowledged.
+		srv, conn, err := server(ctx, filepath.Join(dir, "raw"+mode.suffix), mode.sync)
+		if err != nil {
+			return err
+		}
+		js := conn.JetStream()
+		msgs := make([]*nats.Msg, len(evs))
+		for i, e := range evs {
+			msgs[i] = conn.NewMessage(e, "")
+		}
+		start := time.Now()
+		// A window of acknowledgements in flight, as a raw client keeps.
+		var window []jetstream.PubAckFuture
+		for _, m := range msgs {
+			if len(window) >= 4000 {
+				select {
+				case <-window[0].Ok():
+				case err := <-window[0].Err():
+					return err
+				}
+				window = window[1:]
+			}
+			f, err := js.PublishMsgAsync(m)
+			if err != nil {
+				return err
+			}
+			window = append(window, f)
+		}
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		raw := float64(len(evs)) / time.Since(start).Seconds()
+		conn.Close()
+		srv.Shutdown()
+
+		srv, conn, err = server(ctx, filepath.Join(dir, "ingest"+mode.suffix), mode.sync)
+		if err != nil {
+			return err
+		}
+		in := &ingest.Ingester{Stream: conn, Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}
+		start = time.Now()
+		r, err := in.Ingest(ctx, "bench", bytes.NewReader(ndjson.Bytes()), events.NDJSON)
+		if err != nil {
+			return err
+		}
+		if r.Appended != len(evs) {
+			return fmt.Errorf("ingest appended %d of %d", r.Appended, len(evs))
+		}
+		eps := float64(len(evs)) / time.Since(start).Seconds()
+		conn.Close()
+		srv.Shutdown()
+		res["raw_publish"+mode.suffix+"_eps"] = raw
+		res["append"+mode.suffix+"_eps"] = eps
+		say(cfg, "append%s: %d events, ingest %.0f/s, raw publish %.0f/s", mode.suffix, len(evs), eps, raw)
+	}
+	return nil
+}
+
+// runVisible appends single events at a steady rate to a running
+// projector (embedded default: fsync always) and times each from the
+// publish call to its commit in the read model, and a sample of them to
+// the first HTTP answer that shows it.
+func runVisible(ctx context.Context, cfg Config, dir string, res Results) error {
+	r, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard, Logger: quiet()})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL, Name: "parleybench"})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	resetPeakRSS()
+	g := gen(2)
+	n := int(float64(cfg.VisibleRate) * cfg.VisibleFor.Seconds())
+	var (
+		mu      sync.Mutex
+		commit  []time.Duration
+		viaHTTP []time.Duration
+		wg      sync.WaitGroup
+		failed  error
+	)
+	client := &http.Client{Timeout: 5 * time.Second}
+	tick := time.NewTicker(time.Second / time.Duration(cfg.VisibleRate))
+	defer tick.Stop()
+	for i := 0; i < n; i++ {
+		<-tick.C
+		e := g.Next()
+		wg.Add(1)
+		go func(i int, e events.Event) {
+			defer wg.Done()
+			t0 := time.Now()
+			rs := conn.Append(ctx, []events.Event{e}, "")
+			if rs[0].Status != stream.Appended {
+				mu.Lock()
+				failed = fmt.Errorf("append %s: %s %v", e.ID, rs[0].Status, rs[0].Err)
+				mu.Unlock()
+				return
+			}
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := r.Projector.WaitFor(wctx, rs[0].Seq); err != nil {
+				mu.Lock()
+				failed = err
+				mu.Unlock()
+				return
+			}
+			d := time.Since(t0)
+			var dh time.Duration
+			if i%10 == 0 {
+				// Over HTTP: poll until the event answers.
+				for time.Since(t0) < 10*time.Second {
+					resp, err := client.Get(r.HTTPURL + "/v1/events/" + e.ID)
+					if err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode == 200 {
+							dh = time.Since(t0)
+							break
+						}
+					}
+					time.Sleep(200 * time.Microsecond)
+				}
+			}
+			mu.Lock()
+			commit = append(commit, d)
+			if dh > 0 {
+				viaHTTP = append(viaHTTP, dh)
+			}
+			mu.Unlock()
+		}(i, e)
+	}
+	wg.Wait()
+	if failed != nil {
+		return failed
+	}
+	res["visible_p50_ms"] = percentile(commit, 0.50)
+	res["visible_p99_ms"] = percentile(commit, 0.99)
+	res["visible_http_p50_ms"] = percentile(viaHTTP, 0.50)
+	res["visible_http_p99_ms"] = percentile(viaHTTP, 0.99)
+	res["visible_rss_mb"] = peakRSSMiB()
+	say(cfg, "visible: %d events at %d/s, commit p50 %.2f ms p99 %.2f ms, HTTP p99 %.2f ms", n, cfg.VisibleRate,
+		res["visible_p50_ms"], res["visible_p99_ms"], res["visible_http_p99_ms"])
+	return nil
+}
+
+// runHistory grows one history through the query sizes, timing the
+// queries at each, then replays the largest raw and rebuilds it.
+func runHistory(ctx context.Context, cfg Config, dir string, res Results) error {
+	sizes := cfg.QuerySizes
+	if !cfg.runs("query") {
+		sizes = nil
+	}
+	final := cfg.RebuildN
+	if len(sizes) > 0 && sizes[len(sizes)-1] > final {
+		final = sizes[len(sizes)-1]
+	}
+	// The history is filled without fsync per write: it is the setting,
+	// not what is measured.
+	r, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
+		NATSSyncInterval: time.Minute, Out: io.Discard, Logger: quiet()})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL, Name: "parleybench"})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	g := gen(3)
+	g.Amends = 2
+	have := 0
+	fill := func(to int) error {
+		start := time.Now()
+		for have < to {
+			n := min(5000, to-have)
+			for _, rr := range conn.Append(ctx, g.Events(n), "") {
+				if rr.Status != stream.Appended {
+					return fmt.Errorf("fill: %s %s %v", rr.ID, rr.Status, rr.Err)
+				}
+			}
+			have += n
+		}
+		last, err := conn.LastSeq(ctx)
+		if err != nil {
+			return err
+		}
+		if err := r.Projector.WaitFor(ctx, last); err != nil {
+			return err
+		}
+		say(cfg, "history at %d events (filled and applied in %s)", have, time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	for _, size := range sizes {
+		if err := fill(size); err != nil {
+			return err
+		}
+		if err := queries(ctx, cfg, r.HTTPURL, size, g.Start, res); err != nil {
+			return err
+		}
+	}
+	if !cfg.runs("rebuild") {
+		return nil
+	}
+	if err := fill(final); err != nil {
+		return err
+	}
+	last, err := conn.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	// Raw: an ordered consumer reading every message, nothing else.
+	start := time.Now()
+	if err := rawReplay(ctx, conn, last); err != nil {
+		return err
+	}
+	raw := float64(last) / time.Since(start).Seconds()
+
+	resetPeakRSS()
+	stats, err := projector.Rebuild(ctx, conn, filepath.Join(dir, "rebuilt.db"), nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	res["raw_replay_eps"] = raw
+	res["rebuild_eps"] = stats.Rate()
+	res["rebuild_peak_rss_mb"] = peakRSSMiB()
+	say(cfg, "rebuild of %d events: %.0f/s, raw replay %.0f/s, peak RSS %.0f MiB", last, stats.Rate(), raw, res["rebuild_peak_rss_mb"])
+	return nil
+}
+
+func rawReplay(ctx context.Context, conn *stream.Conn, last uint64) error {
+	s, err := conn.JetStream().Stream(ctx, conn.StreamName())
+	if err != nil {
+		return err
+	}
+	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(2000))
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	for {
+		m, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return err
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		if md.Sequence.Stream >= last {
+			return nil
+		}
+	}
+}
+
+// queries times the three read queries with concurrent clients.
+func queries(ctx context.Context, cfg Config, base string, size int, start time.Time, res Results) error {
+	v := data.Vocabulary()
+	days := max(size/50, 1)
+	resetPeakRSS()
+	kinds := []struct {
+		key string
+		url func(r *rand.Rand) string
+	}{
+		{"state_at", func(r *rand.Rand) string {
+			return fmt.Sprintf("%s/v1/state?at=%s", base, start.AddDate(0, 0, r.IntN(days+1)).Format(time.DateOnly))
+		}},
+		{"timeline", func(r *rand.Rand) string {
+			from := start.AddDate(0, 0, r.IntN(days+1))
+			return fmt.Sprintf("%s/v1/timeline?issue=%s&from=%s&to=%s&limit=100", base, v.Issues[r.IntN(len(v.Issues))].ID,
+				from.Format(time.DateOnly), from.AddDate(0, 0, 30).Format(time.DateOnly))
+		}},
+		{"history", func(r *rand.Rand) string {
+			from := start.AddDate(0, 0, r.IntN(days+1))
+			return fmt.Sprintf("%s/v1/issues/%s/history?from=%s&limit=100", base, v.Issues[r.IntN(len(v.Issues))].ID, from.Format(time.DateOnly))
+		}},
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients}}
+	for _, k := range kinds {
+		var (
+			mu   sync.Mutex
+			lat  []time.Duration
+			wg   sync.WaitGroup
+			fail error
+		)
+		per := cfg.Queries / cfg.Clients
+		for c := 0; c < cfg.Clients; c++ {
+			wg.Add(1)
+			go func(c int) {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(c), uint64(size)))
+				local := make([]time.Duration, 0, per)
+				for i := 0; i < per && ctx.Err() == nil; i++ {
+					t0 := time.Now()
+					resp, err := client.Get(k.url(r))
+					if err != nil {
+						mu.Lock()
+						fail = err
+						mu.Unlock()
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						mu.Lock()
+						fail = fmt.Errorf("%s: status %d", k.key, resp.StatusCode)
+						mu.Unlock()
+						return
+					}
+					local = append(local, time.Since(t0))
+				}
+				mu.Lock()
+				lat = append(lat, local...)
+				mu.Unlock()
+			}(c)
+		}
+		wg.Wait()
+		if fail != nil {
+			return fail
+		}
+		sk := sizeKey(size)
+		res[k.key+"_p50_ms_"+sk] = percentile(lat, 0.50)
+		res[k.key+"_p99_ms_"+sk] = percentile(lat, 0.99)
+		say(cfg, "%s at %s: p50 %.2f ms, p99 %.2f ms (%d queries, %d clients)", k.key, sk, res[k.key+"_p50_ms_"+sk], res[k.key+"_p99_ms_"+sk], len(lat), cfg.Clients)
+	}
+	res["query_rss_mb_"+sizeKey(size)] = peakRSSMiB()
+	return nil
+}
