@@ -138,7 +138,21 @@ func (t boltTx) Bucket(name string) projections.Bucket {
 		// elsewhere. An empty bucket answers reads and fails writes.
 		return missingBucket(name)
 	}
+	if appendOrder[name] {
+		// Keys that arrive in order leave pages half empty at bbolt's
+		// default fill of 50%: fill them.
+		b.FillPercent = 0.95
+	}
 	return boltBucket{b}
+}
+
+// appendOrder are the buckets whose keys mostly arrive in increasing
+// order: stream sequences, recorded times, and event times of a timeline
+// told mostly in order.
+var appendOrder = map[string]bool{
+	projections.BucketSeqs: true, projections.BucketRecorded: true, projections.BucketDevelopments: true,
+	projections.BucketSkipped: true, projections.BucketTimeline: true, projections.BucketByType: true,
+	projections.BucketByIssue: true, projections.BucketByParty: true, projections.BucketHistory: true,
 }
 
 type boltBucket struct{ b *bbolt.Bucket }
