@@ -25,16 +25,27 @@ type Ingest struct {
 	// MaxBody bounds a body in bytes; 0 means DefaultMaxBody.
 	MaxBody int64
 	// Token, when set, is the bearer token writes must present.
-	Token  string
-	Logger *slog.Logger
+	Token string
+	// RatePerSecond bounds the posts a second from one address (429
+	// beyond); 0 means DefaultWriteRate, negative means no limit.
+	RatePerSecond float64
+	Logger        *slog.Logger
 }
+
+// DefaultWriteRate is how many posts a second one address may make, with
+// bursts of ten times that: a newsroom's tool posts a batch, not a flood.
+const DefaultWriteRate = 50
 
 // Register adds the endpoint to mux.
 func (h *Ingest) Register(mux *http.ServeMux) {
 	if h.Logger == nil {
 		h.Logger = slog.Default()
 	}
-	mux.Handle("POST /v1/events", RequireToken(h.Token, http.HandlerFunc(h.post)))
+	rps := h.RatePerSecond
+	if rps == 0 {
+		rps = DefaultWriteRate
+	}
+	mux.Handle("POST /v1/events", RequireToken(h.Token, RateLimit(rps, int(10*max(rps, 1)), http.HandlerFunc(h.post))))
 }
 
 // ingestAnswer is the body of POST /v1/events's answer.

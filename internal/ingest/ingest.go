@@ -8,8 +8,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/metrics"
 	"github.com/parley-news/parley/internal/stream"
 )
 
@@ -144,6 +146,19 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 		return res, err
 	}
 	for _, rr := range res.Records {
+		field := ""
+		if rr.Status == Rejected {
+			field = "syntax"
+			if len(rr.Errors) > 0 && rr.Errors[0].Field != "" {
+				// The top-level field: "positions", not "positions[3].party",
+				// so that the series stay few.
+				field, _, _ = strings.Cut(rr.Errors[0].Field, "[")
+				field, _, _ = strings.Cut(field, ".")
+			}
+		}
+		if !res.Checked {
+			metrics.Records.WithLabelValues(rr.Status, field).Inc()
+		}
 		switch rr.Status {
 		case Appended, Valid:
 			res.Appended++

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parley-news/parley/internal/metrics"
 	"github.com/parley-news/parley/internal/projections"
 	"github.com/parley-news/parley/internal/stream"
 )
@@ -91,6 +92,7 @@ func (p *Projector) Run(ctx context.Context) error {
 func (p *Projector) apply(ctx context.Context, batch []stream.Message) error {
 	devs := make([]*projections.Development, 0, len(batch))
 	var skipped []*projections.Skipped
+	start := time.Now()
 	err := p.store.Update(ctx, func(tx projections.Tx) error {
 		devs, skipped = devs[:0], skipped[:0]
 		outs, err := projections.ApplyBatch(tx, messages(batch))
@@ -113,6 +115,10 @@ func (p *Projector) apply(ctx context.Context, batch []stream.Message) error {
 	last := batch[len(batch)-1].Seq
 	p.applied.Store(last)
 	p.consumed.Add(uint64(len(batch)))
+	metrics.BatchSeconds.Observe(time.Since(start).Seconds())
+	metrics.Applied.Add(float64(len(batch) - len(skipped)))
+	metrics.Skipped.Add(float64(len(skipped)))
+	metrics.Checkpoint.Set(float64(last))
 	if last > p.head.Load() {
 		p.head.Store(last)
 	}
@@ -145,6 +151,7 @@ func (p *Projector) watchHead(ctx context.Context) {
 			if h, err := p.conn.LastSeq(ctx); err == nil && h > p.head.Load() {
 				p.head.Store(h)
 			}
+			metrics.Lag.Set(float64(p.Lag()))
 		}
 	}
 }

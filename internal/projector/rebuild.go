@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-news/parley/internal/bolt"
+	"github.com/parley-news/parley/internal/metrics"
 	"github.com/parley-news/parley/internal/progress"
 	"github.com/parley-news/parley/internal/projections"
 	"github.com/parley-news/parley/internal/stream"
@@ -64,6 +65,8 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 	if err := st.Update(ctx, projections.Init); err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
 	}
+	metrics.RebuildTotal.Set(float64(last))
+	metrics.RebuildDone.Set(0)
 	var bar *progress.Bar
 	if w != nil {
 		bar = progress.New(w, "rebuild", "events", last)
@@ -79,6 +82,7 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 				return err
 			}
 			n += uint64(len(batch))
+			metrics.RebuildDone.Set(float64(batch[len(batch)-1].Seq))
 			if bar != nil {
 				bar.Set(batch[len(batch)-1].Seq)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/httpapi"
 	"github.com/parley-news/parley/internal/ingest"
+	"github.com/parley-news/parley/internal/metrics"
 	"github.com/parley-news/parley/internal/stream"
 )
 
@@ -76,7 +77,8 @@ func ServeIngest(ctx context.Context, c IngestConfig, out io.Writer) error {
 	mux := http.NewServeMux()
 	(&httpapi.Ingest{Ingester: in, Token: c.APIToken, MaxBody: c.MaxBody, Logger: c.Logger}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	mux.Handle("GET /metrics", metrics.Handler())
+	srv := &http.Server{Handler: metrics.Instrument(mux), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/httpapi"
 	"github.com/parley-news/parley/internal/ingest"
+	"github.com/parley-news/parley/internal/metrics"
 	"github.com/parley-news/parley/internal/projections"
 	"github.com/parley-news/parley/internal/projector"
 	"github.com/parley-news/parley/internal/stream"
@@ -240,8 +241,9 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 	}
 	(&httpapi.API{Store: r.Store, Vocabulary: vocab, Status: r.Projector, Logger: log}).Register(mux)
 	(&httpapi.Ingest{Ingester: ing, Token: c.APIToken, Logger: log}).Register(mux)
+	mux.Handle("GET /metrics", metrics.Handler())
 	r.srv = &http.Server{
-		Handler:           mux,
+		Handler:           metrics.Instrument(mux),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,

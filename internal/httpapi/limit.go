@@ -1,0 +1,73 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// RateLimit answers 429 to a client address that writes faster than rps
+// requests a second (with bursts of burst): a flood of writes from one
+// client does not starve the others or fill the stream. The table of
+// addresses is bounded; idle entries are dropped.
+func RateLimit(rps float64, burst int, next http.Handler) http.Handler {
+	if rps <= 0 {
+		return next
+	}
+	l := &limiter{rps: rate.Limit(rps), burst: burst, clients: map[string]*client{}}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		if !l.allow(host) {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(1/rps))))
+			writeJSON(w, http.StatusTooManyRequests, Problem{Error: "too many writes from this address: slow down"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// maxClients bounds the limiter's table: past it, idle entries go first,
+// and a table full of active clients is reset rather than grown.
+const maxClients = 10000
+
+type limiter struct {
+	mu      sync.Mutex
+	rps     rate.Limit
+	burst   int
+	clients map[string]*client
+}
+
+type client struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func (l *limiter) allow(host string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	c := l.clients[host]
+	if c == nil {
+		if len(l.clients) >= maxClients {
+			for h, c := range l.clients {
+				if now.Sub(c.seen) > time.Minute {
+					delete(l.clients, h)
+				}
+			}
+			if len(l.clients) >= maxClients {
+				clear(l.clients)
+			}
+		}
+		c = &client{lim: rate.NewLimiter(l.rps, l.burst)}
+		l.clients[host] = c
+	}
+	c.seen = now
+	return c.lim.AllowN(now, 1)
+}
