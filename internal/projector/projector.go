@@ -69,6 +69,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		return fmt.Errorf("read checkpoint: %w", err)
 	}
 	p.applied.Store(cp)
+	p.notify() // a WaitFor already satisfied by the checkpoint returns
 	head, err := p.conn.LastSeq(ctx)
 	if err != nil {
 		return err
@@ -132,11 +133,16 @@ func (p *Projector) apply(ctx context.Context, batch []stream.Message) error {
 		p.cfg.OnApply(last, devs)
 	}
 	p.checkReady()
+	p.notify()
+	return nil
+}
+
+// notify wakes every WaitFor to look at the checkpoint again.
+func (p *Projector) notify() {
 	p.mu.Lock()
 	close(p.changed)
 	p.changed = make(chan struct{})
 	p.mu.Unlock()
-	return nil
 }
 
 // watchHead keeps the stream's last sequence fresh for the lag figure.

@@ -104,6 +104,7 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 			}
 		}
 	}
+	// Synced once: the rebuilt file is whole before it is swapped in.
 	if err := st.Sync(); err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild: sync: %w", err)
 	}
@@ -111,6 +112,10 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 		return RebuildStats{}, fmt.Errorf("rebuild: close: %w", err)
 	}
 	st = nil
+	// The old file's seal does not describe the new one.
+	if err := bolt.UnsealFile(path); err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
+	}
 	if err := swap(tmp, path); err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
 	}
@@ -148,7 +153,7 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 	path := filepath.Join(dir, ModelFile)
 	reason := check(ctx, path, buckets)
 	if reason == nil {
-		return bolt.Open(path, bolt.Options{Buckets: buckets})
+		return openServing(ctx, path, buckets)
 	}
 	if errors.Is(reason, bolt.ErrLocked) {
 		return nil, reason
@@ -172,6 +177,15 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 		return nil, err
 	}
 	log.Info("read model rebuilt", "events", stats.Events, "duration", stats.Duration, "events_per_second", int(stats.Rate()))
+	return openServing(ctx, path, buckets)
+}
+
+// openServing opens the file to be written and unseals it: from now on a
+// crash leaves it unsealed, and only a clean close seals it again.
+func openServing(ctx context.Context, path string, buckets []string) (*bolt.Store, error) {
+	if err := bolt.UnsealFile(path); err != nil {
+		return nil, err
+	}
 	return bolt.Open(path, bolt.Options{Buckets: buckets})
 }
 
@@ -190,6 +204,10 @@ func check(ctx context.Context, path string, buckets []string) (reason error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
+	// The bytes first: a damaged file is never handed to bbolt.
+	if _, err := bolt.VerifyFile(ctx, path); err != nil {
+		return fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+	}
 	st, err := bolt.Open(path, bolt.Options{Buckets: buckets})
 	if errors.Is(err, bolt.ErrLocked) {
 		return err
@@ -201,6 +219,7 @@ func check(ctx context.Context, path string, buckets []string) (reason error) {
 	if err := st.Check(ctx); err != nil {
 		return fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
 	}
+
 	var v uint64
 	if err := st.View(ctx, func(tx projections.Tx) error { v = projections.ModelVersion(tx); return nil }); err != nil {
 		return fmt.Errorf("%w: %v", ErrNeedsRebuild, err)

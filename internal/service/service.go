@@ -307,7 +307,13 @@ func (r *Running) close() {
 	}
 	r.stops = nil
 	if r.Store != nil {
-		r.Store.Close()
+		// A clean stop seals the file: the next start can tell it from a
+		// file damaged while nobody was watching.
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := r.Store.SealAndClose(sctx); err != nil {
+			log.Warn("seal read model", "err", err)
+		}
+		cancel()
 		r.Store = nil
 	}
 	if r.stream != nil {
