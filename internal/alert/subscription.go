@@ -1,0 +1,58 @@
+package alert
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"strings"
+	"time"
+)
+
+// Subscription is a receiver's standing request for alerts.
+type Subscription struct {
+	ID          string    `json:"id"`
+	URL         string    `json:"url"`
+	Filter      Filter    `json:"filter"`
+	Description string    `json:"description,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	// After is the stream sequence the subscription was created at: it
+	// hears about developments after it, never about the past.
+	After uint64 `json:"after"`
+	// Secret signs the deliveries. It is shown once, in the answer to the
+	// creation, and kept to sign; View leaves it out.
+	Secret string `json:"secret,omitempty"`
+}
+
+// View is the subscription without its secret, as GET shows it.
+func (s Subscription) View() Subscription {
+	s.Secret = ""
+	return s
+}
+
+// Wants reports whether the subscription wants the development at seq.
+func (s *Subscription) Wants(seq uint64) bool { return seq > s.After }
+
+// MaxDescription bounds a subscription's description.
+const MaxDescription = 1000
+
+// NewID returns a fresh subscription id: "sub_" and 20 characters of
+// randomness, usable as a NATS subject token and a consumer name.
+func NewID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return "sub_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// ValidID reports whether s has the form NewID gives, so that a path
+// segment never reaches a NATS subject or a key unchecked.
+func ValidID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "sub_")
+	if !ok || len(rest) != 20 {
+		return false
+	}
+	for _, c := range rest {
+		if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,235 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-news/parley/internal/alert"
+	"github.com/parley-news/parley/internal/httpapi"
+	"github.com/parley-news/parley/internal/projections"
+	"github.com/parley-news/parley/internal/webhook"
+)
+
+// maxBody bounds a subscription request.
+const maxBody = 64 << 10
+
+// The write rate per client address: a burst, then one a second.
+const (
+	writeRate  = 1.0
+	writeBurst = 20
+)
+
+// Register adds the subscription endpoints to mux: writes behind the
+// token, reads open (a subscription's id is unguessable, and its secret
+// is never shown again).
+func (s *Service) Register(mux *http.ServeMux) {
+	// Each subscription costs a consumer on every replica: writes are
+	// rate-limited per client as well as guarded.
+	tok := func(h http.HandlerFunc) http.Handler {
+		return httpapi.RequireToken(s.cfg.Token, httpapi.RateLimit(writeRate, writeBurst, h))
+	}
+	mux.Handle("POST /v1/subscriptions", tok(s.postSubscription))
+	mux.HandleFunc("GET /v1/subscriptions/{id}", s.getSubscription)
+	mux.Handle("DELETE /v1/subscriptions/{id}", tok(s.deleteSubscription))
+	mux.HandleFunc("GET /v1/subscriptions/{id}/dead", s.getDead)
+	mux.Handle("POST /v1/subscriptions/{id}/redeliver", tok(s.postRedeliver))
+}
+
+// Request is the body of POST /v1/subscriptions.
+type Request struct {
+	URL         string       `json:"url"`
+	Filter      alert.Filter `json:"filter"`
+	Description string       `json:"description"`
+}
+
+// View is a subscription as the endpoints show it.
+type View struct {
+	alert.Subscription
+	Status *StatusView `json:"status,omitempty"`
+}
+
+// StatusView is the delivery status with the counts only NATS knows:
+// alerts waiting (backlog) and dead. They are absent when NATS did not
+// answer.
+type StatusView struct {
+	alert.Status
+	Backlog *uint64 `json:"backlog,omitempty"`
+	Dead    *uint64 `json:"dead,omitempty"`
+}
+
+// Create creates a subscription from a request and returns it with its
+// secret, once every replica can see it here.
+func (s *Service) Create(ctx context.Context, req Request) (*alert.Subscription, error) {
+	if strings.TrimSpace(req.URL) == "" {
+		return nil, &alert.FieldError{Field: "url", Reason: "required"}
+	}
+	if err := s.sender.Guard().CheckURL(req.URL); err != nil {
+		return nil, &alert.FieldError{Field: "url", Value: req.URL, Reason: err.Error()}
+	}
+	if err := req.Filter.Validate(s.cfg.Vocabulary); err != nil {
+		return nil, err
+	}
+	if len(req.Description) > alert.MaxDescription {
+		return nil, &alert.FieldError{Field: "description", Reason: fmt.Sprintf("longer than %d bytes", alert.MaxDescription)}
+	}
+	if n := s.reg.count(); n >= s.cfg.MaxSubscriptions {
+		return nil, fmt.Errorf("%w (%d)", ErrTooMany, n)
+	}
+	after, err := s.conn.LastSeq(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create subscription: %w", err)
+	}
+	sub := &alert.Subscription{
+		ID: alert.NewID(), URL: req.URL, Filter: req.Filter, Description: req.Description,
+		CreatedAt: s.cfg.Now().UTC().Truncate(time.Second), After: after, Secret: webhook.NewSecret(),
+	}
+	b, err := json.Marshal(sub)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := s.kv.Create(ctx, subKey(sub.ID), b)
+	if err != nil {
+		return nil, fmt.Errorf("create subscription: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.reg.waitFor(wctx, rev, nil); err != nil {
+		return nil, fmt.Errorf("create subscription: not applied here: %w", err)
+	}
+	return sub, nil
+}
+
+func (s *Service) postSubscription(w http.ResponseWriter, r *http.Request) {
+	var req Request
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, httpapi.Problem{Error: fmt.Sprintf("body larger than %d bytes", maxBody)})
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: "body: " + err.Error()})
+		return
+	}
+	sub, err := s.Create(r.Context(), req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/subscriptions/"+sub.ID)
+	writeJSON(w, http.StatusCreated, View{Subscription: *sub, Status: &StatusView{Status: alert.Status{State: alert.StateActive}}})
+}
+
+func (s *Service) getSubscription(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !alert.ValidID(id) {
+		s.writeError(w, r, errNoSubscription)
+		return
+	}
+	sub, st, err := s.reg.get(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sv := &StatusView{Status: *st}
+	if backlog, dead, err := s.counts(r.Context(), id); err == nil {
+		sv.Backlog, sv.Dead = &backlog, &dead
+	} else {
+		s.log.Warn("cannot count alerts", "subscription", id, "err", err)
+	}
+	writeJSON(w, http.StatusOK, View{Subscription: sub.View(), Status: sv})
+}
+
+func (s *Service) deleteSubscription(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !alert.ValidID(id) {
+		s.writeError(w, r, errNoSubscription)
+		return
+	}
+	if err := s.remove(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// deadAnswer is the body of GET /v1/subscriptions/{id}/dead.
+type deadAnswer struct {
+	Subscription string      `json:"subscription"`
+	Count        int         `json:"count"`
+	Dead         []DeadAlert `json:"dead"`
+}
+
+func (s *Service) getDead(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !alert.ValidID(id) {
+		s.writeError(w, r, errNoSubscription)
+		return
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxDeadList {
+			writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: fmt.Sprintf("limit must be 1-%d", MaxDeadList), Param: "limit"})
+			return
+		}
+		limit = n
+	}
+	dead, err := s.Dead(r.Context(), id, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, deadAnswer{Subscription: id, Count: len(dead), Dead: dead})
+}
+
+func (s *Service) postRedeliver(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !alert.ValidID(id) {
+		s.writeError(w, r, errNoSubscription)
+		return
+	}
+	n, err := s.Redeliver(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"subscription": id, "redelivered": n})
+}
+
+// writeError answers with the status that fits err: 400 naming the field,
+// 404, 409 for a disabled subscription or one too many, 500 otherwise
+// (logged).
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var fe *alert.FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: fe.Error(), Param: fe.Field})
+	case errors.Is(err, projections.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, httpapi.Problem{Error: "no such subscription"})
+	case errors.Is(err, ErrDisabled), errors.Is(err, ErrTooMany):
+		writeJSON(w, http.StatusConflict, httpapi.Problem{Error: err.Error()})
+	case r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+	default:
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusInternalServerError, httpapi.Problem{Error: "internal error"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,141 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parley-news/parley/internal/alert"
+	"github.com/parley-news/parley/internal/projections"
+)
+
+// Headers of a queued alert.
+const (
+	hdrWebhookID = "Parley-Webhook-Id"
+	hdrSeq       = "Parley-Seq"
+)
+
+// matchBatch bounds the developments read in one transaction.
+const matchBatch = 256
+
+// healEvery is how often the matcher runs without being woken, and
+// restarts deliveries whose consumer could not be created.
+const healEvery = 5 * time.Second
+
+// match runs the matcher until ctx ends: woken by each commit, it
+// publishes the alerts of the new developments.
+func (s *Service) match(ctx context.Context) {
+	tick := time.NewTicker(healEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.notify:
+		case <-tick.C:
+			s.routers.ensureAll(ctx)
+		}
+		for attempt := 1; ; attempt++ {
+			err := s.matchOnce(ctx)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			wait := min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second)
+			s.log.Warn("queueing alerts failed; trying again", "err", err, "in", wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+	}
+}
+
+// item is one development read from the outbox.
+type item struct {
+	dev   *projections.Development
+	title string
+}
+
+// matchOnce publishes every alert not yet published: the developments
+// after each subscription's start that its filter matches.
+func (s *Service) matchOnce(ctx context.Context) error {
+	for {
+		subs := s.reg.snapshot()
+		if len(subs) == 0 {
+			return nil
+		}
+		starts := make(map[string]uint64, len(subs))
+		ids := make([]string, 0, len(subs))
+		lo := ^uint64(0)
+		for _, sub := range subs {
+			st := s.reg.start(sub.ID)
+			starts[sub.ID], lo = st, min(lo, st)
+			ids = append(ids, sub.ID)
+		}
+		var items []item
+		err := s.store.View(ctx, func(tx projections.Tx) error {
+			items = items[:0]
+			return projections.Developments(tx, lo, func(d *projections.Development) bool {
+				it := item{dev: d}
+				if ev, err := projections.EventAtSeq(tx, d.Seq); err == nil {
+					it.title = ev.Title
+				}
+				items = append(items, it)
+				return len(items) < matchBatch
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("read developments after %d: %w", lo, err)
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		for _, it := range items {
+			for _, sub := range subs {
+				if it.dev.Seq <= starts[sub.ID] || !sub.Filter.Match(it.dev) {
+					continue
+				}
+				if err := s.publish(ctx, sub, it); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.reg.markScanned(ctx, ids, items[len(items)-1].dev.Seq); err != nil {
+			return err
+		}
+		if len(items) < matchBatch {
+			return nil
+		}
+	}
+}
+
+// publish queues one alert, once: a replica that finds it published (pos)
+// skips it, and a twin published within the duplicate window is dropped
+// by the stream (Nats-Msg-Id).
+func (s *Service) publish(ctx context.Context, sub *alert.Subscription, it item) error {
+	seq := it.dev.Seq
+	if _, active := s.reg.active(sub.ID); !active || s.reg.published(sub.ID) >= seq {
+		return nil
+	}
+	body, err := json.Marshal(alert.NewPayload(sub.ID, it.dev, it.title))
+	if err != nil {
+		return fmt.Errorf("alert %d for %s: %w", seq, sub.ID, err)
+	}
+	n := strconv.FormatUint(seq, 10)
+	m := nats.NewMsg(DeliveriesPrefix + sub.ID)
+	m.Data = body
+	m.Header.Set(jetstream.MsgIDHeader, sub.ID+"."+n)
+	m.Header.Set(hdrWebhookID, alert.MessageID(sub.ID, seq))
+	m.Header.Set(hdrSeq, n)
+	m.Header.Set("Content-Type", "application/json")
+	if _, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectStream(DeliveriesStream)); err != nil {
+		return fmt.Errorf("queue alert %d for %s: %w", seq, sub.ID, err)
+	}
+	return s.reg.setPos(ctx, sub.ID, seq)
+}

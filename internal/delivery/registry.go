@@ -1,0 +1,506 @@
+package delivery
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parley-news/parley/internal/alert"
+	"github.com/parley-news/parley/internal/projections"
+)
+
+// Keys of the KV bucket.
+func subKey(id string) string    { return "sub." + id }
+func statusKey(id string) string { return "status." + id }
+func posKey(id string) string    { return "pos." + id }
+
+// registry is this replica's copy of the KV bucket: the subscriptions and
+// their status in the bbolt file and in memory, the positions in memory.
+// The watcher is its only writer from the bucket; the matcher adds what
+// it scanned.
+type registry struct {
+	s *Service
+
+	mu      sync.Mutex
+	subs    map[string]*alert.Subscription
+	status  map[string]*alert.Status
+	pos     map[string]position
+	scanned map[string]uint64
+	rev     uint64        // the last KV revision applied
+	changed chan struct{} // closed and replaced on each apply
+}
+
+// position is the last development published for a subscription, and the
+// KV revision that says so (for compare-and-set).
+type position struct{ seq, rev uint64 }
+
+func newRegistry(s *Service) *registry {
+	return &registry{s: s, subs: map[string]*alert.Subscription{}, status: map[string]*alert.Status{},
+		pos: map[string]position{}, scanned: map[string]uint64{}, changed: make(chan struct{})}
+}
+
+// load reads what the file kept from the last run.
+func (r *registry) load(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.s.store.View(ctx, func(tx projections.Tx) error {
+		err := each(tx, BucketSubscriptions, func(id string, v []byte) error {
+			var sub alert.Subscription
+			if err := json.Unmarshal(v, &sub); err != nil {
+				return fmt.Errorf("subscription %s: %w", id, err)
+			}
+			r.subs[id] = &sub
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = each(tx, BucketStatus, func(id string, v []byte) error {
+			var st alert.Status
+			if err := json.Unmarshal(v, &st); err != nil {
+				return fmt.Errorf("status %s: %w", id, err)
+			}
+			r.status[id] = &st
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return each(tx, BucketScanned, func(id string, v []byte) error {
+			if len(v) == 8 {
+				r.scanned[id] = binary.BigEndian.Uint64(v)
+			}
+			return nil
+		})
+	})
+}
+
+func each(tx projections.Tx, bucket string, fn func(id string, v []byte) error) error {
+	c := tx.Bucket(bucket).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := fn(string(k), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// watch applies the KV bucket to the registry until ctx ends: first its
+// whole content (then synced gets nil, and subscriptions the bucket no
+// longer has are dropped), then each change as it comes.
+func (r *registry) watch(ctx context.Context, synced chan<- error) {
+	first := true
+	for ctx.Err() == nil {
+		err := r.watchOnce(ctx, &first, synced)
+		if ctx.Err() != nil {
+			return
+		}
+		if first {
+			synced <- err
+			return
+		}
+		r.s.log.Warn("subscription watch ended; watching again", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (r *registry) watchOnce(ctx context.Context, first *bool, synced chan<- error) error {
+	w, err := r.s.kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", KVBucket, err)
+	}
+	defer w.Stop()
+	seen := map[string]bool{}
+	initial := true
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("watcher closed")
+			}
+			if e == nil { // the end of the initial values
+				if initial {
+					initial = false
+					if err := r.reconcile(ctx, seen); err != nil {
+						return err
+					}
+					if *first {
+						*first = false
+						synced <- nil
+					}
+				}
+				continue
+			}
+			if initial && e.Operation() == jetstream.KeyValuePut {
+				seen[e.Key()] = true
+			}
+			if err := r.apply(ctx, e); err != nil {
+				// The file refused a write: the next watch replays the
+				// bucket, applying is idempotent.
+				return err
+			}
+		}
+	}
+}
+
+// reconcile drops the subscriptions the bucket no longer has: deleted
+// while this replica was away.
+func (r *registry) reconcile(ctx context.Context, seen map[string]bool) error {
+	r.mu.Lock()
+	var gone []string
+	for id := range r.subs {
+		if !seen[subKey(id)] {
+			gone = append(gone, id)
+		}
+	}
+	r.mu.Unlock()
+	for _, id := range gone {
+		if err := r.drop(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apply applies one KV entry.
+func (r *registry) apply(ctx context.Context, e jetstream.KeyValueEntry) error {
+	kind, id, _ := strings.Cut(e.Key(), ".")
+	put := e.Operation() == jetstream.KeyValuePut
+	var err error
+	if alert.ValidID(id) {
+		switch kind {
+		case "sub":
+			if put {
+				err = r.putSub(ctx, e.Value())
+			} else {
+				err = r.drop(ctx, id)
+			}
+		case "status":
+			err = r.putStatus(ctx, id, e.Value(), put)
+		case "pos":
+			r.mu.Lock()
+			if !put {
+				delete(r.pos, id)
+			} else if n, perr := strconv.ParseUint(string(e.Value()), 10, 64); perr == nil && e.Revision() > r.pos[id].rev {
+				r.pos[id] = position{seq: n, rev: e.Revision()}
+			}
+			r.mu.Unlock()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("apply %s: %w", e.Key(), err)
+	}
+	r.mu.Lock()
+	if e.Revision() > r.rev {
+		r.rev = e.Revision()
+	}
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *registry) putSub(ctx context.Context, v []byte) error {
+	var sub alert.Subscription
+	if err := json.Unmarshal(v, &sub); err != nil || !alert.ValidID(sub.ID) {
+		r.s.log.Warn("subscription entry not understood; skipped", "err", err)
+		return nil
+	}
+	err := r.s.store.Update(ctx, func(tx projections.Tx) error {
+		return tx.Bucket(BucketSubscriptions).Put([]byte(sub.ID), v)
+	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.subs[sub.ID] = &sub
+	disabled := r.status[sub.ID].Disabled()
+	r.mu.Unlock()
+	if !disabled {
+		r.s.routers.ensure(ctx, sub.ID)
+	}
+	r.s.Notify()
+	return nil
+}
+
+func (r *registry) putStatus(ctx context.Context, id string, v []byte, put bool) error {
+	var st alert.Status
+	if put {
+		if err := json.Unmarshal(v, &st); err != nil {
+			r.s.log.Warn("status entry not understood; skipped", "subscription", id, "err", err)
+			return nil
+		}
+	}
+	err := r.s.store.Update(ctx, func(tx projections.Tx) error {
+		if !put {
+			return tx.Bucket(BucketStatus).Delete([]byte(id))
+		}
+		return tx.Bucket(BucketStatus).Put([]byte(id), v)
+	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if put {
+		r.status[id] = &st
+	} else {
+		delete(r.status, id)
+	}
+	r.mu.Unlock()
+	if st.Disabled() {
+		r.s.routers.stop(id)
+	}
+	return nil
+}
+
+// drop forgets a subscription that was deleted.
+func (r *registry) drop(ctx context.Context, id string) error {
+	r.s.routers.stop(id)
+	err := r.s.store.Update(ctx, func(tx projections.Tx) error {
+		for _, b := range Buckets {
+			if err := tx.Bucket(b).Delete([]byte(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	delete(r.subs, id)
+	delete(r.status, id)
+	delete(r.scanned, id)
+	r.mu.Unlock()
+	return nil
+}
+
+// waitFor blocks until the watcher has applied revision rev, or until
+// cond holds when rev is 0, or ctx ends: a write's answer then agrees
+// with a read that follows it.
+func (r *registry) waitFor(ctx context.Context, rev uint64, cond func() bool) error {
+	for {
+		r.mu.Lock()
+		done := rev > 0 && r.rev >= rev || rev == 0 && cond()
+		ch := r.changed
+		r.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// get reads a subscription and its status from the file.
+func (r *registry) get(ctx context.Context, id string) (*alert.Subscription, *alert.Status, error) {
+	var sub *alert.Subscription
+	st := &alert.Status{State: alert.StateActive}
+	err := r.s.store.View(ctx, func(tx projections.Tx) error {
+		v := tx.Bucket(BucketSubscriptions).Get([]byte(id))
+		if v == nil {
+			return errNoSubscription
+		}
+		sub = new(alert.Subscription)
+		if err := json.Unmarshal(v, sub); err != nil {
+			return fmt.Errorf("subscription %s: %w", id, err)
+		}
+		if v := tx.Bucket(BucketStatus).Get([]byte(id)); v != nil {
+			if err := json.Unmarshal(v, st); err != nil {
+				return fmt.Errorf("status %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sub, st, nil
+}
+
+// active returns the subscription with its secret, if it is known, and
+// whether it is active.
+func (r *registry) active(id string) (*alert.Subscription, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sub := r.subs[id]
+	return sub, sub != nil && !r.status[id].Disabled()
+}
+
+// start is where matching resumes for a subscription: after the last
+// development scanned here or published by any replica, never before the
+// subscription's creation.
+func (r *registry) start(id string) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sub := r.subs[id]
+	if sub == nil {
+		return 0
+	}
+	return max(sub.After, r.scanned[id], r.pos[id].seq)
+}
+
+// snapshot lists the active subscriptions.
+func (r *registry) snapshot() []*alert.Subscription {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*alert.Subscription, 0, len(r.subs))
+	for id, sub := range r.subs {
+		if !r.status[id].Disabled() {
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
+// markScanned records that developments up to seq have been matched for
+// the subscriptions.
+func (r *registry) markScanned(ctx context.Context, ids []string, seq uint64) error {
+	var key [8]byte
+	binary.BigEndian.PutUint64(key[:], seq)
+	r.mu.Lock()
+	var todo []string
+	for _, id := range ids {
+		if r.subs[id] != nil && r.scanned[id] < seq {
+			todo = append(todo, id)
+		}
+	}
+	r.mu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
+	err := r.s.store.Update(ctx, func(tx projections.Tx) error {
+		for _, id := range todo {
+			if err := tx.Bucket(BucketScanned).Put([]byte(id), key[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record scanned: %w", err)
+	}
+	r.mu.Lock()
+	for _, id := range todo {
+		if r.subs[id] != nil {
+			r.scanned[id] = seq
+		}
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+// setPos records in the bucket that the development at seq is published
+// for the subscription, unless a later one already is.
+func (r *registry) setPos(ctx context.Context, id string, seq uint64) error {
+	val := []byte(strconv.FormatUint(seq, 10))
+	for range 20 {
+		r.mu.Lock()
+		p, known := r.pos[id]
+		r.mu.Unlock()
+		if known && p.seq >= seq {
+			return nil
+		}
+		var rev uint64
+		var err error
+		if known {
+			rev, err = r.s.kv.Update(ctx, posKey(id), val, p.rev)
+		} else {
+			rev, err = r.s.kv.Create(ctx, posKey(id), val)
+		}
+		if err == nil {
+			r.mu.Lock()
+			if rev > r.pos[id].rev {
+				r.pos[id] = position{seq: seq, rev: rev}
+			}
+			r.mu.Unlock()
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return fmt.Errorf("record position of %s: %w", id, err)
+		}
+		// Another replica moved it: read it and decide again.
+		e, err := r.s.kv.Get(ctx, posKey(id))
+		r.mu.Lock()
+		switch {
+		case err == nil:
+			if n, perr := strconv.ParseUint(string(e.Value()), 10, 64); perr == nil {
+				r.pos[id] = position{seq: n, rev: e.Revision()}
+			}
+		case isNotFound(err):
+			delete(r.pos, id)
+		}
+		r.mu.Unlock()
+		if err != nil && !isNotFound(err) {
+			return fmt.Errorf("read position of %s: %w", id, err)
+		}
+	}
+	return fmt.Errorf("record position of %s: too many conflicts", id)
+}
+
+// updateStatus changes a subscription's status in the bucket with
+// compare-and-set, so that replicas never undo each other's changes.
+func (r *registry) updateStatus(ctx context.Context, id string, fn func(*alert.Status)) error {
+	for range 20 {
+		if sub, _ := r.active(id); sub == nil {
+			return nil // deleted meanwhile: no status to keep
+		}
+		st := alert.Status{State: alert.StateActive}
+		var rev uint64
+		e, err := r.s.kv.Get(ctx, statusKey(id))
+		switch {
+		case err == nil:
+			if err := json.Unmarshal(e.Value(), &st); err != nil {
+				return fmt.Errorf("status of %s: %w", id, err)
+			}
+			rev = e.Revision()
+		case !isNotFound(err):
+			return fmt.Errorf("read status of %s: %w", id, err)
+		}
+		fn(&st)
+		b, _ := json.Marshal(st)
+		if rev == 0 {
+			_, err = r.s.kv.Create(ctx, statusKey(id), b)
+		} else {
+			_, err = r.s.kv.Update(ctx, statusKey(id), b, rev)
+		}
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return fmt.Errorf("record status of %s: %w", id, err)
+		}
+	}
+	return fmt.Errorf("record status of %s: too many conflicts", id)
+}
+
+// published is the last development published for a subscription, as
+// this replica knows it.
+func (r *registry) published(id string) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pos[id].seq
+}
+
+// count is how many subscriptions this replica knows.
+func (r *registry) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.subs)
+}

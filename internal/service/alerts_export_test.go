@@ -1,0 +1,5 @@
+package service
+
+// AlertsConfig lets this package's tests shorten the alerts' timings
+// (backoff, horizon) to milliseconds.
+var AlertsConfig = &alertsConfig
