@@ -259,6 +259,16 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 	return r, nil
 }
 
+// CaughtUp waits until the projector has applied everything the stream
+// holds now.
+func (r *Running) CaughtUp(ctx context.Context) error {
+	last, err := r.stream.Conn.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	return r.Projector.WaitFor(ctx, last)
+}
+
 // Wait serves until ctx ends or a part fails, then shuts down in order:
 // the HTTP server drains, the projection loop stops after its current
 // batch, the parts stop, the file and the stream close.
@@ -328,6 +338,14 @@ func Run(ctx context.Context, c Config) error {
 	r, err := Start(ctx, c)
 	if err != nil {
 		return err
+	}
+	if c.Seed {
+		// The URL is printed once the seed is in the read model, so that
+		// the first look shows it whole.
+		if err := r.CaughtUp(ctx); err != nil {
+			r.Close()
+			return err
+		}
 	}
 	fmt.Fprintf(c.Out, "Parley is serving on %s/ (NATS at %s, data in %s)\n", r.HTTPURL, natsShown(c, r.NATSURL), c.DataDir)
 	return r.Wait(ctx)

@@ -71,12 +71,10 @@ func (s state) cell(issue, party string) string {
 
 func waitReady(t *testing.T, r *service.Running) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !r.Projector.Ready() || r.Projector.Lag() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("projector not caught up within 30s")
-		}
-		time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.CaughtUp(ctx); err != nil {
+		t.Fatalf("projector not caught up within 30s: %v", err)
 	}
 }
 
@@ -251,5 +249,43 @@ func TestPostEvents(t *testing.T) {
 	big := strings.Repeat(" ", 9<<20) + good
 	if code, _ := post(big); code != 413 {
 		t.Errorf("9 MiB body: %d, want 413", code)
+	}
+}
+
+// TestSeedCorrectionsVisible checks the seed timeline's own corrections
+// through the API: the wrong Thanksgiving date corrected, the wrong first
+// name corrected, the unsourced claim retracted; and, as known before the
+// corrections were recorded, the first reports.
+func TestSeedCorrectionsVisible(t *testing.T) {
+	r := start(t, t.TempDir(), true)
+	waitReady(t, r)
+	type view struct {
+		ID          string   `json:"id"`
+		OccurredAt  string   `json:"occurred_at"`
+		People      []string `json:"people"`
+		Seq         uint64   `json:"seq"`
+		RecordedAt  string   `json:"recorded_at"`
+		CorrectedBy []string `json:"corrected_by"`
+		Retracted   bool     `json:"retracted"`
+		RetractedBy string   `json:"retracted_by"`
+	}
+	var deadline, driscoll, claim view
+	getJSON(t, r.HTTPURL+"/v1/events/trump-thanksgiving-deadline", &deadline)
+	if deadline.OccurredAt != "2025-11-27" || len(deadline.CorrectedBy) == 0 {
+		t.Errorf("Thanksgiving deadline = %+v, want 2025-11-27, corrected", deadline)
+	}
+	getJSON(t, r.HTTPURL+"/v1/events/driscoll-delivers-plan-kyiv", &driscoll)
+	if !strings.Contains(strings.Join(driscoll.People, ","), "Dan Driscoll") || len(driscoll.CorrectedBy) != 2 {
+		t.Errorf("Driscoll's delivery = %+v, want Dan Driscoll after two corrections", driscoll)
+	}
+	getJSON(t, r.HTTPURL+"/v1/events/report-russian-official-language", &claim)
+	if !claim.Retracted || claim.RetractedBy != "retraction-russian-official-language" {
+		t.Errorf("unsourced claim = %+v, want retracted", claim)
+	}
+	// As known when the deadline was first recorded, it was the 28th.
+	var before view
+	getJSON(t, r.HTTPURL+"/v1/events/trump-thanksgiving-deadline?known_at="+deadline.RecordedAt, &before)
+	if before.OccurredAt != "2025-11-28" || len(before.CorrectedBy) != 0 {
+		t.Errorf("deadline as first known = %+v, want 2025-11-28 uncorrected", before)
 	}
 }
