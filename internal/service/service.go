@@ -124,10 +124,10 @@ func (s *Stream) Close() {
 func OpenStream(ctx context.Context, c Config, listen string) (*Stream, error) {
 	s := &Stream{}
 	url := c.NATSURL
+	if err := writable(c.DataDir); err != nil {
+		return nil, err
+	}
 	if url == "" {
-		if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("data folder: %w", err)
-		}
 		srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: c.DataDir, Listen: listen, SyncInterval: c.NATSSyncInterval})
 		if err != nil {
 			return nil, err
@@ -143,6 +143,27 @@ func OpenStream(ctx context.Context, c Config, listen string) (*Stream, error) {
 	}
 	s.Conn, s.url = conn, url
 	return s, nil
+}
+
+// writable makes sure the data folder exists and takes a file, so that a
+// read-only or full folder is reported as such at start rather than as a
+// server that never comes up.
+func writable(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("data folder %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data folder %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	_, werr := f.Write([]byte("ok"))
+	f.Close()
+	os.Remove(name)
+	if werr != nil {
+		return fmt.Errorf("data folder %s is not writable: %w", dir, werr)
+	}
+	return nil
 }
 
 // Running is a started projector process.
@@ -193,10 +214,12 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 	if listen == "" {
 		listen = stream.DefaultListen
 	}
-	r = &Running{cfg: c, runErr: make(chan error, 1), httpErr: make(chan error, 1)}
+	// run, not the named result, which a failing return sets to nil.
+	run := &Running{cfg: c, runErr: make(chan error, 1), httpErr: make(chan error, 1)}
+	r = run
 	defer func() {
 		if err != nil {
-			r.close()
+			run.close()
 		}
 	}()
 	if r.stream, err = OpenStream(ctx, c, listen); err != nil {

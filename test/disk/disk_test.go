@@ -1,0 +1,146 @@
+//go:build linux
+
+// Package disk runs the projector on a small filesystem of its own (a
+// tmpfs mounted for the test) to see what a full disk and a read-only
+// data folder do: a clear error, never an append reported as a success
+// that was not kept. Mounting needs root, as CI has; elsewhere the tests
+// skip.
+package disk_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-news/parley/data"
+	"github.com/parley-news/parley/internal/service"
+	"github.com/parley-news/parley/internal/stream"
+	"github.com/parley-news/parley/internal/synth"
+)
+
+// mount mounts a tmpfs of size on a new folder, unmounted at the end.
+func mount(t *testing.T, size string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("mount tmpfs: %v %s", err, out)
+		}
+		t.Skipf("cannot mount a tmpfs here (%v %s): run as root", err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+func remount(t *testing.T, dir, opts string) {
+	t.Helper()
+	if out, err := exec.Command("mount", "-o", "remount,"+opts, dir).CombinedOutput(); err != nil {
+		t.Fatalf("remount %s: %v %s", opts, err, out)
+	}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestDiskFull appends to a projector whose data folder fills up: appends
+// start failing with an error, and every event reported appended is, once
+// there is room again, in the stream and in the read model.
+func TestDiskFull(t *testing.T) {
+	dir := mount(t, "24m")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	g := synth.Generator{Vocabulary: data.Vocabulary(), Seed: 21}
+	appended := map[string]bool{}
+	failed := 0
+	for i := 0; i < 200 && failed == 0; i++ {
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		for _, res := range conn.Append(actx, g.Events(500), "") {
+			switch res.Status {
+			case stream.Appended:
+				appended[res.ID] = true
+			default:
+				failed++
+				if res.Err == nil {
+					t.Errorf("%s %s without an error", res.ID, res.Status)
+				}
+			}
+		}
+		acancel()
+	}
+	if failed == 0 {
+		t.Fatal("the disk never filled up")
+	}
+	t.Logf("disk full after %d appended events; %d refused with an error", len(appended), failed)
+
+	// Either the projector stopped on its error, or it still serves what
+	// it applied; readiness tells which.
+	resp, err := http.Get(r.HTTPURL + "/readyz")
+	if err == nil {
+		resp.Body.Close()
+		t.Logf("readiness with the disk full: %d", resp.StatusCode)
+	}
+	r.Close()
+
+	// Room again: everything acknowledged must be there.
+	remount(t, dir, "size=256m")
+	r2, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard, Logger: quiet()})
+	if err != nil {
+		t.Fatalf("restart with room again: %v", err)
+	}
+	defer r2.Close()
+	if err := r2.CaughtUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	missing := 0
+	for id := range appended {
+		resp, err := http.Get(r2.HTTPURL + "/v1/events/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of %d events reported appended are missing after the disk filled up", missing, len(appended))
+	}
+}
+
+// TestReadOnlyDataFolder starts the projector on a data folder that became
+// read-only: it must refuse to start with an error that says so.
+func TestReadOnlyDataFolder(t *testing.T) {
+	dir := mount(t, "64m")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard, Logger: quiet(), Seed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.CaughtUp(ctx)
+	r.Close()
+	remount(t, dir, "ro")
+	_, err = service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard, Logger: quiet()})
+	if err == nil {
+		t.Fatal("the projector started on a read-only data folder")
+	}
+	if !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("error does not say read-only: %v", err)
+	}
+	t.Logf("refused: %v", err)
+}
