@@ -1,0 +1,536 @@
+package web_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/parley-news/parley/internal/service"
+)
+
+var updateScreenshots = flag.Bool("update-screenshots", false, "write the screenshots to docs/ as well")
+
+// chromium finds the browser: Debian's package, at /usr/bin/chromium. In CI
+// its absence fails the test; on a developer's machine it skips it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	const msg = "chromium is not installed: the browser test drives Debian's chromium (apt-get install -y chromium)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// browser starts headless Chromium with a fresh profile. Its console and
+// its dialogs are recorded, so that the test can check that the page ran
+// no injected script and broke no rule of its Content-Security-Policy.
+type browser struct {
+	ctx     context.Context
+	mu      sync.Mutex
+	console []string
+	dialogs []string
+}
+
+func newBrowser(t *testing.T, ctx context.Context) *browser {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	b := &browser{ctx: bctx}
+	// A headless window never has the system's focus; without this the
+	// page gets no focus events and keyboard use cannot be tested.
+	if _, err := chromedp.Call(bctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	console := chromedp.Console(bctx)
+	dialogs := chromedp.Events(bctx, page.JavascriptDialogOpening)
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.console = append(b.console, m.String())
+			b.mu.Unlock()
+		}
+	}()
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.dialogs = append(b.dialogs, ev.Message)
+			b.mu.Unlock()
+			chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+	return b
+}
+
+func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func eval[T any](t *testing.T, b *browser, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// wait polls a JavaScript condition from the test's side (the page's CSP
+// forbids the string evaluation that chromedp.Poll injects).
+func (b *browser) wait(t *testing.T, js string, within time.Duration) bool {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(15 * time.Millisecond)
+	}
+}
+
+func (b *browser) mustWait(t *testing.T, what, js string, within time.Duration) {
+	t.Helper()
+	if !b.wait(t, js, within) {
+		t.Fatalf("%s: not within %v (%s)", what, within, js)
+	}
+}
+
+func (b *browser) screenshot(t *testing.T, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := os.Getenv("PARLEY_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s (%d KB)", p, len(buf)/1024)
+	if *updateScreenshots {
+		if err := os.WriteFile(filepath.Join("..", "..", "docs", name), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// ingest appends one event through the API.
+func ingest(t *testing.T, base, body string) {
+	t.Helper()
+	resp, err := http.Post(base+"/v1/events", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("ingest: %d %s", resp.StatusCode, ans)
+	}
+}
+
+// dropProxy stands between the browser and the server on 127.0.0.1 so
+// that a test can cut every connection at once, as a network drop would,
+// and see what the browser sends when it comes back.
+type dropProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	heads  []*strings.Builder // the first bytes each client sent
+	wg     sync.WaitGroup
+}
+
+func newDropProxy(t *testing.T, target string) *dropProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &dropProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		p.drop()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *dropProxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+func (p *dropProxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		u, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		head := &strings.Builder{}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, u)
+		p.heads = append(p.heads, head)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go func() {
+			defer p.wg.Done()
+			defer u.Close()
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := c.Read(buf)
+				if n > 0 {
+					p.mu.Lock()
+					if head.Len() < 64<<10 {
+						head.Write(buf[:n])
+					}
+					p.mu.Unlock()
+					if _, werr := u.Write(buf[:n]); werr != nil {
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		go func() {
+			defer p.wg.Done()
+			defer c.Close()
+			io.Copy(c, u)
+		}()
+	}
+}
+
+// drop closes every open connection.
+func (p *dropProxy) drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// sent reports whether any client sent both strings in one connection.
+func (p *dropProxy) sent(a, b string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, h := range p.heads {
+		if s := h.String(); strings.Contains(s, a) && strings.Contains(s, b) {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	cellUS = `button.cell[data-issue="army-cap"][data-party="us"]`
+	cellE3 = `button.cell[data-issue="army-cap"][data-party="e3"]`
+)
+
+func q(sel string) string { return fmt.Sprintf("document.querySelector(%q)", sel) }
+
+// TestBrowser drives the page in headless Chromium against the whole
+// projector process with the seed timeline: the matrix, the replay slider
+// by keyboard, the "as known at" switch, a cell's details, the history
+// chart, the filters, a live event that tries to inject a script, and the
+// screenshots at desktop and phone width.
+func TestBrowser(t *testing.T) {
+	chromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Seed: true, Out: io.Discard})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() { r.Close() })
+	for deadline := time.Now().Add(30 * time.Second); !r.Projector.Ready() || r.Projector.Lag() > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("projector not caught up within 30s")
+		}
+	}
+	b := newBrowser(t, ctx)
+
+	start := time.Now()
+	b.do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(r.HTTPURL+"/"))
+	b.mustWait(t, "first render", `document.documentElement.dataset.ready === "1"`, 20*time.Second)
+	t.Logf("interactive %v after navigation (goal: 1s on loopback)", time.Since(start).Round(time.Millisecond))
+
+	t.Run("matrix", func(t *testing.T) {
+		for sel, want := range map[string]string{cellUS + " .value": "600,000", cellE3 + " .value": "800,000", cellUS + " .stance": "Proposes"} {
+			if got := eval[string](t, b, q(sel)+"?.textContent"); got != want {
+				t.Errorf("%s = %q, want %q", sel, got, want)
+			}
+		}
+		// The words are there with the colour: no stance by colour alone.
+		if got := eval[string](t, b, q(`button.cell[data-issue="army-cap"][data-party="ua"] .stance`)+"?.textContent"); got != "Rejects" {
+			t.Errorf("army-cap/ua stance = %q, want Rejects", got)
+		}
+		if n := eval[int](t, b, `document.querySelectorAll("button.cell .mark.disputed").length`); n == 0 {
+			t.Error("no disputed position marked")
+		}
+		if n := eval[int](t, b, `document.querySelectorAll("button.cell .mark.corrected").length`); n == 0 {
+			t.Error("no corrected position marked")
+		}
+	})
+
+	t.Run("cell details on hover", func(t *testing.T) {
+		x := eval[float64](t, b, q(cellUS)+".getBoundingClientRect().left + 20")
+		y := eval[float64](t, b, q(cellUS)+".getBoundingClientRect().top + 10")
+		b.do(t, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, y))
+		b.mustWait(t, "popover", q("#cell-pop")+` !== null && `+q("#cell-pop")+`.parentNode.contains(`+q(cellUS)+`)`, 2*time.Second)
+		if !b.wait(t, q("#cell-pop")+`.textContent.includes("limited to 600,000 personnel")`, 2*time.Second) {
+			t.Errorf("popover = %q, want the quote", eval[string](t, b, q("#cell-pop")+".textContent"))
+		}
+		if n := eval[int](t, b, `document.querySelectorAll("#cell-pop a[href^='https://']").length`); n < 2 {
+			t.Errorf("popover links %d sources, want the outlets of every report", n)
+		}
+		b.do(t, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 5, 5))
+		b.mustWait(t, "popover closes", q("#cell-pop")+` === null`, 2*time.Second)
+	})
+
+	t.Run("cell details on focus", func(t *testing.T) {
+		b.do(t, chromedp.Focus(chromedp.CSS(cellE3)))
+		b.mustWait(t, "popover", q("#cell-pop")+` !== null`, 2*time.Second)
+		text := eval[string](t, b, q("#cell-pop")+".textContent")
+		if !strings.Contains(text, "Sources") || !strings.Contains(text, "Reuters") {
+			t.Errorf("popover = %q, want the sources", text)
+		}
+		href := eval[string](t, b, q(`#cell-pop a[href^="https://www.reuters.com/"]`)+`?.href || ""`)
+		if href == "" {
+			t.Error("the source is not a link")
+		}
+		b.do(t, chromedp.KeyEvent(kb.Escape))
+		b.mustWait(t, "popover closes on Escape", q("#cell-pop")+` === null`, 2*time.Second)
+	})
+
+	t.Run("slider by keyboard", func(t *testing.T) {
+		b.do(t, chromedp.Focus(chromedp.ID("slider")), chromedp.KeyEvent(kb.Home))
+		b.mustWait(t, "first day", `document.documentElement.dataset.at === "2025-11-18"`, 5*time.Second)
+		var redraws []string
+		for i := 0; i < 40; i++ {
+			at := eval[string](t, b, `document.documentElement.dataset.at`)
+			if at == "2025-11-21" {
+				break
+			}
+			b.do(t, chromedp.KeyEvent(kb.ArrowRight))
+			b.mustWait(t, "the next day", fmt.Sprintf(`document.documentElement.dataset.at !== %q`, at), 2*time.Second)
+			redraws = append(redraws, eval[string](t, b, `document.documentElement.dataset.redrawMs`))
+		}
+		b.mustWait(t, "21 November", `document.documentElement.dataset.at === "2025-11-21"`, 5*time.Second)
+		// From the key to the matrix and timeline redrawn, queries included.
+		t.Logf("slider redraws %v ms (goal: 100 ms each)", redraws)
+		if got := eval[string](t, b, q(cellUS+" .value")+"?.textContent"); got != "600,000" {
+			t.Errorf("US army cap as of 21 November = %q, want 600,000", got)
+		}
+		if eval[bool](t, b, q(cellE3)+" !== null") {
+			t.Errorf("E3 has a value as of 21 November: %q", eval[string](t, b, q(cellE3)+".textContent"))
+		}
+		if !eval[bool](t, b, q(`td.empty[data-issue="army-cap"][data-party="e3"]`)+" !== null") {
+			t.Error("no empty E3 cell on army-cap as of 21 November")
+		}
+		search := eval[string](t, b, `location.search`)
+		if !strings.Contains(search, "at=2025-11-21") {
+			t.Fatalf("URL %q does not keep the time", search)
+		}
+		// The link reproduces the view.
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/"+search))
+		b.mustWait(t, "reload", `document.documentElement.dataset.ready === "1" && document.documentElement.dataset.at === "2025-11-21"`, 10*time.Second)
+		if eval[bool](t, b, q(cellE3)+" !== null") {
+			t.Error("the link does not reproduce the view: E3 has a value")
+		}
+		if got := eval[string](t, b, `document.getElementById("asof").textContent`); !strings.Contains(got, "21 Nov 2025") {
+			t.Errorf("slider label %q", got)
+		}
+		b.do(t, chromedp.Focus(chromedp.ID("slider")), chromedp.KeyEvent(kb.End))
+		b.mustWait(t, "back to now", `document.documentElement.dataset.at === "now"`, 5*time.Second)
+	})
+
+	t.Run("as known at", func(t *testing.T) {
+		// Everything in the seed was recorded today, so on 25 November 2025
+		// nothing was on record yet.
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/?at=2025-11-25"))
+		b.mustWait(t, "as of 25 November", `document.documentElement.dataset.ready === "1" && document.documentElement.dataset.at === "2025-11-25"`, 10*time.Second)
+		if !eval[bool](t, b, q(cellE3)+" !== null") {
+			t.Fatal("E3 has no value as of 25 November")
+		}
+		b.do(t, chromedp.Click(chromedp.ID("known")))
+		b.mustWait(t, "known switch in the URL", `location.search.includes("known=1")`, 5*time.Second)
+		b.mustWait(t, "nothing known then", q(cellE3)+" === null && "+q(cellUS)+" === null", 5*time.Second)
+		b.do(t, chromedp.Click(chromedp.ID("known")), chromedp.Click(chromedp.ID("now")))
+		b.mustWait(t, "now again", `document.documentElement.dataset.at === "now" && !location.search.includes("known")`, 5*time.Second)
+	})
+
+	t.Run("play", func(t *testing.T) {
+		b.do(t, chromedp.Focus(chromedp.ID("slider")), chromedp.KeyEvent(kb.Home))
+		b.mustWait(t, "first day", `document.documentElement.dataset.at === "2025-11-18"`, 5*time.Second)
+		b.do(t, chromedp.Click(chromedp.ID("play")))
+		b.mustWait(t, "play steps a day", `document.documentElement.dataset.at === "2025-11-19"`, 5*time.Second)
+		b.do(t, chromedp.Click(chromedp.ID("play")), chromedp.Click(chromedp.ID("now")))
+		b.mustWait(t, "now again", `document.documentElement.dataset.at === "now"`, 5*time.Second)
+	})
+
+	t.Run("filters", func(t *testing.T) {
+		all := eval[int](t, b, `document.querySelectorAll("li.event").length`)
+		eval[bool](t, b, `(() => { const s = document.getElementById("f-party"); s.value = "e3"; s.dispatchEvent(new Event("change")); return true; })()`)
+		b.mustWait(t, "party filter in the URL", `location.search.includes("party=e3")`, 5*time.Second)
+		b.mustWait(t, "one column", `document.querySelectorAll("table.matrix thead th").length === 2`, 5*time.Second)
+		b.mustWait(t, "timeline filtered", fmt.Sprintf(`document.querySelectorAll("li.event").length < %d`, all), 5*time.Second)
+		if n := eval[int](t, b, `document.querySelectorAll("li.event").length`); n == 0 {
+			t.Errorf("no event of e3 in the timeline (of %d)", all)
+		}
+		b.do(t, chromedp.Click(chromedp.ID("clear")))
+		b.mustWait(t, "filters cleared", `!location.search.includes("party=")`, 5*time.Second)
+	})
+
+	t.Run("history", func(t *testing.T) {
+		b.do(t, chromedp.Click(chromedp.CSS(cellUS)))
+		b.mustWait(t, "history chart", q(`#chart svg path.step[data-party="us"]`)+" !== null", 5*time.Second)
+		for _, p := range []string{"us", "e3"} {
+			if !eval[bool](t, b, q(fmt.Sprintf(`#chart svg path.step[data-party=%q]`, p))+" !== null") {
+				t.Errorf("no step line for %s", p)
+			}
+			if !eval[bool](t, b, q(fmt.Sprintf(`#chart svg rect.band[data-party=%q]`, p))+" !== null") {
+				t.Errorf("no stance band for %s", p)
+			}
+		}
+		if n := eval[int](t, b, `document.querySelectorAll("#chart svg circle.pt").length`); n < 4 {
+			t.Errorf("%d event points, want at least 4", n)
+		}
+		if !strings.Contains(eval[string](t, b, `location.search`), "history=army-cap") {
+			t.Error("the open history is not in the URL")
+		}
+	})
+
+	t.Run("live event shown as text", func(t *testing.T) {
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/?history=army-cap"))
+		b.mustWait(t, "ready", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
+		if !b.wait(t, `document.getElementById("live").dataset.state === "live"`, 5*time.Second) {
+			t.Fatalf("the live feed did not open: %q (is GET /v1/feed served?)", eval[string](t, b, `document.getElementById("live").textContent`))
+		}
+		eval[bool](t, b, `window.parleyNoReload = true`)
+		const title = `<script>alert(1)</script>`
+		body := `{"id":"script-in-title","type":"statement","occurred_at":"2025-11-30","title":"` + title +
+			`","summary":"<img src=x onerror=alert(2)>","actors":["us"],"sources":[{"outlet":"<b>Outlet</b>","url":"https://example.org/a"}]}`
+		sent := time.Now()
+		ingest(t, r.HTTPURL, body)
+		b.mustWait(t, "the new event in the timeline", q("#ev-script-in-title")+" !== null", 2*time.Second)
+		t.Logf("live event shown %v after the POST (goal: 2s)", time.Since(sent).Round(time.Millisecond))
+		if !eval[bool](t, b, `window.parleyNoReload === true`) {
+			t.Error("the page reloaded")
+		}
+		if got := eval[string](t, b, q("#ev-script-in-title .title")+".textContent"); got != title {
+			t.Errorf("title shown as %q, want the text %q", got, title)
+		}
+		if got := eval[string](t, b, q("#ev-script-in-title .summary")+".textContent"); got != "<img src=x onerror=alert(2)>" {
+			t.Errorf("summary shown as %q", got)
+		}
+		if n := eval[int](t, b, `document.querySelectorAll("#timeline script, #timeline img, #timeline b").length`); n != 0 {
+			t.Errorf("%d elements made from event text", n)
+		}
+		if !eval[bool](t, b, q("#ev-script-in-title")+".classList.contains('fresh')") {
+			t.Error("the new event is not highlighted")
+		}
+		time.Sleep(300 * time.Millisecond)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if len(b.dialogs) > 0 {
+			t.Errorf("the page opened dialogs: %q", b.dialogs)
+		}
+	})
+
+	t.Run("live feed resumes after a drop", func(t *testing.T) {
+		proxy := newDropProxy(t, strings.TrimPrefix(r.HTTPURL, "http://"))
+		b.do(t, chromedp.Navigate(proxy.URL()+"/"))
+		b.mustWait(t, "ready", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
+		b.mustWait(t, "live", `document.getElementById("live").dataset.state === "live"`, 5*time.Second)
+		ingest(t, r.HTTPURL, `{"id":"before-the-drop","type":"statement","occurred_at":"2025-11-30","title":"Before the drop","sources":[{"outlet":"Test"}]}`)
+		b.mustWait(t, "event before the drop", q("#ev-before-the-drop")+" !== null", 2*time.Second)
+		proxy.drop()
+		ingest(t, r.HTTPURL, `{"id":"during-the-drop","type":"statement","occurred_at":"2025-11-30","title":"During the drop","sources":[{"outlet":"Test"}]}`)
+		// The browser waits the retry the feed suggests (2 s) before it
+		// reconnects.
+		b.mustWait(t, "event recorded while disconnected", q("#ev-during-the-drop")+" !== null", 15*time.Second)
+		if !proxy.sent("GET /v1/feed", "Last-Event-ID:") {
+			t.Error("the browser did not resume the feed with Last-Event-ID")
+		}
+	})
+
+	t.Run("screenshots", func(t *testing.T) {
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/"))
+		b.mustWait(t, "ready", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
+		b.screenshot(t, "screenshot-desktop.png")
+		b.do(t, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(r.HTTPURL+"/"))
+		b.mustWait(t, "ready", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
+		if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
+			t.Errorf("the page is %dpx wide on a 390px phone: it scrolls sideways", w)
+		}
+		b.screenshot(t, "screenshot-phone.png")
+	})
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range b.console {
+		if strings.Contains(m, "Content Security Policy") || strings.Contains(m, "Refused to") || strings.HasPrefix(m, "exception") {
+			t.Errorf("console: %s", m)
+		}
+	}
+}

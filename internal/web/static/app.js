@@ -1,0 +1,452 @@
+// Parley's page: wires the API, the replay slider, the filters, the matrix,
+// the timeline, an issue's history and the live feed. The chosen time, the
+// "as known at" switch, the filters and the open history live in the URL,
+// so that a link reproduces the view.
+
+import { el, dayKey, fmtDay } from './dom.js';
+import * as api from './api.js';
+import { buildStops, renderTicks, stopLabel } from './axis.js';
+import { renderMatrix } from './matrix.js';
+import { renderTimeline } from './timeline.js';
+import { renderHistory } from './history.js';
+
+const $ = (id) => document.getElementById(id);
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+const PLAY_MS = 700;
+const FRESH_MS = 4000;
+
+const S = {
+  vocab: null,
+  terms: { party: new Map(), issue: new Map(), type: new Map(), stance: new Map() },
+  partyOrder: new Map(),
+  all: [], // every event, for the axis and for titles
+  titles: new Map(),
+  latest: null, // the state now: which rows and columns exist
+  stops: [],
+  idx: 0,
+  known: false,
+  filters: { party: '', issue: '', type: '' },
+  historyIssue: '',
+  historyOpener: null,
+  lastHistory: null,
+  fresh: new Set(),
+  freshTimer: 0,
+  playTimer: 0,
+  gen: 0,
+  controller: null,
+};
+
+const V = {
+  partyShort: (id) => S.terms.party.get(id)?.short || id,
+  partyName: (id) => S.terms.party.get(id)?.name || id,
+  partyIndex: (id) => (S.partyOrder.has(id) ? S.partyOrder.get(id) : 999),
+  issueLabel: (id) => S.terms.issue.get(id)?.label || id,
+  issueDescription: (id) => S.terms.issue.get(id)?.description || '',
+  stanceLabel: (id) => S.terms.stance.get(id)?.label || id,
+  typeLabel: (id) => S.terms.type.get(id)?.label || id,
+  eventTitle: (id) => S.titles.get(id),
+};
+
+function stop() {
+  return S.stops[S.idx] || { day: dayKey(Date.now()), now: true };
+}
+
+// The query of the current view: at and known_at, empty for now.
+function when() {
+  const s = stop();
+  const at = s.now ? '' : s.day;
+  return { at, known_at: S.known && at ? at : '' };
+}
+
+function readURL() {
+  const q = new URLSearchParams(window.location.search);
+  const at = DAY_RE.test(q.get('at') || '') ? q.get('at') : '';
+  S.known = q.get('known') === '1';
+  for (const k of ['party', 'issue', 'type']) {
+    const val = q.get(k) || '';
+    S.filters[k] = S.terms[k].has(val) ? val : '';
+  }
+  const h = q.get('history') || '';
+  S.historyIssue = S.terms.issue.has(h) ? h : '';
+  return at;
+}
+
+function writeURL() {
+  const q = new URLSearchParams();
+  const { at } = when();
+  if (at) q.set('at', at);
+  if (S.known) q.set('known', '1');
+  for (const k of ['party', 'issue', 'type']) if (S.filters[k]) q.set(k, S.filters[k]);
+  if (S.historyIssue) q.set('history', S.historyIssue);
+  const s = q.toString();
+  window.history.replaceState(null, '', (s ? `?${s}` : window.location.pathname) + window.location.hash);
+  document.title = at ? `Parley — as of ${fmtDay(at)}` : 'Parley — positions in the negotiation';
+}
+
+async function loadBase(signal) {
+  const [all, latest] = await Promise.all([api.timeline({}, signal), api.getJSON('/v1/state', {}, signal)]);
+  S.all = all;
+  S.latest = latest;
+  S.titles = new Map(all.map((e) => [e.id, e.title]));
+}
+
+// rebuildStops recomputes the axis, keeping the chosen day (or now).
+function rebuildStops(keep) {
+  const cur = S.stops[S.idx];
+  const day = keep !== undefined ? keep : cur && !cur.now ? cur.day : '';
+  S.stops = buildStops(S.all, { known: S.known, extra: day ? [day] : [], today: dayKey(Date.now()) });
+  const i = day ? S.stops.findIndex((s) => s.day === day) : -1;
+  S.idx = i >= 0 ? i : S.stops.length - 1;
+  const slider = $('slider');
+  slider.max = String(S.stops.length - 1);
+  slider.value = String(S.idx);
+  renderTicks($('ticks'), S.stops, S.all, S.known);
+}
+
+function labels() {
+  const s = stop();
+  const label = stopLabel(s);
+  $('asof').textContent = label;
+  $('slider').setAttribute('aria-valuetext', label + (S.known ? ', as known then' : ''));
+  $('matrix-asof').textContent = s.now ? 'now' : `as of ${fmtDay(s.day)}${S.known ? ', as known then' : ''}`;
+  $('now').disabled = !!s.now;
+}
+
+// Rows and columns: the issues and parties with a position now or at the
+// chosen time, in the vocabulary's order, narrowed by the filters. They
+// come from the present too so that columns do not jump while replaying.
+function shape(state) {
+  const issues = new Set();
+  const parties = new Set();
+  for (const st of [S.latest, state]) {
+    for (const is of (st && st.issues) || []) {
+      const ps = Object.keys(is.positions || {});
+      if (ps.length) issues.add(is.issue);
+      ps.forEach((p) => parties.add(p));
+    }
+  }
+  let rows = S.vocab.issues.map((t) => t.id).filter((id) => issues.has(id));
+  let columns = S.vocab.parties.map((t) => t.id).filter((id) => parties.has(id));
+  if (S.filters.issue) rows = [S.filters.issue];
+  if (S.filters.party) columns = [S.filters.party];
+  return { rows, columns };
+}
+
+// focusKey and refocus keep the keyboard where it was across a redraw.
+function focusKey() {
+  const a = document.activeElement;
+  if (!a || !a.dataset) return null;
+  if (a.dataset.party && a.dataset.issue) return `[data-issue="${CSS.escape(a.dataset.issue)}"][data-party="${CSS.escape(a.dataset.party)}"]`;
+  if (a.dataset.issue && a.classList.contains('issue')) return `button.issue[data-issue="${CSS.escape(a.dataset.issue)}"]`;
+  if (a.dataset.id) return `#${CSS.escape(a.id)}`;
+  return null;
+}
+
+function refocus(key) {
+  if (!key) return;
+  const n = document.querySelector(key);
+  if (n && typeof n.focus === 'function') n.focus({ preventScroll: true });
+}
+
+function showError(err) {
+  const e = $('error');
+  e.textContent = err ? `Could not load: ${err.message}` : '';
+  e.hidden = !err;
+}
+
+// support finds the run of reports that state a cell's stance and value,
+// newest first, as known in the current view: the cell itself carries
+// only the latest of them.
+async function support(issue, party, cell) {
+  const entries = await api.history(issue, { party, known_at: when().known_at });
+  const same = (e) => e.stance === cell.stance && JSON.stringify(e.value ?? null) === JSON.stringify(cell.value ?? null);
+  const out = [];
+  for (let i = entries.map((e) => e.event).lastIndexOf(cell.event); i >= 0 && same(entries[i]); i--) out.push(entries[i]);
+  return out;
+}
+
+// show draws the view for the chosen time and filters.
+async function show() {
+  const gen = ++S.gen;
+  if (S.controller) S.controller.abort();
+  const ctl = new AbortController();
+  S.controller = ctl;
+  const t0 = performance.now();
+  labels();
+  const { at, known_at } = when();
+  try {
+    const [state, events, hist] = await Promise.all([
+      api.getJSON('/v1/state', { at, known_at }, ctl.signal),
+      api.timeline({ ...S.filters, to: at, known_at }, ctl.signal),
+      S.historyIssue ? api.history(S.historyIssue, { party: S.filters.party, known_at }, ctl.signal) : null,
+    ]);
+    if (gen !== S.gen) return;
+    const key = focusKey();
+    const { rows, columns } = shape(state);
+    renderMatrix($('matrix'), state, {
+      ...V, rows, columns, history: S.historyIssue, fresh: S.fresh,
+      asOf: at ? `as of ${fmtDay(at)}` : 'now', onHistory: openHistory, support,
+    });
+    renderTimeline($('timeline'), events, { ...V, fresh: S.fresh });
+    notice(state, at);
+    $('timeline-count').textContent = `${events.length} event${events.length === 1 ? '' : 's'}${at ? ` to ${fmtDay(at)}` : ''}`;
+    S.lastHistory = hist;
+    drawHistory();
+    refocus(key);
+    showError(null);
+  } catch (err) {
+    if (err.name === 'AbortError' || gen !== S.gen) return;
+    showError(err);
+  }
+  const root = document.documentElement;
+  root.dataset.redrawMs = (performance.now() - t0).toFixed(1);
+  root.dataset.at = at || 'now';
+  root.dataset.ready = '1';
+}
+
+// notice explains an empty view in "as known at" mode: nothing had been
+// recorded yet, and when the record starts.
+function notice(state, at) {
+  const n = $('notice');
+  const empty = !state.issues.some((is) => Object.keys(is.positions || {}).length);
+  const first = S.all.reduce((m, e) => (e.recorded_at && (!m || e.recorded_at < m) ? e.recorded_at : m), '');
+  n.hidden = !(S.known && at && empty && first);
+  if (!n.hidden) n.textContent = `Nothing had been recorded by ${fmtDay(at)}: the record starts on ${fmtDay(dayKey(Date.parse(first)))}.`;
+}
+
+function drawHistory() {
+  const box = $('history');
+  if (!S.historyIssue || !S.lastHistory) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  $('history-h').textContent = `History: ${V.issueLabel(S.historyIssue)}`;
+  renderHistory($('chart'), S.lastHistory, {
+    ...V, issue: S.historyIssue, at: when().at, onPoint: goToEvent,
+  });
+}
+
+async function openHistory(issue, opener) {
+  S.historyIssue = issue;
+  S.historyOpener = opener || null;
+  writeURL();
+  await show();
+  const h = $('history-h');
+  h.focus({ preventScroll: true });
+  $('history').scrollIntoView({ block: 'nearest', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
+}
+
+function closeHistory() {
+  S.historyIssue = '';
+  S.lastHistory = null;
+  $('history').hidden = true;
+  writeURL();
+  const opener = S.historyOpener;
+  S.historyOpener = null;
+  show().then(() => {
+    const k = opener && opener.dataset.issue ? `[data-issue="${CSS.escape(opener.dataset.issue)}"]${opener.dataset.party ? `[data-party="${CSS.escape(opener.dataset.party)}"]` : '.issue'}` : null;
+    refocus(k);
+  });
+}
+
+function goToEvent(id) {
+  const li = document.getElementById(`ev-${id}`);
+  if (!li) return;
+  li.scrollIntoView({ block: 'center' });
+  li.focus({ preventScroll: true });
+  li.classList.remove('fresh');
+  void li.offsetWidth; // restart the highlight
+  li.classList.add('fresh');
+}
+
+function setStop(i) {
+  S.idx = Math.max(0, Math.min(S.stops.length - 1, i));
+  $('slider').value = String(S.idx);
+  writeURL();
+  return show();
+}
+
+function stopPlay() {
+  clearInterval(S.playTimer);
+  S.playTimer = 0;
+  $('play').textContent = 'Play';
+  $('play').setAttribute('aria-pressed', 'false');
+}
+
+function play() {
+  if (S.playTimer) {
+    stopPlay();
+    return;
+  }
+  if (S.idx >= S.stops.length - 1) setStop(0);
+  $('play').textContent = 'Pause';
+  $('play').setAttribute('aria-pressed', 'true');
+  S.playTimer = setInterval(() => {
+    if (S.idx >= S.stops.length - 1) {
+      stopPlay();
+      return;
+    }
+    setStop(S.idx + 1);
+  }, PLAY_MS);
+}
+
+// The live feed. EventSource reconnects by itself and sends Last-Event-ID,
+// so the server resumes where the page left off. If the browser gives up
+// (the server answered with an error, say too many clients), the page
+// opens a new one after a growing pause, resuming from the last id it saw
+// with ?last_event_id=. The first time the feed opens, the page reloads
+// its data once: what was recorded between the first load and the
+// subscription would otherwise be missing.
+let feed = null;
+let backoff = 1000;
+let refreshTimer = 0;
+let lastId = '';
+
+function setLive(state, text) {
+  const n = $('live');
+  n.dataset.state = state;
+  n.textContent = text;
+}
+
+function connectFeed() {
+  feed = new EventSource(lastId ? `/v1/feed?last_event_id=${encodeURIComponent(lastId)}` : '/v1/feed');
+  const es = feed;
+  es.addEventListener('open', () => {
+    setLive('live', 'Live');
+    backoff = 1000;
+    if (!lastId) scheduleRefresh();
+  });
+  es.addEventListener('error', () => {
+    if (es.readyState === EventSource.CLOSED) {
+      es.close();
+      setLive('off', 'Live updates paused; retrying');
+      setTimeout(connectFeed, backoff);
+      backoff = Math.min(backoff * 2, 30000);
+    } else {
+      setLive('reconnecting', 'Reconnecting…');
+    }
+  });
+  const onMessage = (m) => {
+    if (m.lastEventId) lastId = m.lastEventId;
+    onFeed(m);
+  };
+  es.addEventListener('message', onMessage);
+  for (const t of S.vocab.types) es.addEventListener(t.id, onMessage);
+}
+
+function onFeed(m) {
+  let data;
+  try {
+    data = JSON.parse(m.data);
+  } catch (_) {
+    return;
+  }
+  const ev = data && data.event;
+  const dev = data && data.development;
+  if (ev && ev.id) S.fresh.add(ev.id);
+  if (dev && dev.event) S.fresh.add(dev.event);
+  if (dev && dev.corrects) S.fresh.add(dev.corrects);
+  for (const c of (dev && dev.changes) || []) S.fresh.add(`${c.issue}/${c.party}`);
+  if (ev && ev.title) $('announce').textContent = `New: ${ev.title}`;
+  scheduleRefresh();
+}
+
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refresh, 120);
+}
+
+async function refresh() {
+  api.forget();
+  try {
+    await loadBase();
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  rebuildStops();
+  await show();
+  clearTimeout(S.freshTimer);
+  S.freshTimer = setTimeout(() => {
+    S.fresh.clear();
+    document.querySelectorAll('.fresh').forEach((n) => n.classList.remove('fresh'));
+  }, FRESH_MS);
+}
+
+function fillSelect(sel, terms, label) {
+  sel.replaceChildren(el('option', { value: '' }, label), ...terms.map((t) => el('option', { value: t.id }, t.label || t.short || t.name)));
+}
+
+function legend() {
+  const items = S.vocab.stances.map((s) => el('span', { class: ['pill', `st-${s.id}`] }, s.label));
+  $('legend').replaceChildren(el('span', { class: 'sr' }, 'Stances: '), ...items,
+    el('span', { class: 'mark disputed' }, '⚑ Disputed'), el('span', { class: 'muted' }, ' reports disagree '),
+    el('span', { class: 'mark corrected' }, '✎ Corrected'), el('span', { class: 'muted' }, ' amended later'));
+}
+
+function wire() {
+  const slider = $('slider');
+  slider.addEventListener('input', () => {
+    if (S.playTimer) stopPlay();
+    S.idx = Number(slider.value);
+    writeURL();
+    show();
+  });
+  $('play').addEventListener('click', play);
+  $('now').addEventListener('click', () => { stopPlay(); setStop(S.stops.length - 1); });
+  $('known').addEventListener('change', (e) => {
+    S.known = e.target.checked;
+    rebuildStops();
+    writeURL();
+    show();
+  });
+  for (const k of ['party', 'issue', 'type']) {
+    $(`f-${k}`).addEventListener('change', (e) => {
+      S.filters[k] = e.target.value;
+      writeURL();
+      show();
+    });
+  }
+  $('clear').addEventListener('click', () => {
+    S.filters = { party: '', issue: '', type: '' };
+    for (const k of ['party', 'issue', 'type']) $(`f-${k}`).value = '';
+    writeURL();
+    show();
+  });
+  $('history-close').addEventListener('click', closeHistory);
+  $('history').addEventListener('keydown', (e) => { if (e.key === 'Escape') closeHistory(); });
+  let pending = 0;
+  new ResizeObserver(() => {
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(drawHistory);
+  }).observe($('chart'));
+}
+
+async function main() {
+  try {
+    const [vocab] = await Promise.all([api.getJSON('/v1/vocabulary'), loadBase()]);
+    S.vocab = vocab;
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  for (const k of ['party', 'issue', 'type', 'stance']) {
+    S.terms[k] = new Map((S.vocab[`${k === 'party' ? 'parties' : k + 's'}`] || []).map((t) => [t.id, t]));
+  }
+  S.vocab.parties.forEach((p, i) => S.partyOrder.set(p.id, i));
+  fillSelect($('f-party'), S.vocab.parties.map((p) => ({ id: p.id, label: p.name })), 'All parties');
+  fillSelect($('f-issue'), S.vocab.issues, 'All issues');
+  fillSelect($('f-type'), S.vocab.types, 'All types');
+  const at = readURL();
+  for (const k of ['party', 'issue', 'type']) $(`f-${k}`).value = S.filters[k];
+  $('known').checked = S.known;
+  legend();
+  rebuildStops(at);
+  wire();
+  writeURL();
+  await show();
+  connectFeed();
+}
+
+main();

@@ -1,0 +1,97 @@
+// The replay axis: the days the slider stops at, from the first event to
+// now, and a tick per event. Days on which nothing happened stay on the
+// axis while the gap is short; a longer quiet stretch (the months between
+// the last event and today, say) is folded into one step, marked as such,
+// so that the days that matter are not squeezed into a corner.
+
+import { el, dayKey, parseTime, addDays, daysBetween, fmtDay, fmtTime, plural } from './dom.js';
+
+// FOLD is the longest run of empty days kept on the axis.
+export const FOLD = 7;
+
+// buildStops returns the slider's stops, oldest first. Each is {day} with
+// skipped set on a stop that follows a folded gap; the last one is "now":
+// the latest state, asked for without a date. In "as known at" mode the
+// days on which events were recorded are stops too.
+export function buildStops(events, { known, extra, today }) {
+  const days = new Set([today]);
+  for (const e of events) {
+    days.add(dayKey(parseTime(e.occurred_at)));
+    if (known && e.recorded_at) days.add(dayKey(Date.parse(e.recorded_at)));
+  }
+  for (const d of extra || []) if (d) days.add(d);
+  const sorted = [...days].sort();
+  const stops = [];
+  sorted.forEach((d, i) => {
+    if (i > 0) {
+      const prev = sorted[i - 1];
+      const gap = daysBetween(prev, d) - 1;
+      if (gap > FOLD) {
+        stops.push({ day: d, skipped: gap });
+        return;
+      }
+      for (let k = 1; k <= gap; k++) stops.push({ day: addDays(prev, k) });
+    }
+    stops.push({ day: d });
+  });
+  stops[stops.length - 1].now = true;
+  return stops;
+}
+
+// stopLabel is what the slider says of a stop.
+export function stopLabel(stop) {
+  if (!stop.now) return fmtDay(stop.day);
+  // The last stop is the latest state; it is "now" unless events are
+  // dated later than today (a deadline ahead).
+  return `${stop.day > dayKey(Date.now()) ? 'Latest' : 'Now'} (${fmtDay(stop.day)})`;
+}
+
+function pct(i, n) {
+  return n <= 1 ? 50 : (i / (n - 1)) * 100;
+}
+
+// renderTicks draws a tick per event under the slider (and, in "as known
+// at" mode, a hollow one per recording), the folded gaps and the ends.
+export function renderTicks(box, stops, events, known) {
+  const index = new Map(stops.map((s, i) => [s.day, i]));
+  const perDay = new Map();
+  const ticks = [];
+  const place = (day, ev, cls) => {
+    const i = index.get(day);
+    if (i === undefined) return;
+    const k = `${cls}/${day}`;
+    const group = perDay.get(k) || [];
+    group.push(ticks.length);
+    perDay.set(k, group);
+    ticks.push({ i, ev, cls });
+  };
+  for (const e of events) {
+    place(dayKey(parseTime(e.occurred_at)), e, 'tick');
+    if (known && e.recorded_at) place(dayKey(Date.parse(e.recorded_at)), e, 'tick rec');
+  }
+  const n = stops.length;
+  // Events of one day share its slot, side by side in event-time order.
+  const slot = n > 1 ? 100 / (n - 1) : 100;
+  const nodes = [];
+  for (const group of perDay.values()) {
+    group.forEach((t, k) => {
+      const tk = ticks[t];
+      const off = group.length === 1 ? 0 : ((k + 0.5) / group.length - 0.5) * Math.min(0.7, group.length * 0.12);
+      const node = el('span', {
+        class: [tk.cls, `type-${tk.ev.type}`, tk.ev.retracted && 'retracted'],
+        title: `${fmtTime(tk.ev.occurred_at)}: ${tk.ev.title}`,
+      });
+      node.style.left = `${Math.max(0, Math.min(100, pct(tk.i, n) + off * slot))}%`;
+      nodes.push(node);
+    });
+  }
+  stops.forEach((s, i) => {
+    if (!s.skipped) return;
+    const node = el('span', { class: 'fold', title: `${plural(s.skipped, 'day')} without events folded` }, '≈');
+    node.style.left = `${pct(i - 0.5, n)}%`;
+    nodes.push(node);
+  });
+  const first = el('span', { class: 'end start' }, fmtDay(stops[0].day, true));
+  const last = el('span', { class: 'end stop' }, 'Now');
+  box.replaceChildren(...nodes, first, last);
+}
