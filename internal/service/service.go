@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/parley-news/parley/data"
@@ -50,6 +51,9 @@ type Config struct {
 	VocabularyFile string
 	// APIToken, when set, guards the write endpoints.
 	APIToken string
+	// PrivateReads makes the read API (/v1/ GETs, feeds included) require
+	// the APIToken too. The page, /healthz, /readyz and /metrics stay open.
+	PrivateReads bool
 	// WebhookAllowLoopback lets alerts be delivered to 127.0.0.1, for
 	// local testing; other private addresses stay refused.
 	WebhookAllowLoopback bool
@@ -265,8 +269,12 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 	(&httpapi.API{Store: r.Store, Vocabulary: vocab, Status: r.Projector, Logger: log}).Register(mux)
 	(&httpapi.Ingest{Ingester: ing, Token: c.APIToken, Logger: log}).Register(mux)
 	mux.Handle("GET /metrics", metrics.Handler())
+	var handler http.Handler = mux
+	if c.PrivateReads && c.APIToken != "" {
+		handler = privateReads(c.APIToken, mux)
+	}
 	r.srv = &http.Server{
-		Handler:           metrics.Instrument(mux),
+		Handler:           metrics.Instrument(handler),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -372,6 +380,19 @@ func Run(ctx context.Context, c Config) error {
 	}
 	fmt.Fprintf(c.Out, "Parley is serving on %s/ (NATS at %s, data in %s)\n", r.HTTPURL, natsShown(c, r.NATSURL), c.DataDir)
 	return r.Wait(ctx)
+}
+
+// privateReads requires the token for every read of the API, as the
+// write endpoints already do.
+func privateReads(token string, mux *http.ServeMux) http.Handler {
+	guarded := httpapi.RequireToken(token, mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			guarded.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func natsShown(c Config, url string) string {

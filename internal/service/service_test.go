@@ -289,3 +289,74 @@ func TestSeedCorrectionsVisible(t *testing.T) {
 		t.Errorf("deadline as first known = %+v, want 2025-11-28 uncorrected", before)
 	}
 }
+
+// TestTokens checks the bearer token on writes (and, with PrivateReads,
+// reads), and that no token ever reaches the logs.
+func TestTokens(t *testing.T) {
+	const token = "s3cret-token-do-not-log"
+	var logs bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
+		Out: io.Discard, APIToken: token, PrivateReads: true, Logger: service.NewLogger(&logs, "json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	do := func(method, path, auth, body string) int {
+		req, _ := http.NewRequest(method, r.HTTPURL+path, strings.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	ev := `{"id":"tok","type":"statement","occurred_at":"2025-11-24","title":"T","sources":[{"outlet":"AP"}]}`
+	tests := []struct {
+		method, path, auth, body string
+		want                     int
+	}{
+		{"POST", "/v1/events", "", ev, 401},
+		{"POST", "/v1/events", "wrong-" + token, ev, 401},
+		{"POST", "/v1/events", token, ev, 200},
+		{"POST", "/v1/events", token, `{"id":"bad"}`, 400},
+		{"GET", "/v1/state", "", "", 401},
+		{"GET", "/v1/state", token, "", 200},
+		{"GET", "/healthz", "", "", 200},
+		{"GET", "/metrics", "", "", 200},
+	}
+	for _, tt := range tests {
+		if got := do(tt.method, tt.path, tt.auth, tt.body); got != tt.want {
+			t.Errorf("%s %s with %q: %d, want %d", tt.method, tt.path, tt.auth, got, tt.want)
+		}
+	}
+	r.Close()
+	if strings.Contains(logs.String(), token) {
+		t.Errorf("the token reached the logs:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), `"msg":"record rejected"`) {
+		t.Errorf("no structured log line for the rejected record:\n%s", logs.String())
+	}
+}
+
+// TestMetrics checks that /metrics speaks Prometheus and counts.
+func TestMetrics(t *testing.T) {
+	r := start(t, t.TempDir(), true)
+	waitReady(t, r)
+	resp, err := http.Get(r.HTTPURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"parley_ingest_records_total{field=\"\",status=\"appended\"}", "parley_projector_applied_total",
+		"parley_projector_checkpoint", "parley_projector_lag", "parley_http_request_seconds_bucket", "parley_rebuild_total"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
+}
