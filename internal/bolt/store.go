@@ -50,8 +50,9 @@ func Open(path string, opts Options) (*Store, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:        timeout,
 		NoSync:         opts.NoSync,
-		NoFreelistSync: true,
-		FreelistType:   bbolt.FreelistMapType,
+		// The freelist is written with each commit, so that opening a large
+		// file does not walk all of it to find the free pages.
+		FreelistType: bbolt.FreelistMapType,
 	})
 	if errors.Is(err, bbolt.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)

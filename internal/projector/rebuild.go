@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/parley-news/parley/internal/bolt"
@@ -23,6 +24,12 @@ const ModelFile = "readmodel.db"
 // RebuildBatch is the batch of a rebuild: larger than the live one, since
 // nobody waits for a single event to become visible.
 const RebuildBatch = 10000
+
+// RebuildRemap is how many events a rebuild applies between reopening its
+// file. bbolt reads through a memory map, and every page it has read stays
+// in the process's resident memory until the map goes: reopening keeps a
+// rebuild of millions of events within a few hundred MiB.
+const RebuildRemap = 25_000
 
 // RebuildStats are the figures of one rebuild.
 type RebuildStats struct {
@@ -71,7 +78,11 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 	if w != nil {
 		bar = progress.New(w, "rebuild", "events", last)
 	}
-	var n uint64
+	// Fewer collections while the heap churns through batches; a soft
+	// limit keeps the trade from costing memory.
+	defer debug.SetGCPercent(debug.SetGCPercent(200))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(160 << 20))
+	var n, sinceOpen uint64
 	if last > 0 {
 		err = conn.Consume(ctx, stream.ConsumeConfig{From: 1, Until: last, BatchMax: RebuildBatch}, func(ctx context.Context, batch []stream.Message) error {
 			err := st.Update(ctx, func(tx projections.Tx) error {
@@ -82,6 +93,15 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 				return err
 			}
 			n += uint64(len(batch))
+			if sinceOpen += uint64(len(batch)); sinceOpen >= RebuildRemap {
+				sinceOpen = 0
+				if err := st.Close(); err != nil {
+					return err
+				}
+				if st, err = bolt.Open(tmp, bolt.Options{NoSync: true, Buckets: buckets}); err != nil {
+					return err
+				}
+			}
 			metrics.RebuildDone.Set(float64(batch[len(batch)-1].Seq))
 			if bar != nil {
 				bar.Set(batch[len(batch)-1].Seq)

@@ -20,6 +20,9 @@ func Rebuild(ctx context.Context, c Config) (projector.RebuildStats, error) {
 	if err := c.Validate(); err != nil {
 		return projector.RebuildStats{}, err
 	}
+	if err := writable(c.DataDir); err != nil {
+		return projector.RebuildStats{}, err
+	}
 	path := filepath.Join(c.DataDir, projector.ModelFile)
 	// Holding the file's lock for the whole rebuild keeps a projector from
 	// starting on the folder meanwhile.

@@ -2,11 +2,24 @@ package service
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/parley-news/parley/internal/feed"
+	"github.com/parley-news/parley/internal/metrics"
 	"github.com/parley-news/parley/internal/projections"
 )
 
-// mountFeeds mounts the feeds part. (Being built: see the feeds package.)
+// mountFeeds mounts the live feeds: the SSE stream and the Atom and JSON
+// feeds, fed by the projector's hook after each committed batch.
 func mountFeeds(ctx context.Context, p *parts) (func(uint64, []*projections.Development), func(), error) {
-	return nil, nil, nil
+	b, err := feed.New(p.store, p.vocab, feed.Config{
+		Logger:       p.log,
+		OnStreams:    func(n int) { metrics.SSEClients.Set(float64(n)) },
+		OnSlowClient: metrics.SSEDropped.Inc,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("feeds: %w", err)
+	}
+	b.Register(p.mux)
+	return b.Publish, b.Close, nil
 }

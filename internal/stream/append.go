@@ -41,6 +41,11 @@ type Result struct {
 // JetStream's error code for a failed Nats-Expected-Last-Subject-Sequence.
 const errCodeWrongLastSequence = 10071
 
+// JetStream's error code for a message whose Nats-Msg-Id another publish
+// is storing at this moment: on a cluster, until that publish's proposal
+// is applied. The outcome is not known yet, so it is asked again.
+const errCodeDuplicateInProcess = 10158
+
 // maxInFlight bounds the publishes awaiting an acknowledgement.
 const maxInFlight = 1024
 
@@ -150,6 +155,11 @@ func (c *Conn) settle(ctx context.Context, m *nats.Msg, ack *jetstream.PubAck, e
 	case err == nil && ack.Duplicate,
 		errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastSequence:
 		return c.compare(ctx, m, retried)
+	case errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeDuplicateInProcess:
+		// A twin earlier in the same pipeline (a record given twice), or
+		// an earlier attempt of ours, is being stored: ask again once it
+		// is. Which of the two it was, retried already says.
+		return c.retry(ctx, m, err, retried)
 	case errors.As(err, &apiErr):
 		// The server refused the message for a reason of its own (limits,
 		// permissions): retrying would not help.
@@ -157,6 +167,15 @@ func (c *Conn) settle(ctx context.Context, m *nats.Msg, ack *jetstream.PubAck, e
 	}
 	// No answer: a timeout, a lost connection, a leader election. The
 	// headers make a retry safe.
+	return c.retry(ctx, m, err, true)
+}
+
+// retry publishes m again, backing off, until the server answers or ctx
+// ends. retried says an earlier attempt may have stored it; an attempt
+// that gets no answer makes it so.
+func (c *Conn) retry(ctx context.Context, m *nats.Msg, err error, retried bool) Result {
+	id := m.Header.Get(jetstream.MsgIDHeader)
+	var apiErr *jetstream.APIError
 	backoff := 50 * time.Millisecond
 	for {
 		select {
@@ -167,10 +186,12 @@ func (c *Conn) settle(ctx context.Context, m *nats.Msg, ack *jetstream.PubAck, e
 		if backoff < 2*time.Second {
 			backoff *= 2
 		}
+		var ack *jetstream.PubAck
 		ack, err = c.js.PublishMsg(ctx, m)
 		if err == nil || errors.As(err, &apiErr) {
-			return c.settle(ctx, m, ack, err, true)
+			return c.settle(ctx, m, ack, err, retried)
 		}
+		retried = true
 	}
 }
 
@@ -178,7 +199,7 @@ func (c *Conn) settle(ctx context.Context, m *nats.Msg, ack *jetstream.PubAck, e
 // from a conflict.
 func (c *Conn) compare(ctx context.Context, m *nats.Msg, retried bool) Result {
 	id := m.Header.Get(jetstream.MsgIDHeader)
-	stored, err := c.stream.GetLastMsgForSubject(ctx, m.Subject)
+	stored, err := c.lastFor(ctx, m.Subject)
 	if err != nil {
 		return Result{ID: id, Status: Failed, Err: fmt.Errorf("append %s: look up stored event: %w", id, err)}
 	}
@@ -196,7 +217,7 @@ func (c *Conn) compare(ctx context.Context, m *nats.Msg, retried bool) Result {
 
 // Exists reports whether an event with the id is stored.
 func (c *Conn) Exists(ctx context.Context, id string) (bool, error) {
-	_, err := c.stream.GetLastMsgForSubject(ctx, Subject(id))
+	_, err := c.lastFor(ctx, Subject(id))
 	switch {
 	case err == nil:
 		return true, nil
@@ -204,6 +225,46 @@ func (c *Conn) Exists(ctx context.Context, id string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("look up %s: %w", id, err)
+}
+
+// lookupTimeout bounds one try of a look-up: a request sent to a server
+// that dies on it is never answered.
+const lookupTimeout = 5 * time.Second
+
+// lastFor returns the message stored under subject, or an error that is
+// jetstream.ErrMsgNotFound when there is none. A look-up that gets no
+// answer (a stream leader being elected, a server gone) is tried again,
+// backing off, until ctx ends, as an append is.
+func (c *Conn) lastFor(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
+	backoff := 50 * time.Millisecond
+	for {
+		tctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		m, err := c.stream.GetLastMsgForSubject(tctx, subject)
+		cancel()
+		if err == nil || !unanswered(err) {
+			return m, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// unanswered reports whether a look-up failed without the stream saying
+// anything: no answer in time, no server, or JetStream unavailable (503)
+// while it elects a leader.
+func unanswered(err error) bool {
+	if errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, nats.ErrConnectionClosed) {
+		return false
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code == 503
+	}
+	return true
 }
 
 // AtomicBatch is the size of the atomic batches Append sends: JetStream

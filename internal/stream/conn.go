@@ -31,6 +31,10 @@ const (
 // without a look-up.
 const DefaultDuplicateWindow = 10 * time.Minute
 
+// publishAckTimeout is how long an append waits for its acknowledgement
+// before it asks again: longer than a stream leader election takes.
+const publishAckTimeout = 10 * time.Second
+
 // Config configures the connection to NATS and the stream.
 type Config struct {
 	// URL is one or more NATS URLs separated by commas. Required.
@@ -119,7 +123,11 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", redact(cfg.URL), err)
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	// A publish whose server dies before answering, on a connection that
+	// stays up, would otherwise wait for its acknowledgement forever: the
+	// timeout turns it into an unknown outcome, which Append retries.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncTimeout(publishAckTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)

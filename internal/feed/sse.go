@@ -1,0 +1,217 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/parley-news/parley/internal/projections"
+)
+
+// Backlog paging: a read transaction renders at most pageSize messages and
+// reads at most scanMax developments, so that no transaction stays open
+// while a client is written to (a long bbolt read stalls the projector's
+// file growth).
+const (
+	pageSize = 256
+	scanMax  = 4096
+	// maxCoalesce bounds the live messages written under one deadline
+	// and flushed together.
+	maxCoalesce = 64
+)
+
+var keepAlive = []byte(": keep-alive\n\n")
+
+// serveSSE serves GET /v1/feed.
+func (b *Broker) serveSSE(w http.ResponseWriter, r *http.Request) {
+	p := params{q: r.URL.Query()}
+	p.only("party", "issue", "type", "last_event_id")
+	f := b.filter(&p)
+	after, resume := p.lastEventID(r.Header.Get("Last-Event-ID"))
+	if p.err != nil {
+		writeProblem(w, http.StatusBadRequest, p.err.Error(), p.err.Param)
+		return
+	}
+	c, err := b.admit(remoteHost(r.RemoteAddr), f)
+	if err != nil {
+		status := http.StatusTooManyRequests
+		if errors.Is(err, ErrClosed) {
+			status = http.StatusServiceUnavailable
+		}
+		w.Header().Set("Retry-After", "5")
+		writeProblem(w, status, err.Error(), "")
+		return
+	}
+	defer b.release(c)
+	b.hookShutdown(r)
+	s := &sseStream{b: b, c: c, w: w, rc: http.NewResponseController(w), ctx: r.Context(), method: r.Method, last: after}
+	s.serve(resume)
+}
+
+// sseStream is one client's stream, run by its handler.
+type sseStream struct {
+	b      *Broker
+	c      *client
+	w      http.ResponseWriter
+	rc     *http.ResponseController
+	ctx    context.Context
+	method string
+	// last is the sequence the client has everything up to (sent, or not
+	// matching its filter): only later ones go out.
+	last  uint64
+	wrote bool      // since the last keep-alive tick
+	until time.Time // the connection's write deadline
+}
+
+func (s *sseStream) serve(resume bool) {
+	// The stream reads nothing after its request: no read deadline of the
+	// server's (ReadTimeout) may end it.
+	_ = s.rc.SetReadDeadline(time.Time{})
+	s.c.attach(s.rc)
+	defer s.c.detach()
+	// A new client is subscribed before it has the headers: once it has
+	// them, it gets every development committed from then on.
+	if !resume {
+		if err := s.b.subscribe(s.c); err != nil {
+			writeProblem(s.w, http.StatusServiceUnavailable, err.Error(), "")
+			return
+		}
+	}
+	h := s.w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx would buffer the stream
+	h.Set("X-Content-Type-Options", "nosniff")
+	s.w.WriteHeader(http.StatusOK)
+	if s.method == http.MethodHead {
+		return // the headers are the whole answer; a stream would send nothing, forever
+	}
+	retry := "retry: " + strconv.FormatInt(s.b.cfg.Retry.Milliseconds(), 10) + "\n\n"
+	if s.write([]byte(retry)) != nil {
+		return
+	}
+	if resume {
+		// A resuming client reads its backlog before it subscribes, so that
+		// a long one does not fill its live buffer; then again after, for
+		// what was committed in between.
+		if s.catchUp() != nil || s.b.subscribe(s.c) != nil || s.catchUp() != nil {
+			return
+		}
+	}
+	s.live()
+}
+
+// catchUp sends what the read model holds after s.last, page by page,
+// until it has nothing more.
+func (s *sseStream) catchUp() error {
+	for {
+		msgs, next, err := s.b.backlog(s.ctx, s.c.filter, s.last)
+		if err != nil {
+			return err
+		}
+		if next == s.last {
+			return nil
+		}
+		if len(msgs) > 0 {
+			frames := make([][]byte, len(msgs))
+			for i, m := range msgs {
+				frames[i] = m.frame
+			}
+			if err := s.write(frames...); err != nil {
+				return err
+			}
+		} else if err := s.c.err(); err != nil {
+			return err
+		}
+		s.last = next
+	}
+}
+
+// live sends the live tail until the client leaves or is cut off.
+func (s *sseStream) live() {
+	tick := time.NewTicker(s.b.cfg.KeepAlive)
+	defer tick.Stop()
+	var msgs []*message
+	frames := make([][]byte, 0, maxCoalesce)
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.c.gone:
+			return
+		case <-tick.C:
+			if !s.wrote && s.write(keepAlive) != nil {
+				return
+			}
+			s.wrote = false
+		case <-s.c.signal:
+			msgs = s.c.take(msgs)
+			for _, m := range msgs {
+				if m.seq <= s.last {
+					continue // sent from the backlog
+				}
+				s.last = m.seq
+				if frames = append(frames, m.frame); len(frames) == maxCoalesce {
+					if s.write(frames...) != nil {
+						return
+					}
+					frames = frames[:0]
+				}
+			}
+			if len(frames) > 0 && s.write(frames...) != nil {
+				return
+			}
+			frames = frames[:0]
+		}
+	}
+}
+
+// write writes frames and flushes them, under a write deadline.
+func (s *sseStream) write(frames ...[]byte) error {
+	if err := s.c.deadline(time.Now(), &s.until, s.b.cfg.WriteTimeout); err != nil {
+		return err
+	}
+	for _, f := range frames {
+		if _, err := s.w.Write(f); err != nil {
+			return err
+		}
+	}
+	s.wrote = true
+	return s.rc.Flush()
+}
+
+// backlog renders up to a page of the developments after seq that pass f,
+// and returns them with the last sequence it read (seq when there was
+// nothing after it).
+func (b *Broker) backlog(ctx context.Context, f Filter, seq uint64) ([]*message, uint64, error) {
+	var (
+		msgs []*message
+		next = seq
+		n    int
+		rerr error
+	)
+	err := b.store.View(ctx, func(tx projections.Tx) error {
+		return projections.Developments(tx, seq, func(d *projections.Development) bool {
+			n++
+			next = d.Seq
+			if f.Match(d) {
+				m, err := render(tx, d)
+				if err != nil {
+					rerr = err
+					return false
+				}
+				msgs = append(msgs, m)
+			}
+			return len(msgs) < pageSize && n < scanMax
+		})
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, seq, err
+	}
+	return msgs, next, nil
+}
