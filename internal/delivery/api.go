@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parley-news/parley/internal/alert"
+	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/httpapi"
 	"github.com/parley-news/parley/internal/projections"
 	"github.com/parley-news/parley/internal/webhook"
@@ -65,20 +66,45 @@ type StatusView struct {
 	Dead    *uint64 `json:"dead,omitempty"`
 }
 
+// DecodeRequest reads the body of POST /v1/subscriptions: one JSON object
+// of known fields.
+func DecodeRequest(body []byte) (Request, error) {
+	var req Request
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return Request{}, fmt.Errorf("body: %w", err)
+	}
+	if dec.More() {
+		return Request{}, errors.New("body: more than one JSON value")
+	}
+	return req, nil
+}
+
+// Validate checks a request without side effects: the URL against the
+// guard (literal addresses; the dial checks again), the filter against the
+// vocabulary, the description's length.
+func (req Request) Validate(guard webhook.Guard, v *events.Vocabulary) error {
+	if strings.TrimSpace(req.URL) == "" {
+		return &alert.FieldError{Field: "url", Reason: "required"}
+	}
+	if err := guard.CheckURL(req.URL); err != nil {
+		return &alert.FieldError{Field: "url", Value: req.URL, Reason: err.Error()}
+	}
+	if err := req.Filter.Validate(v); err != nil {
+		return err
+	}
+	if len(req.Description) > alert.MaxDescription {
+		return &alert.FieldError{Field: "description", Reason: fmt.Sprintf("longer than %d bytes", alert.MaxDescription)}
+	}
+	return nil
+}
+
 // Create creates a subscription from a request and returns it with its
 // secret, once every replica can see it here.
 func (s *Service) Create(ctx context.Context, req Request) (*alert.Subscription, error) {
-	if strings.TrimSpace(req.URL) == "" {
-		return nil, &alert.FieldError{Field: "url", Reason: "required"}
-	}
-	if err := s.sender.Guard().CheckURL(req.URL); err != nil {
-		return nil, &alert.FieldError{Field: "url", Value: req.URL, Reason: err.Error()}
-	}
-	if err := req.Filter.Validate(s.cfg.Vocabulary); err != nil {
+	if err := req.Validate(s.sender.Guard(), s.cfg.Vocabulary); err != nil {
 		return nil, err
-	}
-	if len(req.Description) > alert.MaxDescription {
-		return nil, &alert.FieldError{Field: "description", Reason: fmt.Sprintf("longer than %d bytes", alert.MaxDescription)}
 	}
 	if n := s.reg.count(); n >= s.cfg.MaxSubscriptions {
 		return nil, fmt.Errorf("%w (%d)", ErrTooMany, n)
@@ -108,16 +134,14 @@ func (s *Service) Create(ctx context.Context, req Request) (*alert.Subscription,
 }
 
 func (s *Service) postSubscription(w http.ResponseWriter, r *http.Request) {
-	var req Request
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		writeJSON(w, http.StatusRequestEntityTooLarge, httpapi.Problem{Error: fmt.Sprintf("body larger than %d bytes", maxBody)})
 		return
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: "body: " + err.Error()})
+	req, err := DecodeRequest(body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: err.Error()})
 		return
 	}
 	sub, err := s.Create(r.Context(), req)

@@ -78,10 +78,8 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 	if w != nil {
 		bar = progress.New(w, "rebuild", "events", last)
 	}
-	// Fewer collections while the heap churns through batches; a soft
-	// limit keeps the trade from costing memory.
+	// Fewer collections while the heap churns through batches.
 	defer debug.SetGCPercent(debug.SetGCPercent(200))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(160 << 20))
 	var n, sinceOpen uint64
 	if last > 0 {
 		err = conn.Consume(ctx, stream.ConsumeConfig{From: 1, Until: last, BatchMax: RebuildBatch}, func(ctx context.Context, batch []stream.Message) error {
