@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -358,5 +359,27 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics has no %s", want)
 		}
+	}
+}
+
+// TestSlowHeaderClientIsClosed sends half a request header and stops: the
+// server must close the connection within its header timeout rather than
+// hold it open for ever.
+func TestSlowHeaderClientIsClosed(t *testing.T) {
+	r := start(t, t.TempDir(), false)
+	c, err := net.Dial("tcp", strings.TrimPrefix(r.HTTPURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("GET /v1/state HTTP/1.1\r\nHost: parley\r\nX-Slow: "))
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	_, err = io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("connection not closed by the server: %v", err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("closed after %s, want within the header timeout", el)
 	}
 }
