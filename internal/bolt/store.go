@@ -48,8 +48,8 @@ func Open(path string, opts Options) (*Store, error) {
 		timeout = time.Second
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout:        timeout,
-		NoSync:         opts.NoSync,
+		Timeout: timeout,
+		NoSync:  opts.NoSync,
 		// The freelist is written with each commit, so that opening a large
 		// file does not walk all of it to find the free pages.
 		FreelistType: bbolt.FreelistMapType,

@@ -2,8 +2,8 @@ package projector_test
 
 import (
 	"bytes"
-	"encoding/hex"
 	"context"
+	"encoding/hex"
 	"io"
 	"math/rand/v2"
 	"os"
