@@ -27,7 +27,11 @@ func main() {
 	}
 	fs := flag.NewFlagSet("ingest", flag.ExitOnError)
 	var c service.IngestConfig
-	fs.StringVar(&c.NATSURL, "nats", "nats://127.0.0.1:4222", "NATS `URLs`, comma-separated")
+	natsURL := os.Getenv("PARLEY_NATS_URL")
+	if natsURL == "" {
+		natsURL = "nats://127.0.0.1:4222"
+	}
+	fs.StringVar(&c.NATSURL, "nats", natsURL, "NATS `URLs`, comma-separated (or PARLEY_NATS_URL)")
 	fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file`")
 	fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with")
 	fs.StringVar(&c.Source, "source", "", "CloudEvents source of the events (default /parley/ingest)")

@@ -29,7 +29,7 @@ func main() {
 	var c service.Config
 	var q service.ReplayQuery
 	fs.StringVar(&c.DataDir, "data", "var/parley", "data `folder`: the read model and, embedded, the JetStream store")
-	fs.StringVar(&c.NATSURL, "nats", "", "NATS `URLs`, comma-separated; empty runs NATS embedded")
+	fs.StringVar(&c.NATSURL, "nats", os.Getenv("PARLEY_NATS_URL"), "NATS `URLs`, comma-separated (or PARLEY_NATS_URL); empty runs NATS embedded")
 	fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file`")
 	fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with")
 	fs.StringVar(&c.VocabularyFile, "vocabulary", "", "vocabulary `file` (default: the shipped one)")

@@ -3,7 +3,9 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -46,7 +48,13 @@ func (s *Service) match(ctx context.Context) {
 				break
 			}
 			wait := min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second)
-			s.log.Warn("queueing alerts failed; trying again", "err", err, "in", wait)
+			level := slog.LevelWarn
+			var apiErr *jetstream.APIError
+			if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeDuplicateInProcess {
+				// Another replica is queueing the same alert: expected.
+				level = slog.LevelDebug
+			}
+			s.log.Log(ctx, level, "queueing alerts failed; trying again", "err", err, "in", wait)
 			select {
 			case <-ctx.Done():
 				return
@@ -139,3 +147,7 @@ func (s *Service) publish(ctx context.Context, sub *alert.Subscription, it item)
 	}
 	return s.reg.setPos(ctx, sub.ID, seq)
 }
+
+// JetStream's code for a message whose Nats-Msg-Id another publish is
+// storing at this moment.
+const errCodeDuplicateInProcess = 10158

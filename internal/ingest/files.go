@@ -18,6 +18,10 @@ func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, 
 	for _, name := range names {
 		res, err := in.file(ctx, name, stdin)
 		if err != nil {
+			// What went in before the error still counts.
+			if res != nil {
+				Print(res, out, errOut)
+			}
 			fmt.Fprintf(errOut, "%s: %v\n", name, err)
 			ok = false
 			if ctx.Err() != nil {

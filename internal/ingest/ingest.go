@@ -56,6 +56,41 @@ type Result struct {
 // OK reports whether every record went in (appended or already there).
 func (r *Result) OK() bool { return r.Rejected == 0 && r.Failed == 0 }
 
+// count adds up the records' statuses and counts them in the metrics.
+func (res *Result) count() {
+	for i := range res.Records {
+		rr := &res.Records[i]
+		if rr.Status == "" {
+			// Read and valid, but the input ended in an error before it
+			// was appended.
+			rr.Status, rr.Error = Failed, "not appended: ingest stopped before this record"
+		}
+		field := ""
+		if rr.Status == Rejected {
+			field = "syntax"
+			if len(rr.Errors) > 0 && rr.Errors[0].Field != "" {
+				// The top-level field: "positions", not "positions[3].party",
+				// so that the series stay few.
+				field, _, _ = strings.Cut(rr.Errors[0].Field, "[")
+				field, _, _ = strings.Cut(field, ".")
+			}
+		}
+		if !res.Checked {
+			metrics.Records.WithLabelValues(rr.Status, field).Inc()
+		}
+		switch rr.Status {
+		case Appended, Valid:
+			res.Appended++
+		case Duplicate:
+			res.Duplicate++
+		case Rejected, Conflict:
+			res.Rejected++
+		default:
+			res.Failed++
+		}
+	}
+}
+
 // Appender is the stream as ingest uses it.
 type Appender interface {
 	Append(ctx context.Context, evs []events.Event, source string) []stream.Result
@@ -79,6 +114,9 @@ type Ingester struct {
 // Ingest reads one input and appends its valid records in order.
 func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f events.Format) (*Result, error) {
 	res := &Result{Name: name, Records: []RecordResult{}, Checked: in.Stream == nil}
+	// The counts hold on every return, an error's too: what went in before
+	// it went in.
+	defer res.count()
 	batch := in.Batch
 	if batch <= 0 {
 		batch = 1000
@@ -144,31 +182,6 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 	}
 	if err := flush(); err != nil {
 		return res, err
-	}
-	for _, rr := range res.Records {
-		field := ""
-		if rr.Status == Rejected {
-			field = "syntax"
-			if len(rr.Errors) > 0 && rr.Errors[0].Field != "" {
-				// The top-level field: "positions", not "positions[3].party",
-				// so that the series stay few.
-				field, _, _ = strings.Cut(rr.Errors[0].Field, "[")
-				field, _, _ = strings.Cut(field, ".")
-			}
-		}
-		if !res.Checked {
-			metrics.Records.WithLabelValues(rr.Status, field).Inc()
-		}
-		switch rr.Status {
-		case Appended, Valid:
-			res.Appended++
-		case Duplicate:
-			res.Duplicate++
-		case Rejected, Conflict:
-			res.Rejected++
-		default:
-			res.Failed++
-		}
 	}
 	return res, nil
 }

@@ -397,7 +397,7 @@ func privateReads(token string, mux *http.ServeMux) http.Handler {
 
 func natsShown(c Config, url string) string {
 	if c.NATSURL != "" {
-		return c.NATSURL
+		return stream.Redact(c.NATSURL)
 	}
 	return url + " (embedded)"
 }

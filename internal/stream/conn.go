@@ -121,7 +121,7 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 	}
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect nats %s: %w", redact(cfg.URL), err)
+		return nil, fmt.Errorf("connect nats %s: %w", Redact(cfg.URL), err)
 	}
 	// A publish whose server dies before answering, on a connection that
 	// stays up, would otherwise wait for its acknowledgement forever: the
@@ -140,8 +140,8 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 	return c, nil
 }
 
-// redact drops user:password from URLs before they are logged.
-func redact(urls string) string {
+// Redact drops user:password from NATS URLs before they are shown.
+func Redact(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, p := range parts {
 		if at := strings.LastIndex(p, "@"); at >= 0 {
