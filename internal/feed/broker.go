@@ -208,13 +208,21 @@ func (b *Broker) dropAll(reason error) {
 
 // dropLocked cuts a client off. b.mu is held.
 func (b *Broker) dropLocked(c *client, reason error) {
-	if _, live := b.subs[c]; live && reason == ErrSlowClient {
+	if reason == ErrSlowClient && c.err() == nil {
 		b.dropped.Add(1)
 		b.cfg.OnSlowClient()
 		b.log.Info("feed client too slow, disconnected", "addr", c.addr)
 	}
 	delete(b.subs, c)
 	c.drop(reason)
+}
+
+// slowWrite cuts off a client whose write ran out of time: it reads too
+// slowly, though not so slowly that its buffer filled first.
+func (b *Broker) slowWrite(c *client) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dropLocked(c, ErrSlowClient)
 }
 
 // admit counts a new stream against the caps.

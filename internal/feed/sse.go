@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -175,11 +176,20 @@ func (s *sseStream) write(frames ...[]byte) error {
 	}
 	for _, f := range frames {
 		if _, err := s.w.Write(f); err != nil {
-			return err
+			return s.failed(err)
 		}
 	}
 	s.wrote = true
-	return s.rc.Flush()
+	return s.failed(s.rc.Flush())
+}
+
+// failed counts a write that ran out of time as a slow client, unless
+// the broker has already cut it off.
+func (s *sseStream) failed(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) && s.c.err() == nil {
+		s.b.slowWrite(s.c)
+	}
+	return err
 }
 
 // backlog renders up to a page of the developments after seq that pass f,

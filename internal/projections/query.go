@@ -75,9 +75,13 @@ func (f *found) position() *Position {
 }
 
 // supportLimit bounds the walk back through agreeing claims for the source
-// count: a position repeated a thousand times is not read a thousand times
-// per query.
-const supportLimit = 64
+// count, and sameLimit the claims of one moment gathered: a position
+// reported a thousand times on one day is not read a thousand times per
+// look-up (which would make applying such a day quadratic).
+const (
+	supportLimit = 64
+	sameLimit    = 16
+)
 
 // findCell finds a party's position on an issue as of event time at, as
 // believed at sequence seq, or nil when it has none.
@@ -110,6 +114,9 @@ func findCell(tx Tx, issue, party string, at time.Time, seq uint64) (*found, err
 			continue
 		}
 		if sameTime && sameMoment(keyTime(u64(f.top.suffix)), f.top.head.prec, keyTime(u64(ref.suffix)), h.prec) {
+			if len(f.same) >= sameLimit {
+				break
+			}
 			if !h.sameAs(&f.top.head) {
 				f.disputed = true
 			} else {
