@@ -2,7 +2,7 @@
 // and prints a table with the ratios (and, with -json, every figure as one
 // flat JSON object). docs/performance.md says how to read it.
 //
-//	parleybench [-quick] [-only append,visible,query,rebuild] [-n N] [-json FILE]
+//	parleybench [-quick] [-only append,visible,fanout,query,rebuild] [-n N] [-json FILE]
 package main
 
 import (
@@ -18,7 +18,7 @@ import (
 
 func main() {
 	quick := flag.Bool("quick", false, "a run of about a minute")
-	only := flag.String("only", "", "comma-separated scenarios: append, visible, query, rebuild")
+	only := flag.String("only", "", "comma-separated scenarios: append, visible, fanout, query, rebuild")
 	n := flag.Int("n", 0, "events for rebuild and the largest query size (default 1,000,000; 50,000 quick)")
 	appendN := flag.Int("append-n", 0, "events for the append figures")
 	jsonOut := flag.String("json", os.Getenv("BENCH_JSON"), "also write every figure to this JSON `file`")

@@ -46,6 +46,7 @@ func Run(ctx context.Context, cfg Config) (Results, error) {
 	}{
 		{"append", runAppend},
 		{"visible", runVisible},
+		{"fanout", runFanout},
 		{"history", runHistory},
 	}
 	for _, s := range steps {

@@ -1,0 +1,60 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// runFanout measures the live feed with many clients. The clients are
+// opened by the feed package's load benchmarks (they raise the file limit,
+// and run the 10,000 idle clients in a child process, since one process
+// cannot hold 20,000 descriptors here); this runs them and reads their
+// figures.
+func runFanout(ctx context.Context, cfg Config, _ string, res Results) error {
+	clients, dur, idle := 1000, 10*time.Second, 10000
+	if cfg.Quick {
+		clients, dur, idle = 300, 3*time.Second, 2000
+	}
+	out, err := goBench(ctx, "BenchmarkSSELatency", "-feed.clients", strconv.Itoa(clients), "-feed.rate", "100", "-feed.duration", dur.String())
+	if err != nil {
+		return err
+	}
+	sk := sizeKey(clients)
+	res["sse_p50_ms_"+sk] = metric(out, "p50-ms")
+	res["sse_p99_ms_"+sk] = metric(out, "p99-ms")
+	if m := metric(out, "missing"); m != 0 {
+		return fmt.Errorf("live feed: %v messages missing", m)
+	}
+	say(cfg, "SSE: %d clients at 100 events/s, p50 %.1f ms, p99 %.1f ms", clients, res["sse_p50_ms_"+sk], res["sse_p99_ms_"+sk])
+	out, err = goBench(ctx, "BenchmarkSSEIdleClients", "-feed.idle", strconv.Itoa(idle))
+	if err != nil {
+		return err
+	}
+	ik := sizeKey(idle)
+	res["sse_idle_rss_mb_"+ik] = metric(out, "rss-MiB")
+	say(cfg, "SSE: %d idle clients held in %.0f MiB", idle, res["sse_idle_rss_mb_"+ik])
+	return nil
+}
+
+func goBench(ctx context.Context, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"test", "./internal/feed", "-run", "^$", "-bench", "^" + name + "$", "-benchtime", "1x", "-args"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s (run from the repository's root): %v\n%s", name, err, out)
+	}
+	return string(out), nil
+}
+
+// metric reads one b.ReportMetric figure from go test's output.
+func metric(out, unit string) float64 {
+	m := regexp.MustCompile(`([0-9.]+) ` + regexp.QuoteMeta(unit) + `\b`).FindStringSubmatch(out)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
