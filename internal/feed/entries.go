@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/parley-news/parley/internal/httpapi"
 	"hash/fnv"
 	"html/template"
 	"net/http"
@@ -108,12 +109,12 @@ type document struct {
 // the read model's checkpoint spares a reader that polls a document that
 // has not changed.
 func (b *Broker) serveDoc(w http.ResponseWriter, r *http.Request, kind docKind, write func(http.ResponseWriter, *document) error) {
-	p := params{q: r.URL.Query()}
-	p.only("party", "issue", "type", "limit")
+	p := params{httpapi.NewParams(r.URL.Query())}
+	p.Only("party", "issue", "type", "limit")
 	f := b.filter(&p)
 	limit := p.limit(b.cfg.Entries)
-	if p.err != nil {
-		writeProblem(w, http.StatusBadRequest, p.err.Error(), p.err.Param)
+	if p.Err != nil {
+		writeProblem(w, http.StatusBadRequest, p.Err.Error(), p.Err.Param)
 		return
 	}
 	base := b.baseURL(r)

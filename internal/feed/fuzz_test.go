@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/parley-news/parley/internal/httpapi"
 )
 
 // FuzzLastEventID feeds arbitrary Last-Event-ID headers and
@@ -16,21 +18,21 @@ func FuzzLastEventID(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, header, query string) {
-		p := params{q: url.Values{"last_event_id": []string{query}}}
+		p := params{httpapi.NewParams(url.Values{"last_event_id": []string{query}})}
 		n, ok := p.lastEventID(header)
 		given := strings.TrimSpace(header)
 		if given == "" {
 			given = query
 		}
 		switch {
-		case ok && p.err != nil:
-			t.Fatalf("accepted %q and failed with %v", given, p.err)
+		case ok && p.Err != nil:
+			t.Fatalf("accepted %q and failed with %v", given, p.Err)
 		case ok:
 			if v, err := strconv.ParseUint(given, 10, 64); err != nil || v != n {
 				t.Fatalf("accepted %q as %d", given, n)
 			}
-		case !ok && given != "" && (p.err == nil || (p.err.Param != "Last-Event-ID" && p.err.Param != "last_event_id")):
-			t.Fatalf("refused %q without naming the field: %v", given, p.err)
+		case !ok && given != "" && (p.Err == nil || (p.Err.Param != "Last-Event-ID" && p.Err.Param != "last_event_id")):
+			t.Fatalf("refused %q without naming the field: %v", given, p.Err)
 		}
 	})
 }

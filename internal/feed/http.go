@@ -3,11 +3,9 @@ package feed
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/httpapi"
 )
 
@@ -19,58 +17,15 @@ func (b *Broker) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/feed.json", b.serveJSONFeed)
 }
 
-// params reads query parameters, remembering the first error, as the read
-// API does: a misspelt filter would otherwise widen a feed without a word.
-type params struct {
-	q   url.Values
-	err *httpapi.ParamError
-}
-
-func (p *params) fail(name, value, reason string) {
-	if p.err == nil {
-		p.err = &httpapi.ParamError{Param: name, Value: value, Reason: reason}
-	}
-}
-
-func (p *params) single(name string) string {
-	vs := p.q[name]
-	if len(vs) > 1 {
-		p.fail(name, strings.Join(vs, ","), "given more than once")
-		return ""
-	}
-	if len(vs) == 0 {
-		return ""
-	}
-	return vs[0]
-}
-
-func (p *params) only(names ...string) {
-	for k := range p.q {
-		known := false
-		for _, n := range names {
-			known = known || k == n
-		}
-		if !known {
-			p.fail(k, p.q.Get(k), "unknown parameter (known: "+strings.Join(names, ", ")+")")
-		}
-	}
-}
-
-func (p *params) term(name string, lookup func(string) *events.Term) string {
-	s := p.single(name)
-	if s != "" && lookup(s) == nil {
-		p.fail(name, s, "not in the vocabulary")
-		return ""
-	}
-	return s
-}
+// params are the read API's, with what only the feeds read.
+type params struct{ *httpapi.Params }
 
 // filter reads party, issue and type.
 func (b *Broker) filter(p *params) Filter {
 	return Filter{
-		Party: p.term("party", b.vocab.Party),
-		Issue: p.term("issue", b.vocab.Issue),
-		Type:  p.term("type", b.vocab.Type),
+		Party: p.Term("party", b.vocab.Party),
+		Issue: p.Term("issue", b.vocab.Issue),
+		Type:  p.Term("type", b.vocab.Type),
 	}
 }
 
@@ -80,27 +35,27 @@ func (b *Broker) filter(p *params) Filter {
 func (p *params) lastEventID(header string) (uint64, bool) {
 	name, s := "Last-Event-ID", strings.TrimSpace(header)
 	if s == "" {
-		name, s = "last_event_id", p.single("last_event_id")
+		name, s = "last_event_id", p.Single("last_event_id")
 	}
 	if s == "" {
 		return 0, false
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		p.fail(name, s, "want the id of a message this feed sent (a stream sequence)")
+		p.Fail(name, s, "want the id of a message this feed sent (a stream sequence)")
 		return 0, false
 	}
 	return n, true
 }
 
 func (p *params) limit(def int) int {
-	s := p.single("limit")
+	s := p.Single("limit")
 	if s == "" {
 		return def
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > MaxEntries {
-		p.fail("limit", s, "want a whole number from 1 to "+strconv.Itoa(MaxEntries))
+		p.Fail("limit", s, "want a whole number from 1 to "+strconv.Itoa(MaxEntries))
 		return def
 	}
 	return n

@@ -3,6 +3,7 @@ package feed
 import (
 	"context"
 	"errors"
+	"github.com/parley-news/parley/internal/httpapi"
 	"net/http"
 	"os"
 	"strconv"
@@ -27,12 +28,12 @@ var keepAlive = []byte(": keep-alive\n\n")
 
 // serveSSE serves GET /v1/feed.
 func (b *Broker) serveSSE(w http.ResponseWriter, r *http.Request) {
-	p := params{q: r.URL.Query()}
-	p.only("party", "issue", "type", "last_event_id")
+	p := params{httpapi.NewParams(r.URL.Query())}
+	p.Only("party", "issue", "type", "last_event_id")
 	f := b.filter(&p)
 	after, resume := p.lastEventID(r.Header.Get("Last-Event-ID"))
-	if p.err != nil {
-		writeProblem(w, http.StatusBadRequest, p.err.Error(), p.err.Param)
+	if p.Err != nil {
+		writeProblem(w, http.StatusBadRequest, p.Err.Error(), p.Err.Param)
 		return
 	}
 	c, err := b.admit(remoteHost(r.RemoteAddr), f)

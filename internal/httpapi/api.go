@@ -54,11 +54,11 @@ type issueAnswer struct {
 }
 
 func (a *API) state(w http.ResponseWriter, r *http.Request) {
-	p := params{q: r.URL.Query()}
-	p.only("at", "known_at")
+	p := NewParams(r.URL.Query())
+	p.Only("at", "known_at")
 	q := projections.StateQuery{At: p.time("at"), Knowledge: p.knowledge()}
-	if p.err != nil {
-		writeError(w, r, a.Logger, p.err)
+	if p.Err != nil {
+		writeError(w, r, a.Logger, p.Err)
 		return
 	}
 	var st *projections.State
@@ -93,18 +93,18 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
-	p := params{q: r.URL.Query()}
-	p.only("party", "issue", "type", "from", "to", "known_at", "limit", "cursor")
+	p := NewParams(r.URL.Query())
+	p.Only("party", "issue", "type", "from", "to", "known_at", "limit", "cursor")
 	q := projections.TimelineQuery{
-		Party: p.term("party", a.Vocabulary.Party), Issue: p.term("issue", a.Vocabulary.Issue),
-		Type: p.term("type", a.Vocabulary.Type), From: p.start("from"), To: p.time("to"),
+		Party: p.Term("party", a.Vocabulary.Party), Issue: p.Term("issue", a.Vocabulary.Issue),
+		Type: p.Term("type", a.Vocabulary.Type), From: p.start("from"), To: p.time("to"),
 		Knowledge: p.knowledge(), Limit: p.limit(), Cursor: p.cursor(),
 	}
-	if p.err == nil && !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
-		p.fail("to", r.URL.Query().Get("to"), "before from")
+	if p.Err == nil && !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		p.Fail("to", r.URL.Query().Get("to"), "before from")
 	}
-	if p.err != nil {
-		writeError(w, r, a.Logger, p.err)
+	if p.Err != nil {
+		writeError(w, r, a.Logger, p.Err)
 		return
 	}
 	var page *projections.TimelinePage
@@ -121,17 +121,17 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) history(w http.ResponseWriter, r *http.Request) {
-	p := params{q: r.URL.Query()}
-	p.only("party", "from", "to", "known_at", "limit", "cursor")
+	p := NewParams(r.URL.Query())
+	p.Only("party", "from", "to", "known_at", "limit", "cursor")
 	issue := r.PathValue("issue")
 	if a.Vocabulary.Issue(issue) == nil {
 		writeJSON(w, http.StatusNotFound, Problem{Error: "issue " + quote(issue) + " is not in the vocabulary", Param: "issue"})
 		return
 	}
-	q := projections.HistoryQuery{Issue: issue, Party: p.term("party", a.Vocabulary.Party),
+	q := projections.HistoryQuery{Issue: issue, Party: p.Term("party", a.Vocabulary.Party),
 		From: p.start("from"), To: p.time("to"), Knowledge: p.knowledge(), Limit: p.limit(), Cursor: p.cursor()}
-	if p.err != nil {
-		writeError(w, r, a.Logger, p.err)
+	if p.Err != nil {
+		writeError(w, r, a.Logger, p.Err)
 		return
 	}
 	var h *projections.History
@@ -148,15 +148,15 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) event(w http.ResponseWriter, r *http.Request) {
-	p := params{q: r.URL.Query()}
-	p.only("known_at")
+	p := NewParams(r.URL.Query())
+	p.Only("known_at")
 	k := p.knowledge()
 	id := r.PathValue("id")
 	if !events.ValidID(id) {
-		p.fail("id", id, "not an event id")
+		p.Fail("id", id, "not an event id")
 	}
-	if p.err != nil {
-		writeError(w, r, a.Logger, p.err)
+	if p.Err != nil {
+		writeError(w, r, a.Logger, p.Err)
 		return
 	}
 	var ev *projections.EventView
@@ -173,20 +173,20 @@ func (a *API) event(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) diff(w http.ResponseWriter, r *http.Request) {
-	p := params{q: r.URL.Query()}
-	p.only("from", "to", "known_at")
+	p := NewParams(r.URL.Query())
+	p.Only("from", "to", "known_at")
 	q := projections.DiffQuery{From: p.time("from"), To: p.time("to"), Knowledge: p.knowledge()}
 	switch {
-	case p.err != nil:
+	case p.Err != nil:
 	case q.From.IsZero():
-		p.fail("from", "", "required")
+		p.Fail("from", "", "required")
 	case q.To.IsZero():
-		p.fail("to", "", "required")
+		p.Fail("to", "", "required")
 	case q.To.Before(q.From):
-		p.fail("to", r.URL.Query().Get("to"), "before from")
+		p.Fail("to", r.URL.Query().Get("to"), "before from")
 	}
-	if p.err != nil {
-		writeError(w, r, a.Logger, p.err)
+	if p.Err != nil {
+		writeError(w, r, a.Logger, p.Err)
 		return
 	}
 	var d *projections.Diff

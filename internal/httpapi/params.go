@@ -10,25 +10,31 @@ import (
 	"github.com/parley-news/parley/internal/projections"
 )
 
-// params reads query parameters, remembering the first error so that a
-// handler reads them all and checks once.
-type params struct {
-	q   url.Values
-	err error
+// Params reads query parameters, remembering the first error, so that a
+// handler reads them all and checks once. The live feeds read theirs with
+// it too.
+type Params struct {
+	q url.Values
+	// Err is the first bad parameter, nil while all are good.
+	Err *ParamError
 }
 
-func (p *params) fail(name, value, reason string) {
-	if p.err == nil {
-		p.err = &ParamError{Param: name, Value: value, Reason: reason}
+// NewParams reads the parameters of q.
+func NewParams(q url.Values) *Params { return &Params{q: q} }
+
+// Fail records a bad parameter, unless one is recorded already.
+func (p *Params) Fail(name, value, reason string) {
+	if p.Err == nil {
+		p.Err = &ParamError{Param: name, Value: value, Reason: reason}
 	}
 }
 
-// single returns the parameter's value; given twice is an error, as the
+// Single returns the parameter's value; given twice is an error, as the
 // second would be silently ignored.
-func (p *params) single(name string) string {
+func (p *Params) Single(name string) string {
 	vs := p.q[name]
 	if len(vs) > 1 {
-		p.fail(name, strings.Join(vs, ","), "given more than once")
+		p.Fail(name, strings.Join(vs, ","), "given more than once")
 		return ""
 	}
 	if len(vs) == 0 {
@@ -40,14 +46,14 @@ func (p *params) single(name string) string {
 // time reads a date or time. A date stands for the end of its day (and a
 // minute for the end of its minute), so "as of 2025-11-21" counts all that
 // happened on the 21st.
-func (p *params) time(name string) time.Time {
-	s := p.single(name)
+func (p *Params) time(name string) time.Time {
+	s := p.Single(name)
 	if s == "" {
 		return time.Time{}
 	}
 	t, err := events.ParseTime(s)
 	if err != nil {
-		p.fail(name, s, err.Error())
+		p.Fail(name, s, err.Error())
 		return time.Time{}
 	}
 	return t.End()
@@ -55,58 +61,58 @@ func (p *params) time(name string) time.Time {
 
 // start reads a date or time as the start of what it stands for: the lower
 // bound of a range.
-func (p *params) start(name string) time.Time {
-	s := p.single(name)
+func (p *Params) start(name string) time.Time {
+	s := p.Single(name)
 	if s == "" {
 		return time.Time{}
 	}
 	t, err := events.ParseTime(s)
 	if err != nil {
-		p.fail(name, s, err.Error())
+		p.Fail(name, s, err.Error())
 		return time.Time{}
 	}
 	return t.Time
 }
 
-// term reads an id that must be in the vocabulary.
-func (p *params) term(name string, lookup func(string) *events.Term) string {
-	s := p.single(name)
+// Term reads an id that must be in the vocabulary.
+func (p *Params) Term(name string, lookup func(string) *events.Term) string {
+	s := p.Single(name)
 	if s != "" && lookup(s) == nil {
-		p.fail(name, s, "not in the vocabulary")
+		p.Fail(name, s, "not in the vocabulary")
 		return ""
 	}
 	return s
 }
 
-func (p *params) limit() int {
-	s := p.single("limit")
+func (p *Params) limit() int {
+	s := p.Single("limit")
 	if s == "" {
 		return projections.DefaultLimit
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > projections.MaxLimit {
-		p.fail("limit", s, "want a whole number from 1 to "+strconv.Itoa(projections.MaxLimit))
+		p.Fail("limit", s, "want a whole number from 1 to "+strconv.Itoa(projections.MaxLimit))
 		return 0
 	}
 	return n
 }
 
-func (p *params) cursor() string {
-	s := p.single("cursor")
+func (p *Params) cursor() string {
+	s := p.Single("cursor")
 	if len(s) > 128 {
-		p.fail("cursor", s[:32]+"…", "not a cursor this service issued")
+		p.Fail("cursor", s[:32]+"…", "not a cursor this service issued")
 		return ""
 	}
 	return s
 }
 
-func (p *params) knowledge() projections.Knowledge {
+func (p *Params) knowledge() projections.Knowledge {
 	return projections.Knowledge{At: p.time("known_at")}
 }
 
-// only refuses parameters the endpoint does not know: a misspelt filter
+// Only refuses parameters the endpoint does not know: a misspelt filter
 // would otherwise widen the answer without a word.
-func (p *params) only(names ...string) {
+func (p *Params) Only(names ...string) {
 	for k := range p.q {
 		found := false
 		for _, n := range names {
@@ -116,7 +122,7 @@ func (p *params) only(names ...string) {
 			}
 		}
 		if !found {
-			p.fail(k, p.q.Get(k), "unknown parameter (known: "+strings.Join(names, ", ")+")")
+			p.Fail(k, p.q.Get(k), "unknown parameter (known: "+strings.Join(names, ", ")+")")
 		}
 	}
 }
