@@ -631,43 +631,34 @@ func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 // until fn says stop.
 func Developments(tx Tx, after uint64, fn func(*Development) bool) error {
 	c := tx.Bucket(BucketDevelopments).Cursor()
-	for k, v := c.Seek(u64Key(after + 1)); k != nil; k, v = c.Next() {
-		var d Development
-		if err := json.Unmarshal(v, &d); err != nil {
-			return fmt.Errorf("decode development %d: %w", u64(k), err)
-		}
-		if !fn(&d) {
-			return nil
-		}
-	}
-	return nil
+	k, v := c.Seek(u64Key(after + 1))
+	return walk(k, v, c.Next, "development", fn)
 }
 
 // LatestDevelopments calls fn for each development, newest first, until
 // fn says stop.
 func LatestDevelopments(tx Tx, fn func(*Development) bool) error {
 	c := tx.Bucket(BucketDevelopments).Cursor()
-	for k, v := c.Last(); k != nil; k, v = c.Prev() {
-		var d Development
-		if err := json.Unmarshal(v, &d); err != nil {
-			return fmt.Errorf("decode development %d: %w", u64(k), err)
-		}
-		if !fn(&d) {
-			return nil
-		}
-	}
-	return nil
+	k, v := c.Last()
+	return walk(k, v, c.Prev, "development", fn)
 }
 
 // SkippedMessages calls fn for each message the projection did not apply.
 func SkippedMessages(tx Tx, fn func(*Skipped) bool) error {
 	c := tx.Bucket(BucketSkipped).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		var s Skipped
-		if err := json.Unmarshal(v, &s); err != nil {
-			return fmt.Errorf("decode skipped %d: %w", u64(k), err)
+	k, v := c.First()
+	return walk(k, v, c.Next, "skipped", fn)
+}
+
+// walk decodes the JSON values of a sequence-keyed bucket from k on,
+// stepping with step, until fn says stop.
+func walk[T any](k, v []byte, step func() ([]byte, []byte), what string, fn func(*T) bool) error {
+	for ; k != nil; k, v = step() {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			return fmt.Errorf("decode %s %d: %w", what, u64(k), err)
 		}
-		if !fn(&s) {
+		if !fn(&x) {
 			return nil
 		}
 	}
