@@ -29,8 +29,8 @@ func BenchmarkApply(b *testing.B) {
 	}
 	defer st.Close()
 	b.ResetTimer()
-	for i := 0; i < len(msgs); i += 5000 {
-		batch := msgs[i:min(i+5000, len(msgs))]
+	for i := 0; i < len(msgs); i += 4000 {
+		batch := msgs[i:min(i+4000, len(msgs))]
 		err := st.Update(context.Background(), func(tx projections.Tx) error {
 			_, err := projections.ApplyBatch(tx, batch)
 			return err

@@ -143,7 +143,10 @@ func (t *Time) UnmarshalText(b []byte) error {
 
 // MarshalJSON writes the time at its precision. (The embedded time.Time's
 // methods would write every time at nanosecond precision.)
-func (t Time) MarshalJSON() ([]byte, error) { return json.Marshal(t.String()) }
+func (t Time) MarshalJSON() ([]byte, error) {
+	// A formatted time holds nothing JSON must escape.
+	return []byte(`"` + t.String() + `"`), nil
+}
 
 // UnmarshalJSON reads a JSON string as UnmarshalText does; anything else
 // is kept as invalid for Validate to report.

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	"github.com/parley-news/parley/internal/bolt"
@@ -22,14 +21,17 @@ import (
 const ModelFile = "readmodel.db"
 
 // RebuildBatch is the batch of a rebuild: larger than the live one, since
-// nobody waits for a single event to become visible.
-const RebuildBatch = 10000
+// nobody waits for a single event to become visible, but not so large that
+// bbolt's in-memory nodes grow long (it splits them only at commit, and
+// every insert into a long node moves its tail).
+const RebuildBatch = 4000
 
 // RebuildRemap is how many events a rebuild applies between reopening its
 // file. bbolt reads through a memory map, and every page it has read stays
 // in the process's resident memory until the map goes: reopening keeps a
-// rebuild of millions of events within a few hundred MiB.
-const RebuildRemap = 25_000
+// rebuild of millions of events within a few hundred MiB. (The pages it
+// writes go through the file, not the map.)
+const RebuildRemap = 8_000
 
 // RebuildStats are the figures of one rebuild.
 type RebuildStats struct {
@@ -78,8 +80,6 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 	if w != nil {
 		bar = progress.New(w, "rebuild", "events", last)
 	}
-	// Fewer collections while the heap churns through batches.
-	defer debug.SetGCPercent(debug.SetGCPercent(200))
 	var n, sinceOpen uint64
 	if last > 0 {
 		err = conn.Consume(ctx, stream.ConsumeConfig{From: 1, Until: last, BatchMax: RebuildBatch}, func(ctx context.Context, batch []stream.Message) error {
