@@ -250,10 +250,16 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 			r.stops = append(r.stops, stop)
 		}
 	}
-	r.Projector = projector.New(r.stream.Conn, r.Store, projector.Config{Logger: log,
+	conn := r.stream.Conn
+	r.Projector = projector.New(conn, r.Store, projector.Config{Logger: log,
 		OnApply: func(cp uint64, devs []*projections.Development) {
 			for _, h := range hooks {
 				h(cp, devs)
+			}
+		},
+		OnSkip: func(s *projections.Skipped) {
+			if err := conn.DeadLetter(s.Seq, s.Subject, nil, s.Reason); err != nil {
+				log.Warn("dead letter not published", "seq", s.Seq, "err", err)
 			}
 		}})
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))

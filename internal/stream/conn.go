@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"slices"
 	"strings"
 	"time"
@@ -243,6 +244,19 @@ func (c *Conn) LastSeq(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("stream %s info: %w", c.cfg.Stream, err)
 	}
 	return info.State.LastSeq, nil
+}
+
+// DeadLetter publishes a stored message the projector could not apply to
+// DeadLetterSubject, with its sequence and the reason in headers, for
+// whoever watches it. It is best effort: the read model keeps the same
+// record in its skipped bucket.
+func (c *Conn) DeadLetter(seq uint64, subject string, data []byte, reason string) error {
+	m := nats.NewMsg(DeadLetterSubject)
+	m.Data = data
+	m.Header.Set("Parley-Stream-Sequence", strconv.FormatUint(seq, 10))
+	m.Header.Set("Parley-Subject", subject)
+	m.Header.Set("Parley-Reason", reason)
+	return c.nc.PublishMsg(m)
 }
 
 // NATS returns the underlying connection, for adapters that publish or
