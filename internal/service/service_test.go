@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/parley-news/parley/internal/service"
 )
 
@@ -381,5 +384,46 @@ func TestSlowHeaderClientIsClosed(t *testing.T) {
 	}
 	if el := time.Since(start); el > 10*time.Second {
 		t.Errorf("closed after %s, want within the header timeout", el)
+	}
+}
+
+// TestUndecodableMessageIsDeadLettered appends a message that is not an
+// event straight to the stream, as another writer could: the projector
+// skips it, publishes it to the dead-letter subject with the reason, and
+// goes on with the events after it.
+func TestUndecodableMessageIsDeadLettered(t *testing.T) {
+	r := start(t, t.TempDir(), false)
+	nc, err := nats.Connect(r.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	dead, err := nc.SubscribeSync("parley.dead.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := js.Publish(ctx, "parley.events.not-an-event", []byte("{this is not json")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := dead.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatalf("no dead letter: %v", err)
+	}
+	if m.Header.Get("Parley-Subject") != "parley.events.not-an-event" || !strings.Contains(m.Header.Get("Parley-Reason"), "decode envelope") {
+		t.Errorf("dead letter headers = %v", m.Header)
+	}
+	var out bytes.Buffer
+	file := filepath.Join(t.TempDir(), "after.ndjson")
+	os.WriteFile(file, []byte(`{"id":"after-dead","type":"talks","occurred_at":"2025-11-24","title":"T","sources":[{"outlet":"AP"}]}`+"\n"), 0o600)
+	if ok, err := service.IngestFiles(ctx, service.IngestConfig{NATSURL: r.NATSURL}, []string{file}, nil, &out, &out); !ok || err != nil {
+		t.Fatalf("ingest after the dead letter: %v %s", err, &out)
+	}
+	waitReady(t, r)
+	var ev struct{ ID string }
+	if code := getJSON(t, r.HTTPURL+"/v1/events/after-dead", &ev); code != 200 {
+		t.Errorf("the event after the dead letter was not applied: %d", code)
 	}
 }
