@@ -198,7 +198,6 @@ type parts struct {
 	vocab *events.Vocabulary
 	conn  *stream.Conn
 	store *bolt.Store
-	proj  func() *projector.Projector // set once the projector exists
 	mux   *http.ServeMux
 }
 
@@ -235,8 +234,7 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 	}
 
 	mux := http.NewServeMux()
-	ps := &parts{cfg: c, log: log, vocab: vocab, conn: r.stream.Conn, store: r.Store, mux: mux,
-		proj: func() *projector.Projector { return r.Projector }}
+	ps := &parts{cfg: c, log: log, vocab: vocab, conn: r.stream.Conn, store: r.Store, mux: mux}
 	var hooks []func(uint64, []*projections.Development)
 	for _, mount := range mounted {
 		onApply, stop, err := mount(ctx, ps)
