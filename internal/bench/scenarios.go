@@ -10,8 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -20,6 +21,7 @@ import (
 	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/ingest"
+	"github.com/parley-news/parley/internal/procstat"
 	"github.com/parley-news/parley/internal/service"
 	"github.com/parley-news/parley/internal/stream"
 	"github.com/parley-news/parley/internal/synth"
@@ -175,7 +177,7 @@ func runVisible(ctx context.Context, cfg Config, dir string, res Results) error 
 		return err
 	}
 	defer conn.Close()
-	resetPeakRSS()
+	procstat.ResetPeak()
 	g := gen(2)
 	n := int(float64(cfg.VisibleRate) * cfg.VisibleFor.Seconds())
 	var (
@@ -243,7 +245,7 @@ func runVisible(ctx context.Context, cfg Config, dir string, res Results) error 
 	res["visible_p99_ms"] = percentile(commit, 0.99)
 	res["visible_http_p50_ms"] = percentile(viaHTTP, 0.50)
 	res["visible_http_p99_ms"] = percentile(viaHTTP, 0.99)
-	res["visible_rss_mb"] = peakRSSMiB()
+	res["visible_rss_mb"] = procstat.PeakRSSMiB()
 	say(cfg, "visible: %d events at %d/s, commit p50 %.2f ms p99 %.2f ms, HTTP p99 %.2f ms", n, cfg.VisibleRate,
 		res["visible_p50_ms"], res["visible_p99_ms"], res["visible_http_p99_ms"])
 	return nil
@@ -350,9 +352,13 @@ func rebuildProcess(ctx context.Context, natsURL, dir string, events uint64) (ra
 		return 0, 0, fmt.Errorf("projector rebuild: %v\n%s", err, out)
 	}
 	el := time.Since(start)
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rssMiB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	// The rebuild reports its own peak: the kernel's ru_maxrss of a child
+	// counts the parent's memory it shared between fork and exec.
+	m := regexp.MustCompile(`peak resident memory ([0-9.]+) MiB`).FindSubmatch(out)
+	if m == nil {
+		return 0, 0, fmt.Errorf("projector rebuild did not report its peak memory:\n%s", out)
 	}
+	rssMiB, _ = strconv.ParseFloat(string(m[1]), 64)
 	return float64(events) / el.Seconds(), rssMiB, nil
 }
 
@@ -389,7 +395,7 @@ func rawReplay(ctx context.Context, conn *stream.Conn, last uint64) error {
 func queries(ctx context.Context, cfg Config, base string, size int, start time.Time, res Results) error {
 	v := data.Vocabulary()
 	days := max(size/50, 1)
-	resetPeakRSS()
+	procstat.ResetPeak()
 	kinds := []struct {
 		key string
 		url func(r *rand.Rand) string
@@ -455,6 +461,6 @@ func queries(ctx context.Context, cfg Config, base string, size int, start time.
 		res[k.key+"_p99_ms_"+sk] = percentile(lat, 0.99)
 		say(cfg, "%s at %s: p50 %.2f ms, p99 %.2f ms (%d queries, %d clients)", k.key, sk, res[k.key+"_p50_ms_"+sk], res[k.key+"_p99_ms_"+sk], len(lat), cfg.Clients)
 	}
-	res["query_rss_mb_"+sizeKey(size)] = peakRSSMiB()
+	res["query_rss_mb_"+sizeKey(size)] = procstat.PeakRSSMiB()
 	return nil
 }

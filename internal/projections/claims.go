@@ -112,7 +112,7 @@ func (rs *records) bySeq(seq uint64) (*eventRecord, error) {
 	if id == nil {
 		return nil, fmt.Errorf("no event at sequence %d", seq)
 	}
-	r, err := getRecord(rs.tx, string(id))
+	r, err := cachedRecord(rs.tx, string(id))
 	if err != nil {
 		return nil, err
 	}

@@ -295,7 +295,7 @@ func (r *eventRecord) view(seq uint64) *EventView {
 
 // QueryEvent returns one event as known at k.
 func QueryEvent(tx Tx, id string, k Knowledge) (*EventView, error) {
-	r, err := getRecord(tx, id)
+	r, err := cachedRecord(tx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +367,7 @@ func QueryTimeline(tx Tx, q TimelineQuery) (*TimelinePage, error) {
 		r := records[s]
 		if r == nil {
 			id := tx.Bucket(BucketSeqs).Get(u64Key(s))
-			rec, err := getRecord(tx, string(id))
+			rec, err := cachedRecord(tx, string(id))
 			if err != nil || rec == nil {
 				return false, fmt.Errorf("timeline entry %x: event at seq %d: %v", k, s, err)
 			}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/parley-news/parley/internal/bolt"
+	"github.com/parley-news/parley/internal/procstat"
 	"github.com/parley-news/parley/internal/projections"
 	"github.com/parley-news/parley/internal/projector"
 )
@@ -36,7 +37,13 @@ func Rebuild(ctx context.Context, c Config) (projector.RebuildStats, error) {
 		return projector.RebuildStats{}, err
 	}
 	defer st.Close()
-	return projector.Rebuild(ctx, st.Conn, path, c.Out, nil, nil)
+	stats, err := projector.Rebuild(ctx, st.Conn, path, c.Out, nil, nil)
+	if err == nil {
+		if peak := procstat.PeakRSSMiB(); peak > 0 {
+			fmt.Fprintf(c.Out, "rebuild: peak resident memory %.0f MiB\n", peak)
+		}
+	}
+	return stats, err
 }
 
 // OpenReadModel opens the read model file in DataDir for the replay

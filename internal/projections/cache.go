@@ -1,0 +1,71 @@
+package projections
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sync"
+)
+
+// recordCache keeps decoded event records for queries, keyed by their
+// stored bytes: a state answer reads the records of the latest claim of
+// every (issue, party) pair, the same few hundred records query after
+// query, and decoding them is most of the answer's cost. Being keyed by
+// content, an entry can never be stale, whichever store or transaction it
+// came from. Queries only read what they get; Apply decodes its own.
+//
+// Two generations bound it: when the young one is full it becomes the old
+// one, and what is still used is carried forward on its next hit.
+type recordCache struct {
+	mu         sync.Mutex
+	young, old map[string]*cached
+}
+
+type cached struct {
+	raw []byte
+	rec *eventRecord
+}
+
+const recordCacheSize = 4096
+
+var decoded = &recordCache{young: map[string]*cached{}, old: map[string]*cached{}}
+
+// get returns the record stored as raw under id, decoding it on a miss.
+func (c *recordCache) get(id string, raw []byte) (*eventRecord, error) {
+	c.mu.Lock()
+	e, ok := c.young[id]
+	if !ok {
+		if e, ok = c.old[id]; ok {
+			c.put(id, e)
+		}
+	}
+	c.mu.Unlock()
+	if ok && bytes.Equal(e.raw, raw) {
+		return e.rec, nil
+	}
+	var r eventRecord
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("decode event record %s: %w", id, err)
+	}
+	c.mu.Lock()
+	c.put(id, &cached{raw: bytes.Clone(raw), rec: &r})
+	c.mu.Unlock()
+	return &r, nil
+}
+
+func (c *recordCache) put(id string, e *cached) {
+	if len(c.young) >= recordCacheSize {
+		c.old, c.young = c.young, make(map[string]*cached, recordCacheSize)
+	}
+	c.young[id] = e
+}
+
+// cachedRecord is getRecord for queries: the record may be shared with
+// other queries and must not be changed.
+func cachedRecord(tx Tx, id string) (*eventRecord, error) {
+	v := tx.Bucket(BucketEvents).Get([]byte(id))
+	if v == nil {
+		return nil, nil
+	}
+	return decoded.get(id, v)
+}
