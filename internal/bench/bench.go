@@ -85,6 +85,7 @@ var rows = []Row{
 	{"SSE p50, 1,000 clients at 100 ev/s", "sse_p50_ms_1k", "", "ms", ""},
 	{"SSE p99, 1,000 clients at 100 ev/s", "sse_p99_ms_1k", "", "ms", "< 50"},
 	{"10,000 idle SSE clients, RSS", "sse_idle_rss_mb_10k", "", "MiB", "< 1024"},
+	{"webhooks to 100 receivers", "webhook_eps_100", "", "del/s", ""},
 }
 
 // Table writes the results for a person: each figure, the raw figure, the

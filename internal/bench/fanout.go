@@ -19,7 +19,7 @@ func runFanout(ctx context.Context, cfg Config, _ string, res Results) error {
 	if cfg.Quick {
 		clients, dur, idle = 300, 3*time.Second, 2000
 	}
-	out, err := goBench(ctx, "BenchmarkSSELatency", "-feed.clients", strconv.Itoa(clients), "-feed.rate", "100", "-feed.duration", dur.String())
+	out, err := goBench(ctx, "./internal/feed", "BenchmarkSSELatency", "-feed.clients", strconv.Itoa(clients), "-feed.rate", "100", "-feed.duration", dur.String())
 	if err != nil {
 		return err
 	}
@@ -30,18 +30,24 @@ func runFanout(ctx context.Context, cfg Config, _ string, res Results) error {
 		return fmt.Errorf("live feed: %v messages missing", m)
 	}
 	say(cfg, "SSE: %d clients at 100 events/s, p50 %.1f ms, p99 %.1f ms", clients, res["sse_p50_ms_"+sk], res["sse_p99_ms_"+sk])
-	out, err = goBench(ctx, "BenchmarkSSEIdleClients", "-feed.idle", strconv.Itoa(idle))
+	out, err = goBench(ctx, "./internal/feed", "BenchmarkSSEIdleClients", "-feed.idle", strconv.Itoa(idle))
 	if err != nil {
 		return err
 	}
 	ik := sizeKey(idle)
 	res["sse_idle_rss_mb_"+ik] = metric(out, "rss-MiB")
 	say(cfg, "SSE: %d idle clients held in %.0f MiB", idle, res["sse_idle_rss_mb_"+ik])
+	out, err = goBench(ctx, "./internal/delivery", "BenchmarkDeliveryFanout")
+	if err != nil {
+		return err
+	}
+	res["webhook_eps_100"] = metric(out, "deliveries/s")
+	say(cfg, "webhooks: %.0f deliveries/s to 100 receivers", res["webhook_eps_100"])
 	return nil
 }
 
-func goBench(ctx context.Context, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", append([]string{"test", "./internal/feed", "-run", "^$", "-bench", "^" + name + "$", "-benchtime", "1x", "-args"}, args...)...)
+func goBench(ctx context.Context, pkg, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"test", pkg, "-run", "^$", "-bench", "^" + name + "$", "-benchtime", "1x", "-args"}, args...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("%s (run from the repository's root): %v\n%s", name, err, out)
