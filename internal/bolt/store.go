@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -207,4 +208,16 @@ func CopyBuckets(ctx context.Context, from, to *Store, names []string) error {
 			return nil
 		})
 	})
+}
+
+// DumpFile writes the canonical dump (projections.Dump) of the read model
+// file at path, which no process may hold open: how two read models are
+// compared.
+func DumpFile(path string, w io.Writer) error {
+	st, err := Open(path, Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.View(context.Background(), func(tx projections.Tx) error { return projections.Dump(tx, w) })
 }

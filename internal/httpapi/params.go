@@ -47,13 +47,8 @@ func (p *Params) Single(name string) string {
 // minute for the end of its minute), so "as of 2025-11-21" counts all that
 // happened on the 21st.
 func (p *Params) time(name string) time.Time {
-	s := p.Single(name)
-	if s == "" {
-		return time.Time{}
-	}
-	t, err := events.ParseTime(s)
-	if err != nil {
-		p.Fail(name, s, err.Error())
+	t, ok := p.when(name)
+	if !ok {
 		return time.Time{}
 	}
 	return t.End()
@@ -62,16 +57,25 @@ func (p *Params) time(name string) time.Time {
 // start reads a date or time as the start of what it stands for: the lower
 // bound of a range.
 func (p *Params) start(name string) time.Time {
+	t, ok := p.when(name)
+	if !ok {
+		return time.Time{}
+	}
+	return t.Time
+}
+
+// when reads a date or time at the precision it was given.
+func (p *Params) when(name string) (events.Time, bool) {
 	s := p.Single(name)
 	if s == "" {
-		return time.Time{}
+		return events.Time{}, false
 	}
 	t, err := events.ParseTime(s)
 	if err != nil {
 		p.Fail(name, s, err.Error())
-		return time.Time{}
+		return events.Time{}, false
 	}
-	return t.Time
+	return t, true
 }
 
 // Term reads an id that must be in the vocabulary.

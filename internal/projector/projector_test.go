@@ -31,13 +31,8 @@ func fill(t *testing.T, conn *stream.Conn, n int) {
 
 func dump(t *testing.T, path string) []byte {
 	t.Helper()
-	st, err := bolt.Open(path, bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	var buf bytes.Buffer
-	if err := st.View(context.Background(), func(tx projections.Tx) error { return projections.Dump(tx, &buf) }); err != nil {
+	if err := bolt.DumpFile(path, &buf); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/parley-news/parley/internal/bolt"
-	"github.com/parley-news/parley/internal/projections"
 	"github.com/parley-news/parley/internal/projector"
 )
 
@@ -91,11 +90,6 @@ type dump struct {
 
 func readDump(t *testing.T, dir, out string) dump {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(dir, projector.ModelFile), bolt.Options{})
-	if err != nil {
-		t.Fatalf("open read model of %s: %v", dir, err)
-	}
-	defer st.Close()
 	f, err := os.Create(out)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +97,7 @@ func readDump(t *testing.T, dir, out string) dump {
 	defer f.Close()
 	h := sha256.New()
 	w := bufio.NewWriter(io.MultiWriter(f, h))
-	if err := st.View(context.Background(), func(tx projections.Tx) error { return projections.Dump(tx, w) }); err != nil {
+	if err := bolt.DumpFile(filepath.Join(dir, projector.ModelFile), w); err != nil {
 		t.Fatalf("dump %s: %v", dir, err)
 	}
 	if err := w.Flush(); err != nil {

@@ -27,13 +27,8 @@ import (
 
 func dumpFile(t *testing.T, path string) []byte {
 	t.Helper()
-	st, err := bolt.Open(path, bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	var buf bytes.Buffer
-	if err := st.View(context.Background(), func(tx projections.Tx) error { return projections.Dump(tx, &buf) }); err != nil {
+	if err := bolt.DumpFile(path, &buf); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
