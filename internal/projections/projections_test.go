@@ -275,3 +275,45 @@ func TestApplyIsIdempotent(t *testing.T) {
 		t.Errorf("timeline has %d events, want 1", len(page.Events))
 	}
 }
+
+// TestTimelineAndHistoryKnownAt checks that "as known at" applies to the
+// timeline and to an issue's history: a late report recorded later is
+// absent before it was recorded, and present, in its event-time place,
+// after.
+func TestTimelineAndHistoryKnownAt(t *testing.T) {
+	l := newLog(t)
+	l.add(
+		ev("leak", "leak", "2025-11-20", pos("us", "army-cap", "proposes", 600000)),
+		ev("e3-plan", "proposal", "2025-11-23", pos("e3", "army-cap", "proposes", 800000)),
+		ev("late", "statement", "2025-11-19", pos("ua", "army-cap", "rejects", nil)),
+	)
+	ids := func(k projections.Knowledge) (timeline, history []string) {
+		l.store.View(context.Background(), func(tx projections.Tx) error {
+			page, err := projections.QueryTimeline(tx, projections.TimelineQuery{Issue: "army-cap", Knowledge: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Events {
+				timeline = append(timeline, e.ID)
+			}
+			h, err := projections.QueryHistory(tx, projections.HistoryQuery{Issue: "army-cap", Knowledge: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range h.Entries {
+				history = append(history, e.Event)
+			}
+			return nil
+		})
+		return timeline, history
+	}
+	before := projections.Knowledge{At: l.recordedAt(2)}
+	tl, h := ids(before)
+	if want := []string{"leak", "e3-plan"}; !slices.Equal(tl, want) || !slices.Equal(h, want) {
+		t.Errorf("as known before the late report: timeline %v, history %v, want %v", tl, h, want)
+	}
+	tl, h = ids(projections.Knowledge{})
+	if want := []string{"late", "leak", "e3-plan"}; !slices.Equal(tl, want) || !slices.Equal(h, want) {
+		t.Errorf("now: timeline %v, history %v, want %v", tl, h, want)
+	}
+}
