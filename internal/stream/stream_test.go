@@ -89,3 +89,27 @@ func TestConsumeInOrderFromCheckpoint(t *testing.T) {
 		t.Errorf("%d batches for 2400 messages with at most 700 each", batches)
 	}
 }
+
+// TestPastTheDuplicateWindow appends an id again after the stream's
+// duplicate window has passed: the per-subject expectation still refuses
+// to store it, and it is told a duplicate (same content) or a conflict.
+func TestPastTheDuplicateWindow(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := stream.Connect(ctx, stream.Config{URL: natstest.Server(t), DuplicateWindow: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if r := conn.Append(ctx, []events.Event{event("once", "A")}, ""); r[0].Status != stream.Appended {
+		t.Fatalf("first append: %+v", r[0])
+	}
+	time.Sleep(1500 * time.Millisecond) // past the window: the server has forgotten the Msg-Id
+	again := conn.Append(ctx, []events.Event{event("once", "A"), event("once", "B")}, "")
+	if again[0].Status != stream.Duplicate || again[1].Status != stream.Conflict {
+		t.Errorf("after the window: %s and %s, want duplicate and conflict", again[0].Status, again[1].Status)
+	}
+	if last, _ := conn.LastSeq(ctx); last != 1 {
+		t.Errorf("stream holds %d messages, want 1", last)
+	}
+}
