@@ -114,11 +114,15 @@ func (a *applier) apply() (Outcome, error) {
 	if err := a.tx.Bucket(BucketRecorded).Put(rk, []byte{1}); err != nil {
 		return Outcome{}, err
 	}
-	e, raw, err := events.UnwrapData(a.m.Data)
-	if err != nil {
-		return a.skip(err.Error())
+	d := a.m.Decoded
+	if d == nil {
+		d = Decode(a.m.Data)
 	}
-	a.raw = raw
+	if d.err != nil {
+		return a.skip(d.err.Error())
+	}
+	e := d.event
+	a.raw = d.raw
 	if prev, err := getRecord(a.tx, e.ID); err != nil {
 		return Outcome{}, err
 	} else if prev != nil {

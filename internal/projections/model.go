@@ -259,4 +259,22 @@ type Message struct {
 	Time    time.Time
 	Subject string
 	Data    []byte
+	// Decoded is Data decoded ahead of applying, or nil: ApplyBatch then
+	// decodes it itself.
+	Decoded *Decoded
+}
+
+// Decoded is a message's event decoded ahead of the apply loop, by the
+// goroutine that receives messages, so that decoding one batch overlaps
+// applying the one before.
+type Decoded struct {
+	event events.Event
+	raw   []byte
+	err   error
+}
+
+// Decode decodes a stream message's event.
+func Decode(data []byte) *Decoded {
+	e, raw, err := events.UnwrapData(data)
+	return &Decoded{event: e, raw: raw, err: err}
 }

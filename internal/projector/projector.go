@@ -83,7 +83,7 @@ func (p *Projector) Run(ctx context.Context) error {
 	defer cancel()
 	go p.watchHead(ctx)
 
-	err = p.conn.Consume(ctx, stream.ConsumeConfig{From: cp + 1, BatchMax: p.cfg.BatchMax}, p.apply)
+	err = p.conn.Consume(ctx, stream.ConsumeConfig{From: cp + 1, BatchMax: p.cfg.BatchMax, Prepare: prepare}, p.apply)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -206,11 +206,16 @@ func (p *Projector) WaitFor(ctx context.Context, seq uint64) error {
 	}
 }
 
-// messages converts a batch of the stream's messages to the projection's.
+// messages converts a batch of the stream's messages to the projection's,
+// with what prepare decoded.
 func messages(batch []stream.Message) []projections.Message {
 	out := make([]projections.Message, len(batch))
 	for i, m := range batch {
-		out[i] = projections.Message(m)
+		d, _ := m.Prepared.(*projections.Decoded)
+		out[i] = projections.Message{Seq: m.Seq, Time: m.Time, Subject: m.Subject, Data: m.Data, Decoded: d}
 	}
 	return out
 }
+
+// prepare decodes a message's event on the consumer's receiving goroutine.
+func prepare(m *stream.Message) { m.Prepared = projections.Decode(m.Data) }

@@ -82,7 +82,7 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 	}
 	var n, sinceOpen uint64
 	if last > 0 {
-		err = conn.Consume(ctx, stream.ConsumeConfig{From: 1, Until: last, BatchMax: RebuildBatch}, func(ctx context.Context, batch []stream.Message) error {
+		err = conn.Consume(ctx, stream.ConsumeConfig{From: 1, Until: last, BatchMax: RebuildBatch, Prepare: prepare}, func(ctx context.Context, batch []stream.Message) error {
 			err := st.Update(ctx, func(tx projections.Tx) error {
 				_, err := projections.ApplyBatch(tx, messages(batch))
 				return err

@@ -16,6 +16,8 @@ type Message struct {
 	Time    time.Time
 	Subject string
 	Data    []byte
+	// Prepared is what ConsumeConfig.Prepare made of the message.
+	Prepared any
 }
 
 // ConsumeConfig says where to start and how to batch.
@@ -28,6 +30,10 @@ type ConsumeConfig struct {
 	// Until, when not 0, ends Consume with nil once the message with this
 	// sequence (or a later one) has been applied: a replay up to a point.
 	Until uint64
+	// Prepare, when set, is called on each message as it arrives, on the
+	// goroutine that receives them, so that work not bound to the order of
+	// apply (decoding) overlaps the apply of the batch before.
+	Prepare func(*Message)
 }
 
 // DefaultBatchMax is the largest batch handed to apply: about what one
@@ -82,8 +88,12 @@ func (c *Conn) Consume(ctx context.Context, cfg ConsumeConfig, apply func(contex
 				errc <- fmt.Errorf("message metadata: %w", err)
 				return
 			}
+			msg := Message{Seq: md.Sequence.Stream, Time: md.Timestamp, Subject: m.Subject(), Data: m.Data()}
+			if cfg.Prepare != nil {
+				cfg.Prepare(&msg)
+			}
 			select {
-			case ch <- Message{Seq: md.Sequence.Stream, Time: md.Timestamp, Subject: m.Subject(), Data: m.Data()}:
+			case ch <- msg:
 			case <-ctx.Done():
 				return
 			}
