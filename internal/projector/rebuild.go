@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/parley-news/parley/internal/bolt"
@@ -31,7 +32,7 @@ const RebuildBatch = 4000
 // in the process's resident memory until the map goes: reopening keeps a
 // rebuild of millions of events within a few hundred MiB. (The pages it
 // writes go through the file, not the map.)
-const RebuildRemap = 8_000
+const RebuildRemap = 4_000
 
 // RebuildStats are the figures of one rebuild.
 type RebuildStats struct {
@@ -80,6 +81,9 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 	if w != nil {
 		bar = progress.New(w, "rebuild", "events", last)
 	}
+	// A soft ceiling on the heap, well above what a batch keeps live, so
+	// that collection runs before the heap doubles rather than after.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(256 << 20))
 	var n, sinceOpen uint64
 	if last > 0 {
 		err = conn.Consume(ctx, stream.ConsumeConfig{From: 1, Until: last, BatchMax: RebuildBatch, Prepare: prepare}, func(ctx context.Context, batch []stream.Message) error {

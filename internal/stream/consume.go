@@ -71,7 +71,9 @@ func (c *Conn) Consume(ctx context.Context, cfg ConsumeConfig, apply func(contex
 	defer cancel()
 	// The pump owns the iterator's Next; the loop below owns the batches.
 	// The channel is the prefetch: whatever has arrived is applied at once.
-	ch := make(chan Message, 2*cfg.BatchMax)
+	// One batch ahead is enough to keep the apply loop fed; more would
+	// hold prepared (decoded) messages in memory for nothing.
+	ch := make(chan Message, cfg.BatchMax)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(ch)
