@@ -87,6 +87,22 @@ func server(ctx context.Context, dir string, sync time.Duration) (*stream.Server
 	return srv, conn, nil
 }
 
+// running starts the projector process on the embedded default in dir and
+// connects a writer to its NATS server.
+func running(ctx context.Context, dir string, sync time.Duration) (*service.Running, *stream.Conn, error) {
+	r, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
+		NATSSyncInterval: sync, Out: io.Discard, Logger: quiet()})
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL, Name: "parleybench"})
+	if err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	return r, conn, nil
+}
+
 // runAppend compares the ingest path (decode NDJSON, validate, wrap,
 // atomic batches with the idempotency headers, per-record results) with a
 // raw async publish of the same messages to the same stream
@@ -167,15 +183,11 @@ func runAppend(ctx context.Context, cfg Config, dir string, res Results) error {
 // publish call to its commit in the read model, and a sample of them to
 // the first HTTP answer that shows it.
 func runVisible(ctx context.Context, cfg Config, dir string, res Results) error {
-	r, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard, Logger: quiet()})
+	r, conn, err := running(ctx, dir, 0)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL, Name: "parleybench"})
-	if err != nil {
-		return err
-	}
 	defer conn.Close()
 	procstat.ResetPeak()
 	g := gen(2)
@@ -264,16 +276,11 @@ func runHistory(ctx context.Context, cfg Config, dir string, res Results) error 
 	}
 	// The history is filled without fsync per write: it is the setting,
 	// not what is measured.
-	r, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
-		NATSSyncInterval: time.Minute, Out: io.Discard, Logger: quiet()})
+	r, conn, err := running(ctx, dir, time.Minute)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL, Name: "parleybench"})
-	if err != nil {
-		return err
-	}
 	defer conn.Close()
 	g := gen(3)
 	g.Amends = 2

@@ -254,15 +254,6 @@ func QueryState(tx Tx, q StateQuery) (*State, error) {
 	return st, nil
 }
 
-// Cell answers one (issue, party) pair of a StateQuery.
-func QueryCell(tx Tx, issue, party string, q StateQuery) (*Cell, error) {
-	at := q.At
-	if at.IsZero() {
-		at = endOfTime
-	}
-	return cellAt(tx, issue, party, at, q.Knowledge.seq(tx))
-}
-
 // view is the event as believed at seq, or nil when it was not yet
 // recorded then.
 func (r *eventRecord) view(seq uint64) *EventView {
@@ -641,13 +632,6 @@ func LatestDevelopments(tx Tx, fn func(*Development) bool) error {
 	c := tx.Bucket(BucketDevelopments).Cursor()
 	k, v := c.Last()
 	return walk(k, v, c.Prev, "development", fn)
-}
-
-// SkippedMessages calls fn for each message the projection did not apply.
-func SkippedMessages(tx Tx, fn func(*Skipped) bool) error {
-	c := tx.Bucket(BucketSkipped).Cursor()
-	k, v := c.First()
-	return walk(k, v, c.Next, "skipped", fn)
 }
 
 // walk decodes the JSON values of a sequence-keyed bucket from k on,
