@@ -67,7 +67,7 @@ func Apply(tx Tx, m Message) (Outcome, error) {
 func ApplyBatch(tx Tx, msgs []Message) ([]Outcome, error) {
 	outs := make([]Outcome, len(msgs))
 	cp := Checkpoint(tx)
-	a := applier{tx: tx, maxOcc: maxOccurred(tx)}
+	a := applier{tx: tx, maxOcc: maxOccurred(tx), now: map[[2]string]*Position{}, pairs: map[string]bool{}}
 	last := cp
 	for i, m := range msgs {
 		if m.Seq <= last {
@@ -105,6 +105,14 @@ type applier struct {
 	m      Message
 	maxOcc uint64 // the latest event time applied, carried through a batch
 	raw    []byte // the event's JSON as stored
+
+	// now holds, for the pairs looked up in this batch, the position as of
+	// the present and the last message applied; writing a claim of a pair
+	// drops its entry. Most events of a batch touch pairs an earlier one
+	// looked up, and need not search the claims again to tell what moved.
+	now map[[2]string]*Position
+	// pairs are the (issue, party) prefixes known to be in BucketPairs.
+	pairs map[string]bool
 }
 
 func (a *applier) apply() (Outcome, error) {
@@ -260,7 +268,13 @@ func (a *applier) development(e events.Event, issues, parties []string) *Develop
 }
 
 func (a *applier) save(d *Development) (Outcome, error) {
-	if err := putJSON(a.tx.Bucket(BucketDevelopments), u64Key(a.m.Seq), d); err != nil {
+	b := a.tx.Bucket(BucketDevelopments)
+	if !jsonTime(d.RecordedAt) {
+		// Not a time the stream gives; encoding/json says what is wrong.
+		if err := putJSON(b, u64Key(a.m.Seq), d); err != nil {
+			return Outcome{}, err
+		}
+	} else if err := b.Put(u64Key(a.m.Seq), d.appendJSON(make([]byte, 0, 512))); err != nil {
 		return Outcome{}, err
 	}
 	return Outcome{Development: d}, nil
@@ -350,21 +364,46 @@ func (a *applier) entries(rec *eventRecord, vi int, withClaims bool, fn func(b B
 	for i, p := range e.Positions {
 		suffix := claimKey(nil, occ, rec.Seq, v16, uint16(i))
 		pk := namePrefix(p.Issue, p.Party)
-		val := encodeClaim(validity{}, e.OccurredAt.Precision, p, rec.ID, e.Sources)
+		val := encodeClaim(validity{}, ver, rec.ID, p)
 		if err := fn(a.tx.Bucket(BucketClaims), concat(pk, suffix), val); err != nil {
 			return err
 		}
+		delete(a.now, [2]string{p.Issue, p.Party})
 		hv := append(make([]byte, validityLen), p.Party...)
 		if err := fn(a.tx.Bucket(BucketHistory), concat(namePrefix(p.Issue), suffix), hv); err != nil {
 			return err
 		}
-		if b := a.tx.Bucket(BucketPairs); b.Get(pk) == nil {
-			if err := b.Put(pk, []byte{1}); err != nil {
-				return err
-			}
+		if err := a.knowPair(pk); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// knowPair records an (issue, party) prefix in BucketPairs, once.
+func (a *applier) knowPair(pk []byte) error {
+	if a.pairs[string(pk)] {
+		return nil
+	}
+	if b := a.tx.Bucket(BucketPairs); b.Get(pk) == nil {
+		if err := b.Put(pk, []byte{1}); err != nil {
+			return err
+		}
+	}
+	a.pairs[string(pk)] = true
+	return nil
+}
+
+// nowOf is the position of a pair now, as of the message before this one.
+func (a *applier) nowOf(p [2]string) (*Position, error) {
+	if pos, ok := a.now[p]; ok {
+		return pos, nil
+	}
+	f, err := findCell(a.tx, p[0], p[1], endOfTime, a.m.Seq-1)
+	if err != nil {
+		return nil, err
+	}
+	return f.position(), nil
 }
 
 // watcher remembers the positions of some (issue, party) pairs before a
@@ -385,12 +424,12 @@ func (a *applier) watch(pairs [][2]string, at events.Time, past bool) *watcher {
 	w := &watcher{pairs: pairs, at: at, past: past}
 	prev := a.m.Seq - 1
 	for _, p := range pairs {
-		now, err := findCell(a.tx, p[0], p[1], endOfTime, prev)
+		now, err := a.nowOf(p)
 		if err != nil {
 			w.err = err
 			return w
 		}
-		w.beforeNow = append(w.beforeNow, now.position())
+		w.beforeNow = append(w.beforeNow, now)
 		if !past {
 			continue
 		}
@@ -419,6 +458,7 @@ func (w *watcher) finish(a *applier, d *Development) error {
 			return err
 		}
 		now := fn.position()
+		a.now[p] = now
 		if !w.past {
 			if !samePosition(w.beforeNow[i], now) {
 				moved = true

@@ -5,51 +5,94 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
+	"time"
 
 	"github.com/parley-news/parley/internal/events"
 )
 
-// A claim's value in the claims bucket is its validity followed by a
-// compact head: what state queries compare and count (stance, value, the
-// event, the outlets) without decoding JSON. The rest of the claim (quote,
-// sources, title) is read from the event's record, once per answer.
+// A claim's value in the claims bucket is its validity, a compact head
+// (what applying compares and counts: stance, value, the event, the
+// outlets) and a tail with the rest of what an answer shows of the claim,
+// so that state, history and diff answers are read from the index alone,
+// without decoding an event record per cell.
 //
 //	validity(16) precision(1) stance value event outlets
+//	occurred type title quote by recorded(8) sources
 //
-// each string a uvarint length and its bytes; outlets joined by 0x1f.
+// each string a uvarint length and its bytes; outlets joined by 0x1f;
+// occurred is the event time as the event wrote it (offset and precision
+// kept); sources a uvarint count plus one (0 for none given), then outlet,
+// url and published time of each.
 type claimHead struct {
 	prec    events.Precision
 	stance  []byte
 	value   []byte // the value's canonical JSON, empty when none
 	event   []byte
 	outlets []byte
+	tail    []byte
 }
 
 func (h *claimHead) sameAs(o *claimHead) bool {
 	return bytes.Equal(h.stance, o.stance) && bytes.Equal(h.value, o.value)
 }
 
-func encodeClaim(v validity, prec events.Precision, p events.Position, event string, sources []events.Source) []byte {
+// encodeClaim writes the value of one position of one version of an
+// event.
+func encodeClaim(v validity, ver *version, id string, p events.Position) []byte {
+	e := &ver.Event
 	var val []byte
 	if !p.Value.IsZero() {
 		val, _ = p.Value.MarshalJSON()
 	}
-	var outlets []byte
-	for i, s := range sources {
-		if i > 0 {
-			outlets = append(outlets, 0x1f)
-		}
-		outlets = append(outlets, s.Outlet...)
-	}
-	b := make([]byte, validityLen, validityLen+1+len(p.Stance)+len(val)+len(event)+len(outlets)+8)
+	b := make([]byte, validityLen, 256)
 	v.encode(b)
-	b = append(b, byte(prec))
-	for _, s := range [][]byte{[]byte(p.Stance), val, []byte(event), outlets} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+	b = append(b, byte(e.OccurredAt.Precision))
+	b = appendField(b, p.Stance)
+	b = appendField(b, string(val))
+	b = appendField(b, id)
+	b = binary.AppendUvarint(b, uint64(outletsLen(e.Sources)))
+	for i, s := range e.Sources {
+		if i > 0 {
+			b = append(b, 0x1f)
+		}
+		b = append(b, s.Outlet...)
+	}
+	b = appendField(b, e.OccurredAt.String())
+	b = appendField(b, e.Type)
+	b = appendField(b, e.Title)
+	b = appendField(b, p.Quote)
+	b = appendField(b, ver.By)
+	b = binary.BigEndian.AppendUint64(b, uint64(ver.RecordedAt.UnixNano()))
+	if e.Sources == nil {
+		return binary.AppendUvarint(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.Sources))+1)
+	for _, s := range e.Sources {
+		b = appendField(b, s.Outlet)
+		b = appendField(b, s.URL)
+		pub := ""
+		if s.PublishedAt != nil {
+			pub = s.PublishedAt.String()
+		}
+		b = appendField(b, pub)
 	}
 	return b
+}
+
+func outletsLen(ss []events.Source) int {
+	n := 0
+	for i, s := range ss {
+		if i > 0 {
+			n++
+		}
+		n += len(s.Outlet)
+	}
+	return n
+}
+
+func appendField(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 var errBadClaim = errors.New("malformed claim entry")
@@ -64,13 +107,85 @@ func decodeClaimHead(b []byte) (claimHead, error) {
 	h.prec = events.Precision(b[validityLen])
 	rest := b[validityLen+1:]
 	for _, dst := range []*[]byte{&h.stance, &h.value, &h.event, &h.outlets} {
-		n, k := binary.Uvarint(rest)
-		if k <= 0 || uint64(len(rest)-k) < n {
+		var ok bool
+		if *dst, rest, ok = field(rest); !ok {
 			return h, errBadClaim
 		}
-		*dst, rest = rest[k:k+int(n)], rest[k+int(n):]
 	}
+	h.tail = rest
 	return h, nil
+}
+
+// field splits a length-prefixed field off b.
+func field(b []byte) (f, rest []byte, ok bool) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n {
+		return nil, b, false
+	}
+	return b[k : k+int(n)], b[k+int(n):], true
+}
+
+// claim reads the whole claim: the head and its tail, copied out of the
+// transaction's memory.
+func (r *claimRef) claim() (Claim, error) {
+	h := &r.head
+	c := Claim{Issue: r.issue, Party: r.party, Stance: string(h.stance), Event: string(h.event), Seq: r.seq()}
+	bad := func(what string, err error) (Claim, error) {
+		if err == nil {
+			err = errBadClaim
+		}
+		return Claim{}, fmt.Errorf("claim %s/%s of event %s: %s: %w", r.issue, r.party, c.Event, what, err)
+	}
+	if len(h.value) > 0 {
+		if err := c.Value.UnmarshalJSON(h.value); err != nil {
+			return bad("value", err)
+		}
+	}
+	var occ, typ, title, quote, by []byte
+	rest := h.tail
+	for _, dst := range []*[]byte{&occ, &typ, &title, &quote, &by} {
+		var ok bool
+		if *dst, rest, ok = field(rest); !ok {
+			return bad("fields", nil)
+		}
+	}
+	var err error
+	if c.OccurredAt, err = events.ParseTime(string(occ)); err != nil {
+		return bad("occurred_at", err)
+	}
+	c.Type, c.Title, c.Quote, c.CorrectedBy = string(typ), string(title), string(quote), string(by)
+	if len(rest) < 8 {
+		return bad("recorded_at", nil)
+	}
+	c.RecordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(rest))).UTC()
+	rest = rest[8:]
+	n, k := binary.Uvarint(rest)
+	if k <= 0 {
+		return bad("sources", nil)
+	}
+	rest = rest[k:]
+	if n > 0 {
+		c.Sources = make([]events.Source, n-1)
+		for i := range c.Sources {
+			var outlet, url, pub []byte
+			for _, dst := range []*[]byte{&outlet, &url, &pub} {
+				var ok bool
+				if *dst, rest, ok = field(rest); !ok {
+					return bad("sources", nil)
+				}
+			}
+			s := events.Source{Outlet: string(outlet), URL: string(url)}
+			if len(pub) > 0 {
+				t, err := events.ParseTime(string(pub))
+				if err != nil {
+					return bad("sources", err)
+				}
+				s.PublishedAt = &t
+			}
+			c.Sources[i] = s
+		}
+	}
+	return c, nil
 }
 
 // addOutlets adds a head's outlets to a set.
@@ -94,50 +209,3 @@ type claimRef struct {
 func (r *claimRef) seq() uint64 { return u64(r.suffix[8:]) }
 func (r *claimRef) ver() int    { return int(binary.BigEndian.Uint16(r.suffix[16:])) }
 func (r *claimRef) pos() int    { return int(binary.BigEndian.Uint16(r.suffix[18:])) }
-
-// records caches decoded event records for the life of one answer: many
-// cells of a state come from the same few events.
-type records struct {
-	tx Tx
-	m  map[uint64]*eventRecord
-}
-
-func newRecords(tx Tx) *records { return &records{tx: tx, m: map[uint64]*eventRecord{}} }
-
-func (rs *records) bySeq(seq uint64) (*eventRecord, error) {
-	if r, ok := rs.m[seq]; ok {
-		return r, nil
-	}
-	id := rs.tx.Bucket(BucketSeqs).Get(u64Key(seq))
-	if id == nil {
-		return nil, fmt.Errorf("no event at sequence %d", seq)
-	}
-	r, err := cachedRecord(rs.tx, string(id))
-	if err != nil {
-		return nil, err
-	}
-	if r == nil {
-		return nil, fmt.Errorf("event %s at sequence %d: no record", id, seq)
-	}
-	rs.m[seq] = r
-	return r, nil
-}
-
-// claim resolves a reference into the whole claim, from its event's
-// record.
-func (rs *records) claim(ref *claimRef) (Claim, error) {
-	r, err := rs.bySeq(ref.seq())
-	if err != nil {
-		return Claim{}, err
-	}
-	vi, pi := ref.ver(), ref.pos()
-	if vi >= len(r.Versions) || pi >= len(r.Versions[vi].Event.Positions) {
-		return Claim{}, fmt.Errorf("claim %x of event %s: no such version or position", ref.suffix, r.ID)
-	}
-	ver := &r.Versions[vi]
-	e := &ver.Event
-	p := e.Positions[pi]
-	return Claim{Issue: p.Issue, Party: p.Party, Stance: p.Stance, Value: p.Value, Quote: p.Quote,
-		Event: r.ID, Type: e.Type, Title: e.Title, OccurredAt: e.OccurredAt, Seq: r.Seq,
-		RecordedAt: ver.RecordedAt, Sources: slices.Clone(e.Sources), CorrectedBy: ver.By}, nil
-}

@@ -11,7 +11,7 @@ import (
 // Version is the version of the projection code. A read model written by
 // another version is rebuilt from the stream before it is served; bump it
 // whenever Apply or the layout of the buckets changes.
-const Version = 1
+const Version = 2
 
 // Kinds of development, the values of Development.Kinds and of an alert
 // subscription's "changes" filter.

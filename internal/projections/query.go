@@ -135,12 +135,12 @@ func findCell(tx Tx, issue, party string, at time.Time, seq uint64) (*found, err
 	return f, nil
 }
 
-// resolve reads the claims found into a cell.
-func (rs *records) cell(f *found) (*Cell, error) {
+// cell reads the claims found into a cell.
+func (f *found) cell() (*Cell, error) {
 	if f == nil {
 		return nil, nil
 	}
-	top, err := rs.claim(&f.top)
+	top, err := f.top.claim()
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (rs *records) cell(f *found) (*Cell, error) {
 	if f.disputed {
 		cell.Claims = []Claim{top}
 		for i := range f.same {
-			cl, err := rs.claim(&f.same[i])
+			cl, err := f.same[i].claim()
 			if err != nil {
 				return nil, err
 			}
@@ -165,7 +165,7 @@ func cellAt(tx Tx, issue, party string, at time.Time, seq uint64) (*Cell, error)
 	if err != nil {
 		return nil, err
 	}
-	return newRecords(tx).cell(f)
+	return f.cell()
 }
 
 // sameMoment reports whether two event times are the same at the coarser
@@ -227,7 +227,6 @@ func QueryState(tx Tx, q StateQuery) (*State, error) {
 		at = endOfTime
 	}
 	st := &State{Seq: seq, Issues: []IssueState{}}
-	rs := newRecords(tx)
 	c := tx.Bucket(BucketPairs).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		parts := bytes.Split(bytes.TrimSuffix(k, []byte{sep}), []byte{sep})
@@ -239,7 +238,7 @@ func QueryState(tx Tx, q StateQuery) (*State, error) {
 		if err != nil {
 			return nil, err
 		}
-		cell, err := rs.cell(f)
+		cell, err := f.cell()
 		if err != nil {
 			return nil, err
 		}
@@ -480,7 +479,7 @@ func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 		bucket, prefix = BucketClaims, namePrefix(q.Issue, q.Party)
 	}
 	h := &History{Issue: q.Issue, Entries: []*HistoryEntry{}}
-	rs := newRecords(tx)
+	claims := tx.Bucket(BucketClaims)
 	prev := map[string]*Position{}
 	var last []byte
 	err := scan(tx, bucket, prefix, claimKeyLen, q.From, q.To, q.Cursor, func(k, v []byte) (bool, error) {
@@ -492,13 +491,20 @@ func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 			return false, nil
 		}
 		party := q.Party
+		suffix := k[len(prefix):]
 		if party == "" {
 			// A history entry holds the party; the claim is in claims.
 			party = string(v[validityLen:])
+			if v = claims.Get(concat(namePrefix(q.Issue, party), suffix)); v == nil {
+				return false, fmt.Errorf("history entry %x: no claim", k)
+			}
 		}
-		suffix := k[len(prefix):]
-		ref := claimRef{issue: q.Issue, party: party, suffix: suffix}
-		cl, err := rs.claim(&ref)
+		head, err := decodeClaimHead(v)
+		if err != nil {
+			return false, fmt.Errorf("claim %x: %w", k, err)
+		}
+		ref := claimRef{issue: q.Issue, party: party, suffix: suffix, head: head}
+		cl, err := ref.claim()
 		if err != nil {
 			return false, err
 		}
@@ -570,7 +576,6 @@ type Diff struct {
 func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 	seq := q.Knowledge.seq(tx)
 	d := &Diff{Seq: seq, Changes: []*DiffEntry{}}
-	rs := newRecords(tx)
 	c := tx.Bucket(BucketPairs).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		parts := bytes.Split(bytes.TrimSuffix(k, []byte{sep}), []byte{sep})
@@ -589,11 +594,11 @@ func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 		if samePosition(fb.position(), fa.position()) {
 			continue
 		}
-		before, err := rs.cell(fb)
+		before, err := fb.cell()
 		if err != nil {
 			return nil, err
 		}
-		after, err := rs.cell(fa)
+		after, err := fa.cell()
 		if err != nil {
 			return nil, err
 		}

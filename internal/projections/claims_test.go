@@ -1,0 +1,92 @@
+package projections
+
+import (
+	"bytes"
+	"context"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parley-news/parley/data"
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/synth"
+)
+
+// TestClaimEntriesMatchRecords holds every claim entry of a synthetic
+// negotiation (corrections and retractions included) to the event record
+// it was written from: answers read claims from the index alone, and must
+// show what the record says.
+func TestClaimEntriesMatchRecords(t *testing.T) {
+	g := &synth.Generator{Vocabulary: data.Vocabulary(), Seed: 11, Amends: 10}
+	st := NewMem()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var batch []Message
+	for seq := uint64(1); seq <= 2000; seq++ {
+		e := g.Next()
+		if seq%7 == 0 && len(e.Sources) > 0 {
+			// Published times and a missing URL, which synth leaves out.
+			pub := events.MustTime("2025-11-20T10:30+02:00")
+			e.Sources[0].PublishedAt, e.Sources[0].URL = &pub, ""
+		}
+		if seq%11 == 0 && len(e.Positions) > 0 {
+			e.Positions[0].Quote = `"We <will> not" – an envoy`
+		}
+		batch = append(batch, Message{Seq: seq, Time: start.Add(time.Duration(seq) * time.Second), Data: events.Wrap(e, "")})
+	}
+	if err := st.Update(context.Background(), func(tx Tx) error { _, err := ApplyBatch(tx, batch); return err }); err != nil {
+		t.Fatal(err)
+	}
+	var n, corrected, published int
+	err := st.View(context.Background(), func(tx Tx) error {
+		c := tx.Bucket(BucketClaims).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			pk := k[:len(k)-claimKeyLen]
+			names := splitNames(pk)
+			h, err := decodeClaimHead(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := claimRef{issue: names[0], party: names[1], suffix: k[len(pk):], head: h}
+			got, err := ref.claim()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := getRecord(tx, got.Event)
+			if err != nil || rec == nil {
+				t.Fatalf("record %s: %v", got.Event, err)
+			}
+			ver := &rec.Versions[ref.ver()]
+			e := &ver.Event
+			p := e.Positions[ref.pos()]
+			want := Claim{Issue: p.Issue, Party: p.Party, Stance: p.Stance, Value: p.Value, Quote: p.Quote,
+				Event: rec.ID, Type: e.Type, Title: e.Title, OccurredAt: e.OccurredAt, Seq: rec.Seq,
+				RecordedAt: ver.RecordedAt, Sources: slices.Clone(e.Sources), CorrectedBy: ver.By}
+			if !reflect.DeepEqual(jsonOf(t, got), jsonOf(t, want)) {
+				t.Fatalf("claim %x:\n got %s\nwant %s", k, jsonOf(t, got), jsonOf(t, want))
+			}
+			n++
+			if got.CorrectedBy != "" {
+				corrected++
+			}
+			if len(got.Sources) > 0 && got.Sources[0].PublishedAt != nil {
+				published++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 2000 || corrected == 0 || published == 0 {
+		t.Fatalf("compared %d claims, %d of corrected versions, %d with published times: too few to tell", n, corrected, published)
+	}
+}
+
+func splitNames(prefix []byte) []string {
+	var out []string
+	for _, b := range bytes.Split(bytes.TrimSuffix(prefix, []byte{sep}), []byte{sep}) {
+		out = append(out, string(b))
+	}
+	return out
+}

@@ -1,0 +1,87 @@
+package projections
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/parley-news/parley/data"
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/synth"
+)
+
+// TestDevelopmentJSON holds the hand-written encoding to encoding/json's,
+// on odd strings and values and on every development of a synthetic
+// negotiation with late events, corrections and retractions.
+func TestDevelopmentJSON(t *testing.T) {
+	at := time.Date(2025, 11, 25, 9, 0, 0, 123456789, time.UTC)
+	cases := []struct {
+		name string
+		d    Development
+	}{
+		{"minimal", Development{Seq: 1, RecordedAt: at, Event: "e", Type: "statement"}},
+		{"odd strings", Development{Seq: 2, RecordedAt: at.In(time.FixedZone("X", 3600)), Event: `a"b\c`, Type: "<t>&",
+			Kinds: []string{}, Corrects: "é", Issues: []string{"ü\u2028"}, Parties: []string{"\x01", "\xff"},
+			Note: "line\nbreak"}},
+		{"changes", Development{Seq: 3, RecordedAt: at, Event: "e", Type: "t", Kinds: []string{KindNewEvent, KindTimelineRevised},
+			Changes: []Change{
+				{Issue: "i", Party: "p", Before: nil, After: &Position{Stance: "s", Value: events.Number(1.5), Event: "e"}},
+				{Issue: "i", Party: "q", AsOf: "2025-11-24", Before: &Position{Stance: "s", Value: events.Text("a<b"), Event: "e", Disputed: true}, After: nil},
+			},
+			Revised: &Revision{From: "2025-11-24"}}},
+		{"revised to", Development{Seq: 4, RecordedAt: at, Event: "e", Type: "t", Revised: &Revision{From: "a", To: "b"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { sameJSON(t, &c.d) })
+	}
+
+	g := &synth.Generator{Vocabulary: data.Vocabulary(), Seed: 3, Amends: 10}
+	st := NewMem()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var n int
+	for seq := uint64(1); seq <= 3000; {
+		var batch []Message
+		for range 100 {
+			batch = append(batch, Message{Seq: seq, Time: start.Add(time.Duration(seq) * time.Second), Data: events.Wrap(g.Next(), "")})
+			seq++
+		}
+		err := st.Update(context.Background(), func(tx Tx) error {
+			outs, err := ApplyBatch(tx, batch)
+			for _, o := range outs {
+				if o.Development != nil {
+					sameJSON(t, o.Development)
+					n++
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n < 2900 {
+		t.Fatalf("only %d developments compared", n)
+	}
+}
+
+func sameJSON(t *testing.T, d *Development) {
+	t.Helper()
+	want, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.appendJSON(nil); !bytes.Equal(got, want) {
+		t.Fatalf("development %d:\n got %s\nwant %s", d.Seq, got, want)
+	}
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
