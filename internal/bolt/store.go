@@ -150,11 +150,13 @@ func (t boltTx) Bucket(name string) projections.Bucket {
 
 // appendOrder are the buckets whose keys mostly arrive in increasing
 // order: stream sequences, recorded times, and event times of a timeline
-// told mostly in order.
+// told mostly in order (claims are in event-time order within each
+// issue and party, and each pair's newest page takes its inserts).
 var appendOrder = map[string]bool{
 	projections.BucketSeqs: true, projections.BucketRecorded: true, projections.BucketDevelopments: true,
 	projections.BucketSkipped: true, projections.BucketTimeline: true, projections.BucketByType: true,
 	projections.BucketByIssue: true, projections.BucketByParty: true, projections.BucketHistory: true,
+	projections.BucketClaims: true,
 }
 
 type boltBucket struct{ b *bbolt.Bucket }

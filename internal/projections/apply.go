@@ -399,11 +399,7 @@ func (a *applier) nowOf(p [2]string) (*Position, error) {
 	if pos, ok := a.now[p]; ok {
 		return pos, nil
 	}
-	f, err := findCell(a.tx, p[0], p[1], endOfTime, a.m.Seq-1)
-	if err != nil {
-		return nil, err
-	}
-	return f.position(), nil
+	return findPosition(a.tx, p[0], p[1], endOfTime, a.m.Seq-1)
 }
 
 // watcher remembers the positions of some (issue, party) pairs before a
@@ -433,12 +429,12 @@ func (a *applier) watch(pairs [][2]string, at events.Time, past bool) *watcher {
 		if !past {
 			continue
 		}
-		then, err := findCell(a.tx, p[0], p[1], at.Time, prev)
+		then, err := findPosition(a.tx, p[0], p[1], at.Time, prev)
 		if err != nil {
 			w.err = err
 			return w
 		}
-		w.beforeAt = append(w.beforeAt, then.position())
+		w.beforeAt = append(w.beforeAt, then)
 	}
 	return w
 }
@@ -453,11 +449,10 @@ func (w *watcher) finish(a *applier, d *Development) error {
 	var moved, revised bool
 	var revisedTo *time.Time
 	for i, p := range w.pairs {
-		fn, err := findCell(a.tx, p[0], p[1], endOfTime, a.m.Seq)
+		now, err := findPosition(a.tx, p[0], p[1], endOfTime, a.m.Seq)
 		if err != nil {
 			return err
 		}
-		now := fn.position()
 		a.now[p] = now
 		if !w.past {
 			if !samePosition(w.beforeNow[i], now) {
@@ -466,11 +461,10 @@ func (w *watcher) finish(a *applier, d *Development) error {
 			}
 			continue
 		}
-		ft, err := findCell(a.tx, p[0], p[1], w.at.Time, a.m.Seq)
+		then, err := findPosition(a.tx, p[0], p[1], w.at.Time, a.m.Seq)
 		if err != nil {
 			return err
 		}
-		then := ft.position()
 		switch {
 		case !samePosition(w.beforeNow[i], now):
 			moved = true

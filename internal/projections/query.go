@@ -86,6 +86,17 @@ const (
 // findCell finds a party's position on an issue as of event time at, as
 // believed at sequence seq, or nil when it has none.
 func findCell(tx Tx, issue, party string, at time.Time, seq uint64) (*found, error) {
+	return lookUp(tx, issue, party, at, seq, true)
+}
+
+// findPosition is findCell for what applying compares, the position
+// alone: it neither counts sources nor walks back for them.
+func findPosition(tx Tx, issue, party string, at time.Time, seq uint64) (*Position, error) {
+	f, err := lookUp(tx, issue, party, at, seq, false)
+	return f.position(), err
+}
+
+func lookUp(tx Tx, issue, party string, at time.Time, seq uint64, count bool) (*found, error) {
 	prefix := namePrefix(issue, party)
 	c := tx.Bucket(BucketClaims).Cursor()
 	k, v := c.Seek(afterTime(prefix, at))
@@ -109,8 +120,11 @@ func findCell(tx Tx, issue, party string, at time.Time, seq uint64) (*found, err
 		}
 		ref := claimRef{issue: issue, party: party, suffix: k[len(prefix):], head: h}
 		if f == nil {
-			f = &found{top: ref, outlets: map[string]bool{}}
-			h.addOutlets(f.outlets)
+			f = &found{top: ref}
+			if count {
+				f.outlets = map[string]bool{}
+				h.addOutlets(f.outlets)
+			}
 			continue
 		}
 		if sameTime && sameMoment(keyTime(u64(f.top.suffix)), f.top.head.prec, keyTime(u64(ref.suffix)), h.prec) {
@@ -119,11 +133,14 @@ func findCell(tx Tx, issue, party string, at time.Time, seq uint64) (*found, err
 			}
 			if !h.sameAs(&f.top.head) {
 				f.disputed = true
-			} else {
+			} else if count {
 				h.addOutlets(f.outlets)
 			}
 			f.same = append(f.same, ref)
 			continue
+		}
+		if !count {
+			break
 		}
 		sameTime = false
 		steps++
