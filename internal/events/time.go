@@ -63,6 +63,17 @@ var layouts = []struct {
 	{time.RFC3339Nano, Second},
 }
 
+// likelyLayout is the index in layouts of the form s seems to have.
+func likelyLayout(s string) int {
+	switch {
+	case len(s) == len(time.DateOnly):
+		return 0
+	case len(s) > 16 && s[10] == 'T' && s[16] != ':':
+		return 1
+	}
+	return 2
+}
+
 // ParseTime reads a date (2006-01-02), a minute (2006-01-02T15:04Z07:00) or an
 // RFC 3339 time, keeping its precision and its offset.
 func ParseTime(s string) (Time, error) {
@@ -72,7 +83,11 @@ func ParseTime(s string) (Time, error) {
 		p   Precision
 		err error
 	)
-	for _, l := range layouts {
+	// The layouts accept disjoint forms: the one the shape suggests is
+	// tried first, since each failed attempt costs an error's allocation.
+	first := likelyLayout(s)
+	for i := range layouts {
+		l := layouts[(first+i)%len(layouts)]
 		if t, err = time.Parse(l.layout, s); err == nil {
 			p = l.precision
 			break
