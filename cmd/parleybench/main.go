@@ -23,6 +23,7 @@ func main() {
 	appendN := flag.Int("append-n", 0, "events for the append figures")
 	jsonOut := flag.String("json", os.Getenv("BENCH_JSON"), "also write every figure to this JSON `file`")
 	dir := flag.String("dir", "", "data folder (default: a temporary one, removed after)")
+	rebuildProfile := flag.String("rebuild-cpuprofile", "", "write a CPU profile of the rebuild process to `file`")
 	flag.Parse()
 	cfg := bench.Default()
 	if *quick {
@@ -42,7 +43,7 @@ func main() {
 	if *appendN > 0 {
 		cfg.AppendN = *appendN
 	}
-	cfg.Dir, cfg.Progress = *dir, os.Stderr
+	cfg.Dir, cfg.Progress, cfg.RebuildProfile = *dir, os.Stderr, *rebuildProfile
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := bench.Run(ctx, cfg)

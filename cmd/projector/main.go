@@ -7,6 +7,8 @@
 //	projector state -data DIR [-at T] [-known-at R] [-json]
 //	projector history -data DIR -issue ISSUE [-party P] [-known-at R] [-json]
 //	projector diff -data DIR -from T1 -to T2 [-known-at R] [-json]
+//
+// Every command takes -cpuprofile FILE, for go tool pprof.
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/parley-news/parley/internal/service"
@@ -34,6 +37,7 @@ func main() {
 	fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with")
 	fs.StringVar(&c.VocabularyFile, "vocabulary", "", "vocabulary `file` (default: the shipped one)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the command to `file` (go tool pprof)")
 	switch cmd {
 	case "serve":
 		fs.StringVar(&c.HTTPAddr, "http", service.DefaultHTTPAddr, "HTTP listen `address`")
@@ -59,6 +63,14 @@ func main() {
 	c.Logger = service.NewLogger(os.Stderr, *logFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfile := func() {}
+	if *cpuProfile != "" {
+		var err error
+		if stopProfile, err = profile(*cpuProfile); err != nil {
+			fmt.Fprintf(os.Stderr, "projector %s: %v\n", cmd, err)
+			os.Exit(1)
+		}
+	}
 	var err error
 	switch cmd {
 	case "serve":
@@ -68,8 +80,21 @@ func main() {
 	default:
 		err = service.Replay(ctx, c, cmd, q, os.Stdout)
 	}
+	stopProfile()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "projector %s: %v\n", cmd, err)
 		os.Exit(1)
 	}
+}
+
+func profile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -35,6 +35,9 @@ type Config struct {
 	Only []string
 	// Dir holds the data; "" means a temporary folder.
 	Dir string
+	// RebuildProfile, when set, is where the rebuild process writes its
+	// CPU profile.
+	RebuildProfile string
 	// Quick makes the fan-out smaller too.
 	Quick bool
 	// Progress receives a line per step.
@@ -82,6 +85,7 @@ var rows = []Row{
 	{"visible p50 (publish to commit)", "visible_p50_ms", "", "ms", ""},
 	{"visible p99 (publish to commit)", "visible_p99_ms", "", "ms", "< 10"},
 	{"visible p99 over HTTP", "visible_http_p99_ms", "", "ms", ""},
+	{"  of which the append, acknowledged, p99", "visible_ack_p99_ms", "", "ms", ""},
 	{"SSE p50, 1,000 clients at 100 ev/s", "sse_p50_ms_1k", "", "ms", ""},
 	{"SSE p99, 1,000 clients at 100 ev/s", "sse_p99_ms_1k", "", "ms", "< 50"},
 	{"10,000 idle SSE clients, RSS", "sse_idle_rss_mb_10k", "", "MiB", "< 1024"},

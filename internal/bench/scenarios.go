@@ -195,6 +195,7 @@ func runVisible(ctx context.Context, cfg Config, dir string, res Results) error 
 	var (
 		mu      sync.Mutex
 		commit  []time.Duration
+		acked   []time.Duration // the append's own part: publish to acknowledgement
 		viaHTTP []time.Duration
 		wg      sync.WaitGroup
 		failed  error
@@ -216,6 +217,7 @@ func runVisible(ctx context.Context, cfg Config, dir string, res Results) error 
 				mu.Unlock()
 				return
 			}
+			da := time.Since(t0)
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			if err := r.Projector.WaitFor(wctx, rs[0].Seq); err != nil {
@@ -243,6 +245,7 @@ func runVisible(ctx context.Context, cfg Config, dir string, res Results) error 
 			}
 			mu.Lock()
 			commit = append(commit, d)
+			acked = append(acked, da)
 			if dh > 0 {
 				viaHTTP = append(viaHTTP, dh)
 			}
@@ -255,11 +258,13 @@ func runVisible(ctx context.Context, cfg Config, dir string, res Results) error 
 	}
 	res["visible_p50_ms"] = percentile(commit, 0.50)
 	res["visible_p99_ms"] = percentile(commit, 0.99)
+	res["visible_ack_p50_ms"] = percentile(acked, 0.50)
+	res["visible_ack_p99_ms"] = percentile(acked, 0.99)
 	res["visible_http_p50_ms"] = percentile(viaHTTP, 0.50)
 	res["visible_http_p99_ms"] = percentile(viaHTTP, 0.99)
 	res["visible_rss_mb"] = procstat.PeakRSSMiB()
-	say(cfg, "visible: %d events at %d/s, commit p50 %.2f ms p99 %.2f ms, HTTP p99 %.2f ms", n, cfg.VisibleRate,
-		res["visible_p50_ms"], res["visible_p99_ms"], res["visible_http_p99_ms"])
+	say(cfg, "visible: %d events at %d/s, commit p50 %.2f ms p99 %.2f ms (append acknowledged p50 %.2f ms p99 %.2f ms), HTTP p99 %.2f ms",
+		n, cfg.VisibleRate, res["visible_p50_ms"], res["visible_p99_ms"], res["visible_ack_p50_ms"], res["visible_ack_p99_ms"], res["visible_http_p99_ms"])
 	return nil
 }
 
@@ -334,39 +339,48 @@ func runHistory(ctx context.Context, cfg Config, dir string, res Results) error 
 	// The rebuild runs as users run it, `projector rebuild`, in a process
 	// of its own, so that its peak memory is its own and not the
 	// benchmark's server's.
-	rate, rss, err := rebuildProcess(ctx, r.NATSURL, filepath.Join(dir, "rebuilt"), last)
+	rate, rss, cores, err := rebuildProcess(ctx, r.NATSURL, filepath.Join(dir, "rebuilt"), last, cfg.RebuildProfile)
 	if err != nil {
 		return err
 	}
+	res["rebuild_cpu_cores"] = cores
 	res["raw_replay_eps"] = raw
 	res["rebuild_eps"] = rate
 	res["rebuild_peak_rss_mb"] = rss
-	say(cfg, "rebuild of %d events: %.0f/s, raw replay %.0f/s, peak RSS %.0f MiB", last, rate, raw, rss)
+	say(cfg, "rebuild of %d events: %.0f/s, raw replay %.0f/s, peak RSS %.0f MiB, %.2f cores busy", last, rate, raw, rss, cores)
 	return nil
 }
 
 // rebuildProcess builds cmd/projector and runs `projector rebuild` against
 // the benchmark's server, returning its rate and peak resident memory.
-func rebuildProcess(ctx context.Context, natsURL, dir string, events uint64) (rate, rssMiB float64, err error) {
+//
+// cores is the process's CPU time over its wall time: how much of the
+// machine the rebuild itself used, beside the server it reads from.
+func rebuildProcess(ctx context.Context, natsURL, dir string, events uint64, profile string) (rate, rssMiB, cores float64, err error) {
 	bin := filepath.Join(filepath.Dir(dir), "projector")
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/projector").CombinedOutput(); err != nil {
-		return 0, 0, fmt.Errorf("build projector (run from the repository's root): %v\n%s", err, out)
+		return 0, 0, 0, fmt.Errorf("build projector (run from the repository's root): %v\n%s", err, out)
 	}
-	cmd := exec.CommandContext(ctx, bin, "rebuild", "-data", dir, "-nats", natsURL)
+	args := []string{"rebuild", "-data", dir, "-nats", natsURL}
+	if profile != "" {
+		args = append(args, "-cpuprofile", profile)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, 0, fmt.Errorf("projector rebuild: %v\n%s", err, out)
+		return 0, 0, 0, fmt.Errorf("projector rebuild: %v\n%s", err, out)
 	}
 	el := time.Since(start)
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	// The rebuild reports its own peak: the kernel's ru_maxrss of a child
 	// counts the parent's memory it shared between fork and exec.
 	m := regexp.MustCompile(`peak resident memory ([0-9.]+) MiB`).FindSubmatch(out)
 	if m == nil {
-		return 0, 0, fmt.Errorf("projector rebuild did not report its peak memory:\n%s", out)
+		return 0, 0, 0, fmt.Errorf("projector rebuild did not report its peak memory:\n%s", out)
 	}
 	rssMiB, _ = strconv.ParseFloat(string(m[1]), 64)
-	return float64(events) / el.Seconds(), rssMiB, nil
+	return float64(events) / el.Seconds(), rssMiB, cpu.Seconds() / el.Seconds(), nil
 }
 
 func rawReplay(ctx context.Context, conn *stream.Conn, last uint64) error {
