@@ -67,6 +67,143 @@ func Unwrap(b []byte) (Event, error) {
 // UnwrapData is Unwrap that also returns the event's JSON as stored, for
 // a reader that keeps it without encoding it again.
 func UnwrapData(b []byte) (Event, json.RawMessage, error) {
+	if e, data, ok := unwrapFast(b); ok {
+		return e, data, nil
+	}
+	return unwrapSlow(b)
+}
+
+// unwrapFast decodes the envelope and its event in one pass of
+// encoding/json (unwrapSlow takes two, and validates the event's bytes
+// twice: half the projector's decoding), then finds the event's bytes
+// with a scan of the already valid JSON. It gives up, for unwrapSlow to
+// decide and word the error, on anything but a well-formed envelope with
+// exactly one member named "data" in that exact spelling (encoding/json
+// matches names without regard to case and merges repeated members).
+func unwrapFast(b []byte) (Event, json.RawMessage, bool) {
+	data, ok := dataMember(b)
+	if !ok {
+		return Event{}, nil, false
+	}
+	var env struct {
+		Envelope
+		Data Event `json:"data"`
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return Event{}, nil, false
+	}
+	e := env.Data
+	if env.SpecVersion != SpecVersion || e.ID != env.ID || e.OccurredAt.invalid != nil || e.OccurredAt.Time.IsZero() {
+		return Event{}, nil, false
+	}
+	return e, json.RawMessage(data), true
+}
+
+// dataMember returns the bytes of the value of the top-level member
+// "data" of a JSON object, when there is exactly one member whose name
+// folds to "data" and it is spelled so without escapes.
+func dataMember(b []byte) ([]byte, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, false
+	}
+	var data []byte
+	found := false
+	for i = skipSpace(b, i+1); i < len(b) && b[i] != '}'; {
+		if b[i] != '"' {
+			return nil, false
+		}
+		end := stringEnd(b, i)
+		if end < 0 {
+			return nil, false
+		}
+		name := b[i+1 : end-1]
+		if i = skipSpace(b, end); i >= len(b) || b[i] != ':' {
+			return nil, false
+		}
+		start := skipSpace(b, i+1)
+		stop := valueEnd(b, start)
+		if stop < 0 {
+			return nil, false
+		}
+		switch {
+		case bytes.IndexByte(name, '\\') >= 0 || (bytes.EqualFold(name, []byte("data")) && string(name) != "data"):
+			return nil, false
+		case string(name) == "data":
+			if found {
+				return nil, false
+			}
+			data, found = b[start:stop], true
+		}
+		if i = skipSpace(b, stop); i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return data, found
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the string starting at b[i], or -1.
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// valueEnd returns the index after the value starting at b[i], or -1. The
+// JSON is checked by encoding/json afterwards; this only needs to find
+// where a value of valid JSON ends.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				if j = stringEnd(b, j); j < 0 {
+					return -1
+				}
+				j--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
+
+// unwrapSlow is UnwrapData in two passes, the reference unwrapFast is
+// held to, and the one that words the errors.
+func unwrapSlow(b []byte) (Event, json.RawMessage, error) {
 	var env Envelope
 	if err := json.Unmarshal(b, &env); err != nil {
 		return Event{}, nil, fmt.Errorf("decode envelope: %w", err)
