@@ -155,7 +155,7 @@ func (t boltTx) Bucket(name string) projections.Bucket {
 var appendOrder = map[string]bool{
 	projections.BucketSeqs: true, projections.BucketRecorded: true, projections.BucketDevelopments: true,
 	projections.BucketSkipped: true, projections.BucketTimeline: true, projections.BucketByType: true,
-	projections.BucketByIssue: true, projections.BucketByParty: true, projections.BucketHistory: true,
+	projections.BucketByIssue: true, projections.BucketByParty: true,
 	projections.BucketClaims: true,
 }
 

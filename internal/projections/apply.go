@@ -333,9 +333,9 @@ func (a *applier) closeEntry(b Bucket, k []byte, _ []byte) error {
 
 // entries calls fn for each index entry of one version: the timeline and
 // its by-issue, by-party and by-type indexes, then (withClaims) each
-// position in the claims and history buckets, with the value that opening
+// position in the claims bucket, with the value that opening
 // it writes (validity left for fn to fill in). Timeline entries are
-// exactly validityLen long; claims and history entries are longer.
+// exactly validityLen long; claims entries are longer.
 func (a *applier) entries(rec *eventRecord, vi int, withClaims bool, fn func(b Bucket, k, val []byte) error) error {
 	ver := &rec.Versions[vi]
 	e := &ver.Event
@@ -369,10 +369,6 @@ func (a *applier) entries(rec *eventRecord, vi int, withClaims bool, fn func(b B
 			return err
 		}
 		delete(a.now, [2]string{p.Issue, p.Party})
-		hv := append(make([]byte, validityLen), p.Party...)
-		if err := fn(a.tx.Bucket(BucketHistory), concat(namePrefix(p.Issue), suffix), hv); err != nil {
-			return err
-		}
 		if err := a.knowPair(pk); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +90,67 @@ func splitNames(prefix []byte) []string {
 		out = append(out, string(b))
 	}
 	return out
+}
+
+// TestIssueHistoryMergesParties pages through the history of each issue
+// of a synthetic negotiation, a few entries at a time, and holds it to
+// the issue's claims sorted by hand: every claim believed, once, in
+// event-time order, across the parties.
+func TestIssueHistoryMergesParties(t *testing.T) {
+	g := &synth.Generator{Vocabulary: data.Vocabulary(), Seed: 12, Amends: 10}
+	st := NewMem()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var batch []Message
+	for seq := uint64(1); seq <= 1500; seq++ {
+		batch = append(batch, Message{Seq: seq, Time: start.Add(time.Duration(seq) * time.Second), Data: events.Wrap(g.Next(), "")})
+	}
+	if err := st.Update(context.Background(), func(tx Tx) error { _, err := ApplyBatch(tx, batch); return err }); err != nil {
+		t.Fatal(err)
+	}
+	err := st.View(context.Background(), func(tx Tx) error {
+		seq := Checkpoint(tx)
+		for _, issue := range data.Vocabulary().Issues {
+			type entry struct{ suffix, party, event string }
+			var want []entry
+			prefix := namePrefix(issue.ID)
+			c := tx.Bucket(BucketClaims).Cursor()
+			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				if decodeValidity(v).at(seq) {
+					names := splitNames(k[:len(k)-claimKeyLen])
+					h, err := decodeClaimHead(v)
+					if err != nil {
+						return err
+					}
+					want = append(want, entry{string(k[len(k)-claimKeyLen:]), names[1], string(h.event)})
+				}
+			}
+			slices.SortFunc(want, func(a, b entry) int { return strings.Compare(a.suffix, b.suffix) })
+			var got []entry
+			cursor := ""
+			for pages := 0; ; pages++ {
+				h, err := QueryHistory(tx, HistoryQuery{Issue: issue.ID, Limit: 7, Cursor: cursor})
+				if err != nil {
+					return err
+				}
+				for _, e := range h.Entries {
+					got = append(got, entry{party: e.Party, event: e.Event})
+				}
+				if cursor = h.NextCursor; cursor == "" || pages > 1000 {
+					break
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("issue %s: %d entries paged, %d claims believed", issue.ID, len(got), len(want))
+			}
+			for i := range want {
+				if got[i].party != want[i].party || got[i].event != want[i].event {
+					t.Fatalf("issue %s entry %d: %s by %s, want %s by %s", issue.ID, i, got[i].event, got[i].party, want[i].event, want[i].party)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -48,7 +48,6 @@ const (
 	BucketByParty      = "by_party"
 	BucketByType       = "by_type"
 	BucketClaims       = "claims"
-	BucketHistory      = "history"
 	BucketPairs        = "pairs"
 	BucketDevelopments = "developments"
 	BucketSkipped      = "skipped"
@@ -58,6 +57,6 @@ const (
 // their own besides (subscriptions, outbox) under other names.
 var Buckets = []string{
 	BucketMeta, BucketEvents, BucketSeqs, BucketRecorded, BucketTimeline,
-	BucketByIssue, BucketByParty, BucketByType, BucketClaims, BucketHistory,
+	BucketByIssue, BucketByParty, BucketByType, BucketClaims,
 	BucketPairs, BucketDevelopments, BucketSkipped,
 }

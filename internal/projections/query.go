@@ -491,15 +491,14 @@ type History struct {
 func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 	limit := clampLimit(q.Limit)
 	seq := q.Knowledge.seq(tx)
-	bucket, prefix := BucketHistory, namePrefix(q.Issue)
-	if q.Party != "" {
-		bucket, prefix = BucketClaims, namePrefix(q.Issue, q.Party)
+	parties := []string{q.Party}
+	if q.Party == "" {
+		parties = partiesOf(tx, q.Issue)
 	}
 	h := &History{Issue: q.Issue, Entries: []*HistoryEntry{}}
-	claims := tx.Bucket(BucketClaims)
 	prev := map[string]*Position{}
 	var last []byte
-	err := scan(tx, bucket, prefix, claimKeyLen, q.From, q.To, q.Cursor, func(k, v []byte) (bool, error) {
+	err := mergeScan(tx, q.Issue, parties, q.From, q.To, q.Cursor, func(party string, suffix, v []byte) (bool, error) {
 		if !decodeValidity(v).at(seq) {
 			return true, nil
 		}
@@ -507,18 +506,9 @@ func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 			h.NextCursor = hex.EncodeToString(last)
 			return false, nil
 		}
-		party := q.Party
-		suffix := k[len(prefix):]
-		if party == "" {
-			// A history entry holds the party; the claim is in claims.
-			party = string(v[validityLen:])
-			if v = claims.Get(concat(namePrefix(q.Issue, party), suffix)); v == nil {
-				return false, fmt.Errorf("history entry %x: no claim", k)
-			}
-		}
 		head, err := decodeClaimHead(v)
 		if err != nil {
-			return false, fmt.Errorf("claim %x: %w", k, err)
+			return false, fmt.Errorf("claim %s/%s %x: %w", q.Issue, party, suffix, err)
 		}
 		ref := claimRef{issue: q.Issue, party: party, suffix: suffix, head: head}
 		cl, err := ref.claim()
@@ -541,6 +531,86 @@ func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 		return true, nil
 	})
 	return h, err
+}
+
+// partiesOf lists the parties that ever stated a position on an issue.
+func partiesOf(tx Tx, issue string) []string {
+	var out []string
+	prefix := namePrefix(issue)
+	c := tx.Bucket(BucketPairs).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		out = append(out, string(bytes.TrimSuffix(k[len(prefix):], []byte{sep})))
+	}
+	return out
+}
+
+// mergeScan walks the claims of an issue by several parties as one
+// sequence in key-suffix order (event time, seq, version, position), as
+// scan walks one prefix: one cursor per party, the smallest next. The
+// parties of an issue are few (the vocabulary's), so picking the smallest
+// by a linear look is cheaper than a heap. An issue's history needs no
+// index of its own.
+func mergeScan(tx Tx, issue string, parties []string, from, to time.Time, cursor string, fn func(party string, suffix, v []byte) (bool, error)) error {
+	var after []byte
+	if cursor != "" {
+		var err error
+		if after, err = hex.DecodeString(cursor); err != nil || len(after) != claimKeyLen {
+			return fmt.Errorf("%w: %q", ErrBadCursor, cursor)
+		}
+	}
+	end := uint64(math.MaxUint64)
+	if !to.IsZero() {
+		end = timeKey(to)
+	}
+	type head struct {
+		party  string
+		prefix []byte
+		c      Cursor
+		k, v   []byte
+	}
+	heads := make([]*head, 0, len(parties))
+	for _, p := range parties {
+		h := &head{party: p, prefix: namePrefix(issue, p), c: tx.Bucket(BucketClaims).Cursor()}
+		switch {
+		case after != nil:
+			start := append(slices.Clone(h.prefix), after...)
+			if h.k, h.v = h.c.Seek(start); bytes.Equal(h.k, start) {
+				h.k, h.v = h.c.Next()
+			}
+		case !from.IsZero():
+			h.k, h.v = h.c.Seek(atTime(h.prefix, from))
+		default:
+			h.k, h.v = h.c.Seek(h.prefix)
+		}
+		heads = append(heads, h)
+	}
+	// valid says whether a head stands on one of its pair's claims within
+	// the range.
+	valid := func(h *head) bool {
+		for h.k != nil && bytes.HasPrefix(h.k, h.prefix) {
+			if len(h.k) == len(h.prefix)+claimKeyLen {
+				return u64(h.k[len(h.prefix):]) <= end
+			}
+			h.k, h.v = h.c.Next() // defensive, as in scan
+		}
+		return false
+	}
+	for {
+		var min *head
+		for _, h := range heads {
+			if valid(h) && (min == nil || bytes.Compare(h.k[len(h.prefix):], min.k[len(min.prefix):]) < 0) {
+				min = h
+			}
+		}
+		if min == nil {
+			return nil
+		}
+		more, err := fn(min.party, min.k[len(min.prefix):], min.v)
+		if err != nil || !more {
+			return err
+		}
+		min.k, min.v = min.c.Next()
+	}
 }
 
 // claimBefore returns the claim on the pair just before the key suffix,
