@@ -21,8 +21,9 @@ func messages(g *synth.Generator, n int) []projections.Message {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range msgs {
 		data := events.Wrap(g.Next(), "")
-		// Decoded ahead, as the consumer's receiving goroutine does it.
-		msgs[i] = projections.Message{Seq: uint64(i + 1), Time: start.Add(time.Duration(i) * time.Millisecond), Data: data, Decoded: projections.Decode(data)}
+		// Prepared ahead, as the consumer's receiving goroutine does it.
+		seq, at := uint64(i+1), start.Add(time.Duration(i)*time.Millisecond)
+		msgs[i] = projections.Message{Seq: seq, Time: at, Data: data, Decoded: projections.Prepare(seq, at, data)}
 	}
 	return msgs
 }

@@ -67,7 +67,7 @@ func Apply(tx Tx, m Message) (Outcome, error) {
 func ApplyBatch(tx Tx, msgs []Message) ([]Outcome, error) {
 	outs := make([]Outcome, len(msgs))
 	cp := Checkpoint(tx)
-	a := applier{tx: tx, maxOcc: maxOccurred(tx), now: map[[2]string]*Position{}, pairs: map[string]bool{}}
+	a := applier{tx: tx, maxOcc: maxOccurred(tx), now: map[string]*Position{}, pairs: map[string]bool{}}
 	last := cp
 	for i, m := range msgs {
 		if m.Seq <= last {
@@ -110,7 +110,7 @@ type applier struct {
 	// the present and the last message applied; writing a claim of a pair
 	// drops its entry. Most events of a batch touch pairs an earlier one
 	// looked up, and need not search the claims again to tell what moved.
-	now map[[2]string]*Position
+	now map[string]*Position // by namePrefix(issue, party)
 	// pairs are the (issue, party) prefixes known to be in BucketPairs.
 	pairs map[string]bool
 }
@@ -157,18 +157,23 @@ func (a *applier) skip(reason string) (Outcome, error) {
 // add applies a new event: its timeline entries, its claims, and the
 // development with the positions it moved.
 func (a *applier) add(e events.Event) (Outcome, error) {
-	rec := &eventRecord{ID: e.ID, Seq: a.m.Seq, RecordedAt: a.m.Time,
-		Versions: []version{{Seq: a.m.Seq, RecordedAt: a.m.Time, Event: e, Issues: e.Issues(), Parties: e.Parties(), raw: a.raw}}}
+	pre := a.m.Decoded.preparedFor(a.m)
+	if pre == nil {
+		var err error
+		if pre, err = prepareAdd(e, a.raw, a.m.Seq, a.m.Time); err != nil {
+			return Outcome{}, err
+		}
+	}
 	pairs := pairsOf(e.Positions)
 	late := a.late(e.OccurredAt)
 	w := a.watch(pairs, e.OccurredAt, late)
-	if err := a.open(rec, 0, true); err != nil {
+	if err := a.each(pre.entries, func(b Bucket, k, val []byte) error { return b.Put(k, val) }); err != nil {
 		return Outcome{}, err
 	}
-	if err := putRecord(a.tx, rec); err != nil {
+	if err := a.tx.Bucket(BucketEvents).Put([]byte(e.ID), pre.record); err != nil {
 		return Outcome{}, err
 	}
-	d := a.development(e, e.Issues(), e.Parties())
+	d := a.development(e, pre.issues, pre.parties)
 	d.Kinds = append(d.Kinds, KindNewEvent)
 	if err := w.finish(a, d); err != nil {
 		return Outcome{}, err
@@ -331,49 +336,93 @@ func (a *applier) closeEntry(b Bucket, k []byte, _ []byte) error {
 	return b.Put(k, v)
 }
 
-// entries calls fn for each index entry of one version: the timeline and
-// its by-issue, by-party and by-type indexes, then (withClaims) each
-// position in the claims bucket, with the value that opening
-// it writes (validity left for fn to fill in). Timeline entries are
-// exactly validityLen long; claims entries are longer.
+// entries calls fn for each index entry of one version, with the value
+// that opening it writes (validity left for fn to fill in).
 func (a *applier) entries(rec *eventRecord, vi int, withClaims bool, fn func(b Bucket, k, val []byte) error) error {
+	return a.each(versionEntries(rec, vi, withClaims), fn)
+}
+
+// each calls fn for each entry, in its bucket, and keeps the batch's
+// memory of the pairs whose claims it touches.
+func (a *applier) each(es []indexEntry, fn func(b Bucket, k, val []byte) error) error {
+	for _, x := range es {
+		if err := fn(a.tx.Bucket(x.bucket), x.key, x.val); err != nil {
+			return err
+		}
+		if x.pair != nil {
+			delete(a.now, string(x.pair))
+			if err := a.knowPair(x.pair); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// indexEntry is one entry of one version of an event on an index.
+type indexEntry struct {
+	bucket   string
+	key, val []byte
+	pair     []byte // a claim's (issue, party) prefix
+}
+
+// versionEntries lists the index entries of one version: the timeline and
+// its by-issue, by-party and by-type indexes, then (withClaims) each
+// position in the claims bucket, each with the value that opening it
+// writes, its validity left zero. Timeline entries are exactly
+// validityLen long; claims entries are longer.
+func versionEntries(rec *eventRecord, vi int, withClaims bool) []indexEntry {
 	ver := &rec.Versions[vi]
 	e := &ver.Event
 	occ := e.OccurredAt.Time
 	v16 := uint16(vi)
-	entry := func() []byte { return make([]byte, validityLen) }
-	if err := fn(a.tx.Bucket(BucketTimeline), entryKey(nil, occ, rec.Seq, v16), entry()); err != nil {
-		return err
+	es := make([]indexEntry, 0, 2+len(ver.Issues)+len(ver.Parties)+len(e.Positions))
+	add := func(bucket string, key []byte) {
+		es = append(es, indexEntry{bucket: bucket, key: key, val: make([]byte, validityLen)})
 	}
+	add(BucketTimeline, entryKey(nil, occ, rec.Seq, v16))
 	for _, is := range ver.Issues {
-		if err := fn(a.tx.Bucket(BucketByIssue), entryKey(namePrefix(is), occ, rec.Seq, v16), entry()); err != nil {
-			return err
-		}
+		add(BucketByIssue, entryKey(namePrefix(is), occ, rec.Seq, v16))
 	}
 	for _, p := range ver.Parties {
-		if err := fn(a.tx.Bucket(BucketByParty), entryKey(namePrefix(p), occ, rec.Seq, v16), entry()); err != nil {
-			return err
-		}
+		add(BucketByParty, entryKey(namePrefix(p), occ, rec.Seq, v16))
 	}
-	if err := fn(a.tx.Bucket(BucketByType), entryKey(namePrefix(e.Type), occ, rec.Seq, v16), entry()); err != nil {
-		return err
-	}
+	add(BucketByType, entryKey(namePrefix(e.Type), occ, rec.Seq, v16))
 	if !withClaims {
-		return nil
+		return es
 	}
 	for i, p := range e.Positions {
-		suffix := claimKey(nil, occ, rec.Seq, v16, uint16(i))
 		pk := namePrefix(p.Issue, p.Party)
-		val := encodeClaim(validity{}, ver, rec.ID, p)
-		if err := fn(a.tx.Bucket(BucketClaims), concat(pk, suffix), val); err != nil {
-			return err
-		}
-		delete(a.now, [2]string{p.Issue, p.Party})
-		if err := a.knowPair(pk); err != nil {
-			return err
-		}
+		es = append(es, indexEntry{bucket: BucketClaims, key: concat(pk, claimKey(nil, occ, rec.Seq, v16, uint16(i))),
+			val: encodeClaim(validity{}, ver, rec.ID, p), pair: pk})
 	}
-	return nil
+	return es
+}
+
+// prepared is what applying an event as a new one writes, worked out
+// before the apply loop needs it (see Prepare).
+type prepared struct {
+	seq             uint64
+	at              time.Time
+	issues, parties []string
+	entries         []indexEntry // opened, validity filled in
+	record          []byte
+}
+
+// prepareAdd works out the writes of a new event recorded at seq and at.
+func prepareAdd(e events.Event, raw []byte, seq uint64, at time.Time) (*prepared, error) {
+	rec := &eventRecord{ID: e.ID, Seq: seq, RecordedAt: at,
+		Versions: []version{{Seq: seq, RecordedAt: at, Event: e, Issues: e.Issues(), Parties: e.Parties(), raw: raw}}}
+	es := versionEntries(rec, 0, true)
+	vd := validity{from: seq, to: forever}
+	for i := range es {
+		vd.encode(es[i].val)
+	}
+	b, err := rec.encode()
+	if err != nil {
+		return nil, fmt.Errorf("encode event record %s: %w", e.ID, err)
+	}
+	return &prepared{seq: seq, at: at, issues: rec.Versions[0].Issues, parties: rec.Versions[0].Parties, entries: es, record: b}, nil
 }
 
 // knowPair records an (issue, party) prefix in BucketPairs, once.
@@ -392,7 +441,7 @@ func (a *applier) knowPair(pk []byte) error {
 
 // nowOf is the position of a pair now, as of the message before this one.
 func (a *applier) nowOf(p [2]string) (*Position, error) {
-	if pos, ok := a.now[p]; ok {
+	if pos, ok := a.now[string(namePrefix(p[0], p[1]))]; ok {
 		return pos, nil
 	}
 	return findPosition(a.tx, p[0], p[1], endOfTime, a.m.Seq-1)
@@ -449,7 +498,7 @@ func (w *watcher) finish(a *applier, d *Development) error {
 		if err != nil {
 			return err
 		}
-		a.now[p] = now
+		a.now[string(namePrefix(p[0], p[1]))] = now
 		if !w.past {
 			if !samePosition(w.beforeNow[i], now) {
 				moved = true

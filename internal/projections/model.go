@@ -271,10 +271,36 @@ type Decoded struct {
 	event events.Event
 	raw   []byte
 	err   error
+	// pre is what applying the event as new writes, when Prepare worked
+	// it out.
+	pre *prepared
 }
 
 // Decode decodes a stream message's event.
 func Decode(data []byte) *Decoded {
 	e, raw, err := events.UnwrapData(data)
 	return &Decoded{event: e, raw: raw, err: err}
+}
+
+// Prepare decodes the event of the message recorded at seq and at and,
+// for an event other than a correction or a retraction, also works out
+// the index entries and the record that applying it as a new event
+// writes: the part of applying that needs no look-up, moved off the
+// apply loop onto the goroutine that receives messages. Whether the event
+// is new after all (its id not applied before) is for ApplyBatch to tell.
+func Prepare(seq uint64, at time.Time, data []byte) *Decoded {
+	d := Decode(data)
+	if d.err != nil || d.event.Type == events.TypeCorrection || d.event.Type == events.TypeRetraction {
+		return d
+	}
+	d.pre, _ = prepareAdd(d.event, d.raw, seq, at) // on error, ApplyBatch meets it again
+	return d
+}
+
+// preparedFor returns what Prepare worked out, if it was for m.
+func (d *Decoded) preparedFor(m Message) *prepared {
+	if d == nil || d.pre == nil || d.pre.seq != m.Seq || !d.pre.at.Equal(m.Time) {
+		return nil
+	}
+	return d.pre
 }

@@ -217,5 +217,6 @@ func messages(batch []stream.Message) []projections.Message {
 	return out
 }
 
-// prepare decodes a message's event on the consumer's receiving goroutine.
-func prepare(m *stream.Message) { m.Prepared = projections.Decode(m.Data) }
+// prepare decodes a message's event, and works out what applying it
+// writes, on the consumer's receiving goroutine.
+func prepare(m *stream.Message) { m.Prepared = projections.Prepare(m.Seq, m.Time, m.Data) }
