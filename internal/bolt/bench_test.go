@@ -110,3 +110,31 @@ func BenchmarkStateAnswer(b *testing.B) {
 	}
 	b.ReportMetric(float64(size)/float64(b.N), "answer-bytes")
 }
+
+// BenchmarkTimelinePage answers GET /v1/timeline?issue=X&from=T&limit=100
+// for random X and T on a read model of 100,000 synthetic events, as the
+// API does (QueryTimelineJSON).
+func BenchmarkTimelinePage(b *testing.B) {
+	g := &synth.Generator{Vocabulary: data.Vocabulary(), Seed: 5, Amends: 2}
+	st := openBench(b)
+	const n = 100_000
+	applyAll(b, st, messages(g, n))
+	rng := rand.New(rand.NewPCG(1, 2))
+	issues := data.Vocabulary().Issues
+	days := n / 50
+	b.ResetTimer()
+	var size int
+	for i := 0; i < b.N; i++ {
+		from := g.Start.Add(time.Duration(rng.Int64N(int64(days) * int64(24*time.Hour))))
+		q := projections.TimelineQuery{Issue: issues[rng.IntN(len(issues))].ID, From: from, Limit: 100}
+		err := st.View(context.Background(), func(tx projections.Tx) error {
+			j, err := projections.QueryTimelineJSON(tx, q)
+			size += len(j)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size)/float64(b.N), "answer-bytes")
+}

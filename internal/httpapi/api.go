@@ -107,17 +107,17 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.Logger, p.Err)
 		return
 	}
-	var page *projections.TimelinePage
+	var page []byte
 	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
 		var err error
-		page, err = projections.QueryTimeline(tx, q)
+		page, err = projections.QueryTimelineJSON(tx, q)
 		return err
 	})
 	if err != nil {
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page)
+	writeRawJSON(w, http.StatusOK, page)
 }
 
 func (a *API) history(w http.ResponseWriter, r *http.Request) {

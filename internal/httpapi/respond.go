@@ -41,6 +41,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// writeRawJSON answers with JSON already encoded, as writeJSON would
+// write it (with the Encoder's final newline).
+func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
 // writeError answers with the status that fits err: 400 for a bad
 // parameter or cursor, 404 for what is not there, 500 otherwise (logged,
 // and not shown to the client beyond a generic word).

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -203,7 +204,8 @@ func (a *applier) amend(e events.Event) (Outcome, error) {
 		parties = union(parties, events.Event{Positions: *e.Amend.Positions}.Parties())
 	}
 	rec := &eventRecord{ID: e.ID, Seq: a.m.Seq, RecordedAt: a.m.Time,
-		Versions: []version{{Seq: a.m.Seq, RecordedAt: a.m.Time, Event: e, Issues: issues, Parties: parties, raw: a.raw}}}
+		Versions: []version{{Seq: a.m.Seq, RecordedAt: a.m.Time, Event: e, Issues: issues, Parties: parties, raw: a.raw,
+			Canonical: bytes.Equal(a.raw, e.Canonical())}}}
 	// A correction's own positions are not claims: what it says of
 	// positions is in amend, and lands on the event it corrects.
 	if err := a.open(rec, 0, false); err != nil {
@@ -251,8 +253,9 @@ func (a *applier) amend(e events.Event) (Outcome, error) {
 		if err := a.close(target, len(target.Versions)-1); err != nil {
 			return Outcome{}, err
 		}
+		// Encoded by encoding/json, the corrected event is canonical.
 		target.Versions = append(target.Versions, version{Seq: a.m.Seq, RecordedAt: a.m.Time, By: e.ID, Event: next,
-			Issues: union(next.Issues(), cur.Issues), Parties: union(next.Parties(), cur.Parties)})
+			Issues: union(next.Issues(), cur.Issues), Parties: union(next.Parties(), cur.Parties), Canonical: true})
 		if err := a.open(target, len(target.Versions)-1, target.Retraction == nil); err != nil {
 			return Outcome{}, err
 		}
@@ -412,7 +415,8 @@ type prepared struct {
 // prepareAdd works out the writes of a new event recorded at seq and at.
 func prepareAdd(e events.Event, raw []byte, seq uint64, at time.Time) (*prepared, error) {
 	rec := &eventRecord{ID: e.ID, Seq: seq, RecordedAt: at,
-		Versions: []version{{Seq: seq, RecordedAt: at, Event: e, Issues: e.Issues(), Parties: e.Parties(), raw: raw}}}
+		Versions: []version{{Seq: seq, RecordedAt: at, Event: e, Issues: e.Issues(), Parties: e.Parties(), raw: raw,
+			Canonical: bytes.Equal(raw, e.Canonical())}}}
 	es := versionEntries(rec, 0, true)
 	vd := validity{from: seq, to: forever}
 	for i := range es {

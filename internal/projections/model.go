@@ -81,6 +81,10 @@ type version struct {
 	// correction closes exactly the entries this version opened.
 	Issues  []string `json:"issues,omitempty"`
 	Parties []string `json:"parties,omitempty"`
+	// Canonical says that the event JSON this version holds is exactly
+	// what encoding/json writes for Event, so that an answer can use the
+	// bytes as they are (QueryTimelineJSON).
+	Canonical bool `json:"canonical,omitempty"`
 
 	// raw is Event's JSON as the stream stored it, when this version is
 	// the event as appended: written as is rather than encoded again.
@@ -125,6 +129,9 @@ func (v version) MarshalJSON() ([]byte, error) {
 			b = append(b, j...)
 		}
 		b = append(b, ']')
+	}
+	if v.Canonical {
+		b = append(b, `,"canonical":true`...)
 	}
 	return append(b, '}'), nil
 }

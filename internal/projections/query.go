@@ -352,6 +352,34 @@ type TimelinePage struct {
 // QueryTimeline answers a TimelineQuery from the narrowest index its
 // filters allow, checking the other filters on each event.
 func QueryTimeline(tx Tx, q TimelineQuery) (*TimelinePage, error) {
+	records := map[uint64]*eventRecord{}
+	evs, next, err := walkTimeline(tx, q, func(id string, s, seq uint64, _ []byte) (*EventView, bool, error) {
+		r := records[s]
+		if r == nil {
+			rec, err := cachedRecord(tx, id)
+			if err != nil || rec == nil {
+				return nil, false, fmt.Errorf("event %s at seq %d: %v", id, s, err)
+			}
+			r, records[s] = rec, rec
+		}
+		ev := r.view(seq)
+		if ev == nil || !matches(r, ev, q) {
+			return nil, false, nil
+		}
+		return ev, true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &TimelinePage{Events: append([]*EventView{}, evs...), NextCursor: next}, nil
+}
+
+// walkTimeline walks the index q's filters choose, from where q starts,
+// and calls view for each entry believed at the point of knowledge with
+// its event's id, stream sequence and stored record; view says whether
+// the entry is shown, and as what. It returns a page of them and the
+// cursor of the next page.
+func walkTimeline[T any](tx Tx, q TimelineQuery, view func(id string, s, seq uint64, rec []byte) (T, bool, error)) ([]T, string, error) {
 	limit := clampLimit(q.Limit)
 	seq := q.Knowledge.seq(tx)
 	bucket, prefix := BucketTimeline, []byte(nil)
@@ -363,36 +391,38 @@ func QueryTimeline(tx Tx, q TimelineQuery) (*TimelinePage, error) {
 	case q.Type != "":
 		bucket, prefix = BucketByType, namePrefix(q.Type)
 	}
-	page := &TimelinePage{Events: []*EventView{}}
-	records := map[uint64]*eventRecord{}
-	var last []byte
+	seqs, evs := tx.Bucket(BucketSeqs), tx.Bucket(BucketEvents)
+	var (
+		page []T
+		next string
+		last []byte
+	)
 	err := scan(tx, bucket, prefix, entryKeyLen, q.From, q.To, q.Cursor, func(k, v []byte) (bool, error) {
 		if !decodeValidity(v).at(seq) {
 			return true, nil
 		}
 		s := u64(k[len(k)-10:])
-		r := records[s]
-		if r == nil {
-			id := tx.Bucket(BucketSeqs).Get(u64Key(s))
-			rec, err := cachedRecord(tx, string(id))
-			if err != nil || rec == nil {
-				return false, fmt.Errorf("timeline entry %x: event at seq %d: %v", k, s, err)
-			}
-			r, records[s] = rec, rec
+		id := seqs.Get(u64Key(s))
+		rec := evs.Get(id)
+		if rec == nil {
+			return false, fmt.Errorf("timeline entry %x: no event at seq %d", k, s)
 		}
-		ev := r.view(seq)
-		if ev == nil || !matches(r, ev, q) {
+		x, ok, err := view(string(id), s, seq, rec)
+		if err != nil {
+			return false, fmt.Errorf("timeline entry %x: %w", k, err)
+		}
+		if !ok {
 			return true, nil
 		}
-		if len(page.Events) == limit {
-			page.NextCursor = hex.EncodeToString(last)
+		if len(page) == limit {
+			next = hex.EncodeToString(last)
 			return false, nil
 		}
-		page.Events = append(page.Events, ev)
+		page = append(page, x)
 		last = slices.Clone(k[len(prefix):])
 		return true, nil
 	})
-	return page, err
+	return page, next, err
 }
 
 // matches checks the filters the chosen index did not apply.
