@@ -581,11 +581,16 @@ func getRecord(tx Tx, id string) (*eventRecord, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var r eventRecord
-	if err := json.Unmarshal(v, &r); err != nil {
-		return nil, fmt.Errorf("decode event record %s: %w", id, err)
+	r, err := decodeRecord(v, true)
+	if err != nil {
+		return nil, fmt.Errorf("event record %s: %w", id, err)
 	}
-	return &r, nil
+	// The stored bytes belong to the transaction; the record outlives it
+	// in the apply loop.
+	for i := range r.Versions {
+		r.Versions[i].raw = bytes.Clone(r.Versions[i].raw)
+	}
+	return r, nil
 }
 
 func putRecord(tx Tx, r *eventRecord) error {

@@ -2,7 +2,6 @@ package projections
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"sync"
 )
@@ -43,14 +42,15 @@ func (c *recordCache) get(id string, raw []byte) (*eventRecord, error) {
 	if ok && bytes.Equal(e.raw, raw) {
 		return e.rec, nil
 	}
-	var r eventRecord
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, fmt.Errorf("decode event record %s: %w", id, err)
+	own := bytes.Clone(raw) // the stored bytes belong to the transaction
+	r, err := decodeRecord(own, true)
+	if err != nil {
+		return nil, fmt.Errorf("event record %s: %w", id, err)
 	}
 	c.mu.Lock()
-	c.put(id, &cached{raw: bytes.Clone(raw), rec: &r})
+	c.put(id, &cached{raw: own, rec: r})
 	c.mu.Unlock()
-	return &r, nil
+	return r, nil
 }
 
 func (c *recordCache) put(id string, e *cached) {

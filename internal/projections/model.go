@@ -1,8 +1,6 @@
 package projections
 
 import (
-	"encoding/json"
-	"strconv"
 	"time"
 
 	"github.com/parley-news/parley/internal/events"
@@ -36,40 +34,6 @@ type eventRecord struct {
 	Retraction *mark     `json:"retraction,omitempty"`
 }
 
-// encode writes the record as JSON by hand: encoding/json would validate
-// and compact again the event JSON each version carries, the apply loop's
-// largest encoding. It decodes with encoding/json.
-func (r *eventRecord) encode() ([]byte, error) {
-	b := make([]byte, 0, 1536)
-	b = append(b, `{"id":`...)
-	b = strconv.AppendQuote(b, r.ID) // ids are slugs: Go and JSON quote them alike
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendUint(b, r.Seq, 10)
-	b = append(b, `,"recorded_at":"`...)
-	b = r.RecordedAt.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","versions":[`...)
-	for i, v := range r.Versions {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		vb, err := v.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, vb...)
-	}
-	b = append(b, ']')
-	if r.Retraction != nil {
-		mb, err := json.Marshal(r.Retraction)
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, `,"retraction":`...)
-		b = append(b, mb...)
-	}
-	return append(b, '}'), nil
-}
-
 // version is the event as believed from one stream sequence on: the
 // original, then one more for each correction.
 type version struct {
@@ -86,54 +50,10 @@ type version struct {
 	// bytes as they are (QueryTimelineJSON).
 	Canonical bool `json:"canonical,omitempty"`
 
-	// raw is Event's JSON as the stream stored it, when this version is
-	// the event as appended: written as is rather than encoded again.
+	// raw is Event's JSON as stored: the stream's bytes for the event as
+	// appended, encoding/json's for a corrected version. Nil for a version
+	// made while applying a correction, until it is encoded.
 	raw []byte
-}
-
-// MarshalJSON writes the version with its event's stored JSON when there
-// is one: the apply loop's most frequent encoding, done without reflection.
-func (v version) MarshalJSON() ([]byte, error) {
-	type plain version
-	if v.raw == nil {
-		return json.Marshal(plain(v))
-	}
-	b := make([]byte, 0, len(v.raw)+256)
-	b = append(b, `{"seq":`...)
-	b = strconv.AppendUint(b, v.Seq, 10)
-	b = append(b, `,"recorded_at":"`...)
-	b = v.RecordedAt.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, '"')
-	if v.By != "" {
-		b = append(b, `,"by":`...)
-		b = strconv.AppendQuote(b, v.By)
-	}
-	b = append(b, `,"event":`...)
-	b = append(b, v.raw...)
-	for _, l := range []struct {
-		name string
-		list []string
-	}{{"issues", v.Issues}, {"parties", v.Parties}} {
-		if len(l.list) == 0 {
-			continue
-		}
-		b = append(b, `,"`+l.name+`":[`...)
-		for i, s := range l.list {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			j, err := json.Marshal(s)
-			if err != nil {
-				return nil, err
-			}
-			b = append(b, j...)
-		}
-		b = append(b, ']')
-	}
-	if v.Canonical {
-		b = append(b, `,"canonical":true`...)
-	}
-	return append(b, '}'), nil
 }
 
 // mark records who retracted an event and when that was recorded.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"time"
 )
 
 // QueryTimelineJSON answers a TimelineQuery as the JSON of the page
@@ -19,11 +18,11 @@ import (
 func QueryTimelineJSON(tx Tx, q TimelineQuery) ([]byte, error) {
 	size := 0
 	items, next, err := walkTimeline(tx, q, func(id string, s, seq uint64, rec []byte) ([]byte, bool, error) {
-		var h recordHead
-		if err := json.Unmarshal(rec, &h); err != nil {
-			return nil, false, fmt.Errorf("decode event record %s: %w", id, err)
+		h, err := decodeRecord(rec, false)
+		if err != nil {
+			return nil, false, fmt.Errorf("event record %s: %w", id, err)
 		}
-		out, ok, err := h.viewJSON(make([]byte, 0, len(rec)+128), seq, q)
+		out, ok, err := viewJSON(h, make([]byte, 0, len(rec)+128), seq, q)
 		if err == errNotCanonical {
 			out, ok, err = slowViewJSON(tx, id, seq, q)
 		}
@@ -49,28 +48,13 @@ func QueryTimelineJSON(tx Tx, q TimelineQuery) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// recordHead is an event record with its versions' events left as JSON.
-type recordHead struct {
-	ID         string    `json:"id"`
-	Seq        uint64    `json:"seq"`
-	RecordedAt time.Time `json:"recorded_at"`
-	Versions   []struct {
-		Seq        uint64          `json:"seq"`
-		RecordedAt time.Time       `json:"recorded_at"`
-		By         string          `json:"by"`
-		Event      json.RawMessage `json:"event"`
-		Issues     []string        `json:"issues"`
-		Parties    []string        `json:"parties"`
-		Canonical  bool            `json:"canonical"`
-	} `json:"versions"`
-	Retraction *mark `json:"retraction"`
-}
-
 var errNotCanonical = fmt.Errorf("event JSON not canonical")
 
 // viewJSON appends the JSON of the event as believed at seq (what
 // eventRecord.view gives), and says whether it passes q's filters.
-func (h *recordHead) viewJSON(b []byte, seq uint64, q TimelineQuery) ([]byte, bool, error) {
+// The record's versions carry their event's JSON only (decodeRecord
+// without events).
+func viewJSON(h *eventRecord, b []byte, seq uint64, q TimelineQuery) ([]byte, bool, error) {
 	vi := -1
 	for i, v := range h.Versions {
 		if v.Seq <= seq {
@@ -81,7 +65,7 @@ func (h *recordHead) viewJSON(b []byte, seq uint64, q TimelineQuery) ([]byte, bo
 		return b, false, nil
 	}
 	ver := &h.Versions[vi]
-	if !ver.Canonical || (vi > 0 && !h.Versions[0].Canonical) || len(ver.Event) < 2 {
+	if !ver.Canonical || (vi > 0 && !h.Versions[0].Canonical) || len(ver.raw) < 2 {
 		return b, false, errNotCanonical
 	}
 	if q.Party != "" && !slices.Contains(ver.Parties, q.Party) || q.Issue != "" && !slices.Contains(ver.Issues, q.Issue) {
@@ -91,7 +75,7 @@ func (h *recordHead) viewJSON(b []byte, seq uint64, q TimelineQuery) ([]byte, bo
 		var t struct {
 			Type string `json:"type"`
 		}
-		if err := json.Unmarshal(ver.Event, &t); err != nil {
+		if err := json.Unmarshal(ver.raw, &t); err != nil {
 			return b, false, err
 		}
 		if t.Type != q.Type {
@@ -99,8 +83,8 @@ func (h *recordHead) viewJSON(b []byte, seq uint64, q TimelineQuery) ([]byte, bo
 		}
 	}
 	// EventView embeds the event: its fields, then the view's.
-	b = append(b, ver.Event[:len(ver.Event)-1]...)
-	if len(ver.Event) > 2 {
+	b = append(b, ver.raw[:len(ver.raw)-1]...)
+	if len(ver.raw) > 2 {
 		b = append(b, ',')
 	}
 	b = append(b, `"seq":`...)
@@ -120,7 +104,7 @@ func (h *recordHead) viewJSON(b []byte, seq uint64, q TimelineQuery) ([]byte, bo
 		b = append(b, `],"corrected_at":`...)
 		b = appendTime(b, ver.RecordedAt)
 		b = append(b, `,"original":`...)
-		b = append(b, h.Versions[0].Event...)
+		b = append(b, h.Versions[0].raw...)
 	}
 	if m := h.Retraction; m != nil && m.Seq <= seq {
 		b = append(b, `,"retracted":true,"retracted_by":`...)
