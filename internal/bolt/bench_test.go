@@ -81,16 +81,22 @@ func BenchmarkQueryState(b *testing.B) {
 	}
 }
 
-// BenchmarkStateAnswer answers GET /v1/state?at=T for random T on a read
-// model of 100,000 synthetic events and encodes the answer as the API
-// does: the whole cost of a state query but HTTP.
-func BenchmarkStateAnswer(b *testing.B) {
+// queryModel is a read model of 100,000 synthetic events for the query
+// benchmarks, with its generator and the number of days it spans.
+func queryModel(b *testing.B) (*bolt.Store, *synth.Generator, int) {
 	g := &synth.Generator{Vocabulary: data.Vocabulary(), Seed: 5, Amends: 2}
 	st := openBench(b)
 	const n = 100_000
 	applyAll(b, st, messages(g, n))
+	return st, g, n / 50 // synth tells 50 events a day
+}
+
+// BenchmarkStateAnswer answers GET /v1/state?at=T for random T on a read
+// model of 100,000 synthetic events and encodes the answer as the API
+// does: the whole cost of a state query but HTTP.
+func BenchmarkStateAnswer(b *testing.B) {
+	st, g, days := queryModel(b)
 	rng := rand.New(rand.NewPCG(1, 2))
-	days := n / 50
 	b.ResetTimer()
 	var size int
 	for i := 0; i < b.N; i++ {
@@ -115,13 +121,9 @@ func BenchmarkStateAnswer(b *testing.B) {
 // for random X and T on a read model of 100,000 synthetic events, as the
 // API does (QueryTimelineJSON).
 func BenchmarkTimelinePage(b *testing.B) {
-	g := &synth.Generator{Vocabulary: data.Vocabulary(), Seed: 5, Amends: 2}
-	st := openBench(b)
-	const n = 100_000
-	applyAll(b, st, messages(g, n))
+	st, g, days := queryModel(b)
 	rng := rand.New(rand.NewPCG(1, 2))
 	issues := data.Vocabulary().Issues
-	days := n / 50
 	b.ResetTimer()
 	var size int
 	for i := 0; i < b.N; i++ {

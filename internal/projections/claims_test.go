@@ -19,12 +19,7 @@ import (
 // it was written from: answers read claims from the index alone, and must
 // show what the record says.
 func TestClaimEntriesMatchRecords(t *testing.T) {
-	g := &synth.Generator{Vocabulary: data.Vocabulary(), Seed: 11, Amends: 10}
-	st := NewMem()
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var batch []Message
-	for seq := uint64(1); seq <= 2000; seq++ {
-		e := g.Next()
+	st := synthModel(t, 11, 2000, func(seq uint64, e *events.Event) []byte {
 		if seq%7 == 0 && len(e.Sources) > 0 {
 			// Published times and a missing URL, which synth leaves out.
 			pub := events.MustTime("2025-11-20T10:30+02:00")
@@ -33,11 +28,8 @@ func TestClaimEntriesMatchRecords(t *testing.T) {
 		if seq%11 == 0 && len(e.Positions) > 0 {
 			e.Positions[0].Quote = `"We <will> not" – an envoy`
 		}
-		batch = append(batch, Message{Seq: seq, Time: start.Add(time.Duration(seq) * time.Second), Data: events.Wrap(e, "")})
-	}
-	if err := st.Update(context.Background(), func(tx Tx) error { _, err := ApplyBatch(tx, batch); return err }); err != nil {
-		t.Fatal(err)
-	}
+		return nil
+	})
 	var n, corrected, published int
 	err := st.View(context.Background(), func(tx Tx) error {
 		c := tx.Bucket(BucketClaims).Cursor()
@@ -84,6 +76,35 @@ func TestClaimEntriesMatchRecords(t *testing.T) {
 	}
 }
 
+// synthModel applies n events of a synthetic negotiation (a tenth of them
+// corrections and retractions) to a memory store in one batch, recorded a
+// second apart. edit, when not nil, may change each event, or return the
+// message's data itself.
+func synthModel(t *testing.T, seed uint64, n uint64, edit func(seq uint64, e *events.Event) []byte) *Mem {
+	t.Helper()
+	g := &synth.Generator{Vocabulary: data.Vocabulary(), Seed: seed, Amends: 10}
+	st := NewMem()
+	var batch []Message
+	for seq := uint64(1); seq <= n; seq++ {
+		e := g.Next()
+		var d []byte
+		if edit != nil {
+			d = edit(seq, &e)
+		}
+		if d == nil {
+			d = events.Wrap(e, "")
+		}
+		batch = append(batch, Message{Seq: seq, Time: synthStart.Add(time.Duration(seq) * time.Second), Data: d})
+	}
+	if err := st.Update(context.Background(), func(tx Tx) error { _, err := ApplyBatch(tx, batch); return err }); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// synthStart is when synthModel's stream starts recording.
+var synthStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
 func splitNames(prefix []byte) []string {
 	var out []string
 	for _, b := range bytes.Split(bytes.TrimSuffix(prefix, []byte{sep}), []byte{sep}) {
@@ -97,16 +118,7 @@ func splitNames(prefix []byte) []string {
 // the issue's claims sorted by hand: every claim believed, once, in
 // event-time order, across the parties.
 func TestIssueHistoryMergesParties(t *testing.T) {
-	g := &synth.Generator{Vocabulary: data.Vocabulary(), Seed: 12, Amends: 10}
-	st := NewMem()
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var batch []Message
-	for seq := uint64(1); seq <= 1500; seq++ {
-		batch = append(batch, Message{Seq: seq, Time: start.Add(time.Duration(seq) * time.Second), Data: events.Wrap(g.Next(), "")})
-	}
-	if err := st.Update(context.Background(), func(tx Tx) error { _, err := ApplyBatch(tx, batch); return err }); err != nil {
-		t.Fatal(err)
-	}
+	st := synthModel(t, 12, 1500, nil)
 	err := st.View(context.Background(), func(tx Tx) error {
 		seq := Checkpoint(tx)
 		for _, issue := range data.Vocabulary().Issues {
