@@ -166,3 +166,33 @@ func TestIssueHistoryMergesParties(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDecodeRecordRefusesDamage feeds every truncation of a real record,
+// and a few bytes of nonsense, to decodeRecord: an error each time, never
+// a panic or a record made of garbage.
+func TestDecodeRecordRefusesDamage(t *testing.T) {
+	st := synthModel(t, 13, 50, nil)
+	err := st.View(context.Background(), func(tx Tx) error {
+		k, v := tx.Bucket(BucketEvents).Cursor().First()
+		if k == nil {
+			t.Fatal("no record")
+		}
+		if _, err := decodeRecord(v, true); err != nil {
+			t.Fatalf("whole record: %v", err)
+		}
+		for n := range len(v) {
+			if _, err := decodeRecord(v[:n], true); err == nil {
+				t.Fatalf("record cut to %d of %d bytes decoded", n, len(v))
+			}
+		}
+		for _, b := range [][]byte{nil, {0}, {2, 1, 'a'}, []byte(`{"id":"x"}`)} {
+			if _, err := decodeRecord(b, true); err == nil {
+				t.Fatalf("%q decoded", b)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -73,8 +73,8 @@ func (r *eventRecord) encode() ([]byte, error) {
 // Event zero and only points raw at its JSON, inside b.
 func decodeRecord(b []byte, events bool) (*eventRecord, error) {
 	d := recordReader{b: b}
-	if d.byte() != recordFormat {
-		return nil, fmt.Errorf("%w: format %d", errBadRecord, b[0])
+	if f := d.byte(); f != recordFormat {
+		return nil, fmt.Errorf("%w: format %d", errBadRecord, f)
 	}
 	r := &eventRecord{ID: d.string(), Seq: d.uvarint(), RecordedAt: d.time()}
 	n := d.uvarint()
