@@ -133,3 +133,86 @@ func appendTime(b []byte, t time.Time) []byte {
 
 // jsonTime reports whether time.Time's MarshalJSON accepts t.
 func jsonTime(t time.Time) bool { y := t.Year(); return y >= 0 && y <= 9999 }
+
+// AppendJSON appends the cell's JSON, byte for byte what encoding/json
+// writes for it: a state answer is a hundred cells or more, and encoding
+// them by reflection was a third of its cost. TestCellJSON holds the two
+// to the same bytes.
+func (c *Cell) AppendJSON(b []byte) []byte {
+	b = c.Claim.appendFields(append(b, '{'))
+	b = append(b, `,"source_count":`...)
+	b = strconv.AppendInt(b, int64(c.SourceCount), 10)
+	if c.Disputed {
+		b = append(b, `,"disputed":true`...)
+	}
+	if len(c.Claims) > 0 {
+		b = append(b, `,"claims":[`...)
+		for i := range c.Claims {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(c.Claims[i].appendFields(append(b, '{')), '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendFields appends the claim's members, without braces.
+func (c *Claim) appendFields(b []byte) []byte {
+	b = append(b, `"issue":`...)
+	b = appendString(b, c.Issue)
+	b = append(b, `,"party":`...)
+	b = appendString(b, c.Party)
+	b = append(b, `,"stance":`...)
+	b = appendString(b, c.Stance)
+	if !c.Value.IsZero() {
+		v, _ := c.Value.MarshalJSON()
+		b = append(b, `,"value":`...)
+		b = append(b, v...)
+	}
+	if c.Quote != "" {
+		b = append(b, `,"quote":`...)
+		b = appendString(b, c.Quote)
+	}
+	b = append(b, `,"event":`...)
+	b = appendString(b, c.Event)
+	b = append(b, `,"type":`...)
+	b = appendString(b, c.Type)
+	b = append(b, `,"title":`...)
+	b = appendString(b, c.Title)
+	b = append(b, `,"occurred_at":`...)
+	b = appendString(b, c.OccurredAt.String())
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, c.Seq, 10)
+	b = append(b, `,"recorded_at":`...)
+	b = appendTime(b, c.RecordedAt)
+	b = append(b, `,"sources":`...)
+	if c.Sources == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, s := range c.Sources {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"outlet":`...)
+			b = appendString(b, s.Outlet)
+			if s.URL != "" {
+				b = append(b, `,"url":`...)
+				b = appendString(b, s.URL)
+			}
+			if s.PublishedAt != nil {
+				b = append(b, `,"published_at":`...)
+				b = appendString(b, s.PublishedAt.String())
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if c.CorrectedBy != "" {
+		b = append(b, `,"corrected_by":`...)
+		b = appendString(b, c.CorrectedBy)
+	}
+	return b
+}

@@ -85,3 +85,60 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestCellJSON holds Cell.AppendJSON to encoding/json's bytes on the
+// state of a synthetic negotiation at many times and points of knowledge,
+// with disputes (claims of a whole day against claims of a minute of it),
+// published times, quotes with characters JSON escapes, and corrections.
+func TestCellJSON(t *testing.T) {
+	st := synthModel(t, 17, 1500, func(seq uint64, e *events.Event) []byte {
+		if seq%5 == 0 {
+			y, m, d := e.OccurredAt.Time.Date()
+			e.OccurredAt = events.Time{Time: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Precision: events.Day}
+		}
+		if seq%7 == 0 && len(e.Sources) > 0 {
+			pub := events.MustTime("2025-11-20T10:30+02:00")
+			e.Sources[0].PublishedAt = &pub
+		}
+		if seq%11 == 0 && len(e.Positions) > 0 {
+			e.Positions[0].Quote = "\"We <will> not\" – an envoy\u2028"
+		}
+		return nil
+	})
+	var cells, disputed int
+	err := st.View(context.Background(), func(tx Tx) error {
+		for i := range 60 {
+			q := StateQuery{At: time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i/2)}
+			if i%2 == 1 {
+				q.Knowledge.At = synthStart.Add(time.Duration(i*20) * time.Second)
+			}
+			s, err := QueryState(tx, q)
+			if err != nil {
+				return err
+			}
+			for _, is := range s.Issues {
+				for _, c := range is.Positions {
+					want, err := json.Marshal(c)
+					if err != nil {
+						return err
+					}
+					if got := c.AppendJSON(nil); !bytes.Equal(got, want) {
+						t.Fatalf("cell %s/%s:\n got %s\nwant %s", c.Issue, c.Party, got, want)
+					}
+					cells++
+					if c.Disputed {
+						disputed++
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d cells compared, %d disputed", cells, disputed)
+	if cells < 1000 || disputed == 0 {
+		t.Fatalf("compared %d cells, %d disputed: too few to tell", cells, disputed)
+	}
+}
