@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -23,7 +24,7 @@ func QueryTimelineJSON(tx Tx, q TimelineQuery) ([]byte, error) {
 			return nil, false, fmt.Errorf("event record %s: %w", id, err)
 		}
 		out, ok, err := viewJSON(h, make([]byte, 0, len(rec)+128), seq, q)
-		if err == errNotCanonical {
+		if errors.Is(err, errNotCanonical) {
 			out, ok, err = slowViewJSON(tx, id, seq, q)
 		}
 		size += len(out) + 1
@@ -48,7 +49,8 @@ func QueryTimelineJSON(tx Tx, q TimelineQuery) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-var errNotCanonical = fmt.Errorf("event JSON not canonical")
+// errNotCanonical sends an event to the slow path.
+var errNotCanonical = errors.New("event JSON not canonical")
 
 // viewJSON appends the JSON of the event as believed at seq (what
 // eventRecord.view gives), and says whether it passes q's filters.
