@@ -125,7 +125,7 @@ func (a *applier) apply() (Outcome, error) {
 	}
 	d := a.m.Decoded
 	if d == nil {
-		d = Decode(a.m.Data)
+		d = decode(a.m.Data)
 	}
 	if d.err != nil {
 		return a.skip(d.err.Error())
@@ -203,9 +203,7 @@ func (a *applier) amend(e events.Event) (Outcome, error) {
 		issues = union(issues, events.Event{Positions: *e.Amend.Positions}.Issues())
 		parties = union(parties, events.Event{Positions: *e.Amend.Positions}.Parties())
 	}
-	rec := &eventRecord{ID: e.ID, Seq: a.m.Seq, RecordedAt: a.m.Time,
-		Versions: []version{{Seq: a.m.Seq, RecordedAt: a.m.Time, Event: e, Issues: issues, Parties: parties, raw: a.raw,
-			Canonical: bytes.Equal(a.raw, e.Canonical())}}}
+	rec := newRecord(e, a.raw, a.m.Seq, a.m.Time, issues, parties)
 	// A correction's own positions are not claims: what it says of
 	// positions is in amend, and lands on the event it corrects.
 	if err := a.open(rec, 0, false); err != nil {
@@ -412,11 +410,16 @@ type prepared struct {
 	record          []byte
 }
 
+// newRecord is the record of an event first recorded at seq and at, as
+// the stream stored it (raw), indexed under issues and parties.
+func newRecord(e events.Event, raw []byte, seq uint64, at time.Time, issues, parties []string) *eventRecord {
+	return &eventRecord{ID: e.ID, Seq: seq, RecordedAt: at, Versions: []version{{Seq: seq, RecordedAt: at,
+		Event: e, Issues: issues, Parties: parties, raw: raw, Canonical: bytes.Equal(raw, e.Canonical())}}}
+}
+
 // prepareAdd works out the writes of a new event recorded at seq and at.
 func prepareAdd(e events.Event, raw []byte, seq uint64, at time.Time) (*prepared, error) {
-	rec := &eventRecord{ID: e.ID, Seq: seq, RecordedAt: at,
-		Versions: []version{{Seq: seq, RecordedAt: at, Event: e, Issues: e.Issues(), Parties: e.Parties(), raw: raw,
-			Canonical: bytes.Equal(raw, e.Canonical())}}}
+	rec := newRecord(e, raw, seq, at, e.Issues(), e.Parties())
 	es := versionEntries(rec, 0, true)
 	vd := validity{from: seq, to: forever}
 	for i := range es {
@@ -581,14 +584,11 @@ func getRecord(tx Tx, id string) (*eventRecord, error) {
 	if v == nil {
 		return nil, nil
 	}
-	r, err := decodeRecord(v, true)
+	// The record keeps slices of the bytes it is decoded from, which are
+	// the store's only until the next write.
+	r, err := decodeRecord(bytes.Clone(v), true)
 	if err != nil {
 		return nil, fmt.Errorf("event record %s: %w", id, err)
-	}
-	// The stored bytes belong to the transaction; the record outlives it
-	// in the apply loop.
-	for i := range r.Versions {
-		r.Versions[i].raw = bytes.Clone(r.Versions[i].raw)
 	}
 	return r, nil
 }

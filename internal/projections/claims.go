@@ -141,41 +141,23 @@ func (r *claimRef) claim() (Claim, error) {
 			return bad("value", err)
 		}
 	}
-	var occ, typ, title, quote, by []byte
-	rest := h.tail
-	for _, dst := range []*[]byte{&occ, &typ, &title, &quote, &by} {
-		var ok bool
-		if *dst, rest, ok = field(rest); !ok {
-			return bad("fields", nil)
-		}
+	d := recordReader{b: h.tail}
+	occ, typ, title, quote, by := d.field(), d.string(), d.string(), d.string(), d.string()
+	c.RecordedAt = time.Unix(0, int64(d.fixed64())).UTC()
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b))+1 {
+		return bad("fields", nil)
 	}
 	var err error
 	if c.OccurredAt, err = events.ParseTime(string(occ)); err != nil {
 		return bad("occurred_at", err)
 	}
-	c.Type, c.Title, c.Quote, c.CorrectedBy = string(typ), string(title), string(quote), string(by)
-	if len(rest) < 8 {
-		return bad("recorded_at", nil)
-	}
-	c.RecordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(rest))).UTC()
-	rest = rest[8:]
-	n, k := binary.Uvarint(rest)
-	if k <= 0 {
-		return bad("sources", nil)
-	}
-	rest = rest[k:]
+	c.Type, c.Title, c.Quote, c.CorrectedBy = typ, title, quote, by
 	if n > 0 {
 		c.Sources = make([]events.Source, n-1)
 		for i := range c.Sources {
-			var outlet, url, pub []byte
-			for _, dst := range []*[]byte{&outlet, &url, &pub} {
-				var ok bool
-				if *dst, rest, ok = field(rest); !ok {
-					return bad("sources", nil)
-				}
-			}
-			s := events.Source{Outlet: string(outlet), URL: string(url)}
-			if len(pub) > 0 {
+			s := events.Source{Outlet: d.string(), URL: d.string()}
+			if pub := d.field(); len(pub) > 0 {
 				t, err := events.ParseTime(string(pub))
 				if err != nil {
 					return bad("sources", err)
@@ -183,6 +165,9 @@ func (r *claimRef) claim() (Claim, error) {
 				s.PublishedAt = &t
 			}
 			c.Sources[i] = s
+		}
+		if d.err != nil {
+			return bad("sources", nil)
 		}
 	}
 	return c, nil

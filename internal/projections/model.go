@@ -203,8 +203,8 @@ type Decoded struct {
 	pre *prepared
 }
 
-// Decode decodes a stream message's event.
-func Decode(data []byte) *Decoded {
+// decode decodes a stream message's event.
+func decode(data []byte) *Decoded {
 	e, raw, err := events.UnwrapData(data)
 	return &Decoded{event: e, raw: raw, err: err}
 }
@@ -216,7 +216,7 @@ func Decode(data []byte) *Decoded {
 // apply loop onto the goroutine that receives messages. Whether the event
 // is new after all (its id not applied before) is for ApplyBatch to tell.
 func Prepare(seq uint64, at time.Time, data []byte) *Decoded {
-	d := Decode(data)
+	d := decode(data)
 	if d.err != nil || d.event.Type == events.TypeCorrection || d.event.Type == events.TypeRetraction {
 		return d
 	}

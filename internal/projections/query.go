@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"time"
@@ -175,16 +176,6 @@ func (f *found) cell() (*Cell, error) {
 	return cell, nil
 }
 
-// cellAt returns a party's position on an issue as of event time at, as
-// believed at sequence seq, or nil when it has none.
-func cellAt(tx Tx, issue, party string, at time.Time, seq uint64) (*Cell, error) {
-	f, err := findCell(tx, issue, party, at, seq)
-	if err != nil {
-		return nil, err
-	}
-	return f.cell()
-}
-
 // sameMoment reports whether two event times are the same at the coarser
 // of their precisions: a report dated 2025-11-23 and one at 14:30 that day
 // speak of the same moment.
@@ -244,13 +235,7 @@ func QueryState(tx Tx, q StateQuery) (*State, error) {
 		at = endOfTime
 	}
 	st := &State{Seq: seq, Issues: []IssueState{}}
-	c := tx.Bucket(BucketPairs).Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		parts := bytes.Split(bytes.TrimSuffix(k, []byte{sep}), []byte{sep})
-		if len(parts) != 2 {
-			continue
-		}
-		issue, party := string(parts[0]), string(parts[1])
+	for issue, party := range pairs(tx, nil) {
 		f, err := findCell(tx, issue, party, at, seq)
 		if err != nil {
 			return nil, err
@@ -273,12 +258,7 @@ func QueryState(tx Tx, q StateQuery) (*State, error) {
 // view is the event as believed at seq, or nil when it was not yet
 // recorded then.
 func (r *eventRecord) view(seq uint64) *EventView {
-	vi := -1
-	for i, v := range r.Versions {
-		if v.Seq <= seq {
-			vi = i
-		}
-	}
+	vi := r.versionAt(seq)
 	if vi < 0 {
 		return nil
 	}
@@ -298,6 +278,18 @@ func (r *eventRecord) view(seq uint64) *EventView {
 		ev.RetractedAt = &t
 	}
 	return ev
+}
+
+// versionAt is the index of the version believed at seq, or -1 before
+// the event was recorded.
+func (r *eventRecord) versionAt(seq uint64) int {
+	vi := -1
+	for i, v := range r.Versions {
+		if v.Seq <= seq {
+			vi = i
+		}
+	}
+	return vi
 }
 
 // QueryEvent returns one event as known at k.
@@ -352,18 +344,13 @@ type TimelinePage struct {
 // QueryTimeline answers a TimelineQuery from the narrowest index its
 // filters allow, checking the other filters on each event.
 func QueryTimeline(tx Tx, q TimelineQuery) (*TimelinePage, error) {
-	records := map[uint64]*eventRecord{}
-	evs, next, err := walkTimeline(tx, q, func(id string, s, seq uint64, _ []byte) (*EventView, bool, error) {
-		r := records[s]
-		if r == nil {
-			rec, err := cachedRecord(tx, id)
-			if err != nil || rec == nil {
-				return nil, false, fmt.Errorf("event %s at seq %d: %v", id, s, err)
-			}
-			r, records[s] = rec, rec
+	evs, next, err := walkTimeline(tx, q, func(id string, s, seq uint64, rec []byte) (*EventView, bool, error) {
+		r, err := decoded.get(id, rec)
+		if err != nil {
+			return nil, false, err
 		}
 		ev := r.view(seq)
-		if ev == nil || !matches(r, ev, q) {
+		if ev == nil || !matches(&r.Versions[ev.Version], ev.Type, q) {
 			return nil, false, nil
 		}
 		return ev, true, nil
@@ -426,9 +413,9 @@ func walkTimeline[T any](tx Tx, q TimelineQuery, view func(id string, s, seq uin
 }
 
 // matches checks the filters the chosen index did not apply.
-func matches(r *eventRecord, ev *EventView, q TimelineQuery) bool {
-	ver := &r.Versions[ev.Version]
-	if q.Type != "" && ev.Type != q.Type {
+// typ is the version's event type.
+func matches(ver *version, typ string, q TimelineQuery) bool {
+	if q.Type != "" && typ != q.Type {
 		return false
 	}
 	if q.Party != "" && !slices.Contains(ver.Parties, q.Party) {
@@ -566,12 +553,24 @@ func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 // partiesOf lists the parties that ever stated a position on an issue.
 func partiesOf(tx Tx, issue string) []string {
 	var out []string
-	prefix := namePrefix(issue)
-	c := tx.Bucket(BucketPairs).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		out = append(out, string(bytes.TrimSuffix(k[len(prefix):], []byte{sep})))
+	for _, party := range pairs(tx, namePrefix(issue)) {
+		out = append(out, party)
 	}
 	return out
+}
+
+// pairs yields the (issue, party) pairs that ever had a position, in key
+// order, those whose key starts with prefix.
+func pairs(tx Tx, prefix []byte) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		c := tx.Bucket(BucketPairs).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			parts := bytes.Split(bytes.TrimSuffix(k, []byte{sep}), []byte{sep})
+			if len(parts) == 2 && !yield(string(parts[0]), string(parts[1])) {
+				return
+			}
+		}
+	}
 }
 
 // mergeScan walks the claims of an issue by several parties as one
@@ -693,13 +692,7 @@ type Diff struct {
 func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 	seq := q.Knowledge.seq(tx)
 	d := &Diff{Seq: seq, Changes: []*DiffEntry{}}
-	c := tx.Bucket(BucketPairs).Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		parts := bytes.Split(bytes.TrimSuffix(k, []byte{sep}), []byte{sep})
-		if len(parts) != 2 {
-			continue
-		}
-		issue, party := string(parts[0]), string(parts[1])
+	for issue, party := range pairs(tx, nil) {
 		fb, err := findCell(tx, issue, party, q.From, seq)
 		if err != nil {
 			return nil, err
@@ -720,7 +713,7 @@ func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 			return nil, err
 		}
 		e := &DiffEntry{Issue: issue, Party: party, Before: before, After: after, Events: []string{}}
-		err = scan(tx, BucketClaims, k, claimKeyLen, q.From.Add(time.Nanosecond), q.To, "", func(_, v []byte) (bool, error) {
+		err = scan(tx, BucketClaims, namePrefix(issue, party), claimKeyLen, q.From.Add(time.Nanosecond), q.To, "", func(_, v []byte) (bool, error) {
 			if decodeValidity(v).at(seq) {
 				h, err := decodeClaimHead(v)
 				if err != nil {

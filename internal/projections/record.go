@@ -147,6 +147,17 @@ func (d *recordReader) uvarint() uint64 {
 	return v
 }
 
+// fixed64 reads a big-endian uint64 (a claim's recorded time).
+func (d *recordReader) fixed64() uint64 {
+	if len(d.b) < 8 {
+		d.fail()
+		return 0
+	}
+	v := binary.BigEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
 func (d *recordReader) time() time.Time {
 	s, k := binary.Varint(d.b)
 	if k <= 0 {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 )
 
@@ -57,12 +56,7 @@ var errNotCanonical = errors.New("event JSON not canonical")
 // The record's versions carry their event's JSON only (decodeRecord
 // without events).
 func viewJSON(h *eventRecord, b []byte, seq uint64, q TimelineQuery) ([]byte, bool, error) {
-	vi := -1
-	for i, v := range h.Versions {
-		if v.Seq <= seq {
-			vi = i
-		}
-	}
+	vi := h.versionAt(seq)
 	if vi < 0 {
 		return b, false, nil
 	}
@@ -70,19 +64,16 @@ func viewJSON(h *eventRecord, b []byte, seq uint64, q TimelineQuery) ([]byte, bo
 	if !ver.Canonical || (vi > 0 && !h.Versions[0].Canonical) || len(ver.raw) < 2 {
 		return b, false, errNotCanonical
 	}
-	if q.Party != "" && !slices.Contains(ver.Parties, q.Party) || q.Issue != "" && !slices.Contains(ver.Issues, q.Issue) {
-		return b, false, nil
+	var t struct {
+		Type string `json:"type"`
 	}
-	if q.Type != "" {
-		var t struct {
-			Type string `json:"type"`
-		}
+	if q.Type != "" { // the only filter the version's lists cannot answer
 		if err := json.Unmarshal(ver.raw, &t); err != nil {
 			return b, false, err
 		}
-		if t.Type != q.Type {
-			return b, false, nil
-		}
+	}
+	if !matches(ver, t.Type, q) {
+		return b, false, nil
 	}
 	// EventView embeds the event: its fields, then the view's.
 	b = append(b, ver.raw[:len(ver.raw)-1]...)
@@ -125,7 +116,7 @@ func slowViewJSON(tx Tx, id string, seq uint64, q TimelineQuery) ([]byte, bool, 
 		return nil, false, fmt.Errorf("event %s: %v", id, err)
 	}
 	ev := r.view(seq)
-	if ev == nil || !matches(r, ev, q) {
+	if ev == nil || !matches(&r.Versions[ev.Version], ev.Type, q) {
 		return nil, false, nil
 	}
 	b, err := json.Marshal(ev)
