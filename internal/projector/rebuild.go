@@ -52,9 +52,9 @@ func (s RebuildStats) Rate() float64 {
 // renames it over path only when it is complete and synced, so that a
 // crash in the middle leaves the old file as it was. Progress goes to w
 // (nil for none). Extra buckets are created for adapters sharing the file;
-// copy, when not nil, is called with the old and the new store before the
-// swap, to carry over state that is not projected from the stream.
-func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, buckets []string, copy func(old, new *bolt.Store) error) (RebuildStats, error) {
+// carry, when not nil, is called with the new store before the swap, to
+// carry over state that is not projected from the stream.
+func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, buckets []string, carry func(new *bolt.Store) error) (RebuildStats, error) {
 	tmp := path + ".rebuild"
 	_ = os.Remove(tmp) // a rebuild that died leaves its file; it is only ever a partial copy
 	start := time.Now()
@@ -117,13 +117,9 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 	if bar != nil {
 		bar.Finish(last)
 	}
-	if copy != nil {
-		if old, err := bolt.Open(path, bolt.Options{Buckets: buckets}); err == nil {
-			err = copy(old, st)
-			old.Close()
-			if err != nil {
-				return RebuildStats{}, fmt.Errorf("rebuild: carry over: %w", err)
-			}
+	if carry != nil {
+		if err := carry(st); err != nil {
+			return RebuildStats{}, fmt.Errorf("rebuild: carry over: %w", err)
 		}
 	}
 	// Synced once: the rebuilt file is whole before it is swapped in.
@@ -184,9 +180,16 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 	if w != nil {
 		fmt.Fprintf(w, "rebuilding read model %s: %v\n", path, reason)
 	}
-	var carry func(old, new *bolt.Store) error
+	var carry func(new *bolt.Store) error
 	if errors.Is(reason, errVersion) {
-		carry = func(old, new *bolt.Store) error { return bolt.CopyBuckets(ctx, old, new, buckets) }
+		carry = func(new *bolt.Store) error {
+			old, err := bolt.Open(path, bolt.Options{Buckets: buckets})
+			if err != nil {
+				return err
+			}
+			defer old.Close()
+			return bolt.CopyBuckets(ctx, old, new, buckets)
+		}
 	} else if _, err := os.Stat(path); err == nil {
 		aside := fmt.Sprintf("%s.damaged-%s", path, time.Now().UTC().Format("20060102T150405"))
 		if err := os.Rename(path, aside); err != nil {

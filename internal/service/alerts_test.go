@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +16,10 @@ import (
 	"time"
 
 	"github.com/parley-news/parley/internal/alert"
+	"github.com/parley-news/parley/internal/bolt"
 	"github.com/parley-news/parley/internal/delivery"
+	"github.com/parley-news/parley/internal/projections"
+	"github.com/parley-news/parley/internal/projector"
 	"github.com/parley-news/parley/internal/service"
 	"github.com/parley-news/parley/internal/webhook"
 )
@@ -180,5 +184,37 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRebuildCommandKeepsSubscriptions runs `projector rebuild` on a
+// folder with a subscription: the subscriptions, their status and their
+// position are not in the stream, and must come across to the new file.
+func TestRebuildCommandKeepsSubscriptions(t *testing.T) {
+	dir := t.TempDir()
+	r := startAlerts(t, dir)
+	var sub alertStatus
+	if code := send(t, "POST", r.HTTPURL+"/v1/subscriptions", []byte(`{"url":"http://127.0.0.1:9/hook"}`), "application/json", &sub); code != 201 {
+		t.Fatalf("subscribe: %d %s", code, sub.Error)
+	}
+	r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := service.Rebuild(ctx, service.Config{DataDir: dir, Out: io.Discard}); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	st, err := bolt.Open(filepath.Join(dir, projector.ModelFile), bolt.Options{Buckets: delivery.Buckets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.View(ctx, func(tx projections.Tx) error {
+		if tx.Bucket(delivery.BucketSubscriptions).Get([]byte(sub.ID)) == nil {
+			t.Errorf("subscription %s lost by the rebuild", sub.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -37,7 +37,12 @@ func Rebuild(ctx context.Context, c Config) (projector.RebuildStats, error) {
 		return projector.RebuildStats{}, err
 	}
 	defer st.Close()
-	stats, err := projector.Rebuild(ctx, st.Conn, path, c.Out, nil, nil)
+	// The parts' buckets (alert subscriptions, their status and position)
+	// are not in the stream: they come across from the file being replaced.
+	buckets := partBuckets()
+	stats, err := projector.Rebuild(ctx, st.Conn, path, c.Out, buckets, func(new *bolt.Store) error {
+		return bolt.CopyBuckets(ctx, lock, new, buckets)
+	})
 	if err == nil {
 		if peak := procstat.PeakRSSMiB(); peak > 0 {
 			fmt.Fprintf(c.Out, "rebuild: peak resident memory %.0f MiB\n", peak)
