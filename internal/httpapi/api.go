@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -63,11 +62,11 @@ type issueAnswer struct {
 func (s *stateAnswer) appendJSON(b []byte) []byte {
 	b = append(b, '{')
 	if s.At != "" {
-		b = appendJSONString(append(b, `"at":`...), s.At)
+		b = projections.AppendJSONString(append(b, `"at":`...), s.At)
 		b = append(b, ',')
 	}
 	if s.KnownAt != "" {
-		b = appendJSONString(append(b, `"known_at":`...), s.KnownAt)
+		b = projections.AppendJSONString(append(b, `"known_at":`...), s.KnownAt)
 		b = append(b, ',')
 	}
 	b = append(b, `"seq":`...)
@@ -81,8 +80,8 @@ func (s *stateAnswer) appendJSON(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(append(b, `{"issue":`...), is.Issue)
-		b = appendJSONString(append(b, `,"label":`...), is.Label)
+		b = projections.AppendJSONString(append(b, `{"issue":`...), is.Issue)
+		b = projections.AppendJSONString(append(b, `,"label":`...), is.Label)
 		b = append(b, `,"positions":`...)
 		if is.Positions == nil {
 			b = append(b, "null}"...)
@@ -94,7 +93,7 @@ func (s *stateAnswer) appendJSON(b []byte) []byte {
 			if j > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, p)
+			b = projections.AppendJSONString(b, p)
 			b = append(b, ':')
 			if c := is.Positions[p]; c == nil {
 				b = append(b, "null"...)
@@ -107,14 +106,9 @@ func (s *stateAnswer) appendJSON(b []byte) []byte {
 	return append(b, "]}"...)
 }
 
-// appendJSONString quotes s as encoding/json does.
-func appendJSONString(b []byte, s string) []byte {
-	j, _ := json.Marshal(s)
-	return append(b, j...)
-}
-
 func (a *API) state(w http.ResponseWriter, r *http.Request) {
-	p := NewParams(r.URL.Query())
+	vals := r.URL.Query()
+	p := NewParams(vals)
 	p.Only("at", "known_at")
 	q := projections.StateQuery{At: p.time("at"), Knowledge: p.knowledge()}
 	if p.Err != nil {
@@ -131,7 +125,7 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	ans := stateAnswer{At: r.URL.Query().Get("at"), KnownAt: r.URL.Query().Get("known_at"), Seq: st.Seq, Issues: []issueAnswer{}}
+	ans := stateAnswer{At: vals.Get("at"), KnownAt: vals.Get("known_at"), Seq: st.Seq, Issues: []issueAnswer{}}
 	// Issues in the vocabulary's order, which is the order people read them
 	// in; issues no longer in it last, by id.
 	byID := map[string]projections.IssueState{}
@@ -153,7 +147,8 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
-	p := NewParams(r.URL.Query())
+	vals := r.URL.Query()
+	p := NewParams(vals)
 	p.Only("party", "issue", "type", "from", "to", "known_at", "limit", "cursor")
 	q := projections.TimelineQuery{
 		Party: p.Term("party", a.Vocabulary.Party), Issue: p.Term("issue", a.Vocabulary.Issue),
@@ -161,7 +156,7 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 		Knowledge: p.knowledge(), Limit: p.limit(), Cursor: p.cursor(),
 	}
 	if p.Err == nil && !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
-		p.Fail("to", r.URL.Query().Get("to"), "before from")
+		p.Fail("to", vals.Get("to"), "before from")
 	}
 	if p.Err != nil {
 		writeError(w, r, a.Logger, p.Err)
@@ -233,7 +228,8 @@ func (a *API) event(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) diff(w http.ResponseWriter, r *http.Request) {
-	p := NewParams(r.URL.Query())
+	vals := r.URL.Query()
+	p := NewParams(vals)
 	p.Only("from", "to", "known_at")
 	q := projections.DiffQuery{From: p.time("from"), To: p.time("to"), Knowledge: p.knowledge()}
 	switch {
@@ -243,7 +239,7 @@ func (a *API) diff(w http.ResponseWriter, r *http.Request) {
 	case q.To.IsZero():
 		p.Fail("to", "", "required")
 	case q.To.Before(q.From):
-		p.Fail("to", r.URL.Query().Get("to"), "before from")
+		p.Fail("to", vals.Get("to"), "before from")
 	}
 	if p.Err != nil {
 		writeError(w, r, a.Logger, p.Err)
@@ -263,7 +259,7 @@ func (a *API) diff(w http.ResponseWriter, r *http.Request) {
 		From string `json:"from"`
 		To   string `json:"to"`
 		*projections.Diff
-	}{r.URL.Query().Get("from"), r.URL.Query().Get("to"), d})
+	}{vals.Get("from"), vals.Get("to"), d})
 }
 
 func (a *API) vocabulary(w http.ResponseWriter, r *http.Request) {
@@ -279,8 +275,9 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 // was at start, 503 before: a load balancer sends no reader to a replica
 // that would answer from the past.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
-	body := map[string]any{"ready": a.Status.Ready(), "applied": a.Status.Applied(), "lag": a.Status.Lag()}
-	if !a.Status.Ready() {
+	ready := a.Status.Ready()
+	body := map[string]any{"ready": ready, "applied": a.Status.Applied(), "lag": a.Status.Lag()}
+	if !ready {
 		writeJSON(w, http.StatusServiceUnavailable, body)
 		return
 	}

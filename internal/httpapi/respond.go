@@ -27,27 +27,24 @@ func (e *ParamError) Error() string {
 	return "parameter " + e.Param + " " + quote(e.Value) + ": " + e.Reason
 }
 
-func quote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
+func quote(s string) string { return string(projections.AppendJSONString(nil, s)) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	_ = enc.Encode(v)
+	jsonHeader(w, status)
+	_ = json.NewEncoder(w).Encode(v) // escapes HTML, as AppendJSONString does
 }
 
 // writeRawJSON answers with JSON already encoded, as writeJSON would
 // write it (with the Encoder's final newline).
 func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
+	jsonHeader(w, status)
+	w.Write(append(b, '\n'))
+}
+
+func jsonHeader(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
 }
 
 // writeError answers with the status that fits err: 400 for a bad

@@ -70,11 +70,6 @@ var (
 	Deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_webhook_deliveries_total", Help: "Webhook delivery attempts by subscription and outcome.",
 	}, []string{"subscription", "outcome"})
-	// Backlog is the number of developments waiting for delivery, by
-	// subscription.
-	Backlog = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "parley_webhook_backlog", Help: "Developments waiting for delivery, by subscription.",
-	}, []string{"subscription"})
 
 	// RequestSeconds times HTTP requests by route pattern, method and code.
 	RequestSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -85,7 +80,7 @@ var (
 
 func init() {
 	Registry.MustRegister(Records, Applied, Skipped, Checkpoint, Lag, BatchSeconds, RebuildDone, RebuildTotal,
-		SSEClients, SSEDropped, Deliveries, Backlog, RequestSeconds,
+		SSEClients, SSEDropped, Deliveries, RequestSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

@@ -16,14 +16,14 @@ func (d *Development) appendJSON(b []byte) []byte {
 	b = append(b, `,"recorded_at":`...)
 	b = appendTime(b, d.RecordedAt)
 	b = append(b, `,"event":`...)
-	b = appendString(b, d.Event)
+	b = AppendJSONString(b, d.Event)
 	b = append(b, `,"type":`...)
-	b = appendString(b, d.Type)
+	b = AppendJSONString(b, d.Type)
 	b = append(b, `,"kinds":`...)
 	b = appendStrings(b, d.Kinds)
 	if d.Corrects != "" {
 		b = append(b, `,"corrects":`...)
-		b = appendString(b, d.Corrects)
+		b = AppendJSONString(b, d.Corrects)
 	}
 	if len(d.Issues) > 0 {
 		b = append(b, `,"issues":`...)
@@ -45,28 +45,28 @@ func (d *Development) appendJSON(b []byte) []byte {
 	}
 	if d.Revised != nil {
 		b = append(b, `,"revised":{"from":`...)
-		b = appendString(b, d.Revised.From)
+		b = AppendJSONString(b, d.Revised.From)
 		if d.Revised.To != "" {
 			b = append(b, `,"to":`...)
-			b = appendString(b, d.Revised.To)
+			b = AppendJSONString(b, d.Revised.To)
 		}
 		b = append(b, '}')
 	}
 	if d.Note != "" {
 		b = append(b, `,"note":`...)
-		b = appendString(b, d.Note)
+		b = AppendJSONString(b, d.Note)
 	}
 	return append(b, '}')
 }
 
 func (c *Change) appendJSON(b []byte) []byte {
 	b = append(b, `{"issue":`...)
-	b = appendString(b, c.Issue)
+	b = AppendJSONString(b, c.Issue)
 	b = append(b, `,"party":`...)
-	b = appendString(b, c.Party)
+	b = AppendJSONString(b, c.Party)
 	if c.AsOf != "" {
 		b = append(b, `,"as_of":`...)
-		b = appendString(b, c.AsOf)
+		b = AppendJSONString(b, c.AsOf)
 	}
 	b = append(b, `,"before":`...)
 	b = c.Before.appendJSON(b)
@@ -80,14 +80,14 @@ func (p *Position) appendJSON(b []byte) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, `{"stance":`...)
-	b = appendString(b, p.Stance)
+	b = AppendJSONString(b, p.Stance)
 	if !p.Value.IsZero() {
 		v, _ := p.Value.MarshalJSON() // a number or json.Marshal of a string
 		b = append(b, `,"value":`...)
 		b = append(b, v...)
 	}
 	b = append(b, `,"event":`...)
-	b = appendString(b, p.Event)
+	b = AppendJSONString(b, p.Event)
 	if p.Disputed {
 		b = append(b, `,"disputed":true`...)
 	}
@@ -103,15 +103,15 @@ func appendStrings(b []byte, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = AppendJSONString(b, s)
 	}
 	return append(b, ']')
 }
 
-// appendString quotes s as encoding/json does. Names and ids are plain
-// ASCII and are copied; anything else goes through encoding/json, which
-// escapes HTML characters and invalid UTF-8 its own way.
-func appendString(b []byte, s string) []byte {
+// AppendJSONString quotes s as encoding/json does. Names and ids are
+// plain ASCII and are copied; anything else goes through encoding/json,
+// which escapes HTML characters and invalid UTF-8 its own way.
+func AppendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			j, _ := json.Marshal(s)
@@ -161,11 +161,11 @@ func (c *Cell) AppendJSON(b []byte) []byte {
 // appendFields appends the claim's members, without braces.
 func (c *Claim) appendFields(b []byte) []byte {
 	b = append(b, `"issue":`...)
-	b = appendString(b, c.Issue)
+	b = AppendJSONString(b, c.Issue)
 	b = append(b, `,"party":`...)
-	b = appendString(b, c.Party)
+	b = AppendJSONString(b, c.Party)
 	b = append(b, `,"stance":`...)
-	b = appendString(b, c.Stance)
+	b = AppendJSONString(b, c.Stance)
 	if !c.Value.IsZero() {
 		v, _ := c.Value.MarshalJSON()
 		b = append(b, `,"value":`...)
@@ -173,16 +173,16 @@ func (c *Claim) appendFields(b []byte) []byte {
 	}
 	if c.Quote != "" {
 		b = append(b, `,"quote":`...)
-		b = appendString(b, c.Quote)
+		b = AppendJSONString(b, c.Quote)
 	}
 	b = append(b, `,"event":`...)
-	b = appendString(b, c.Event)
+	b = AppendJSONString(b, c.Event)
 	b = append(b, `,"type":`...)
-	b = appendString(b, c.Type)
+	b = AppendJSONString(b, c.Type)
 	b = append(b, `,"title":`...)
-	b = appendString(b, c.Title)
+	b = AppendJSONString(b, c.Title)
 	b = append(b, `,"occurred_at":`...)
-	b = appendString(b, c.OccurredAt.String())
+	b = AppendJSONString(b, c.OccurredAt.String())
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, c.Seq, 10)
 	b = append(b, `,"recorded_at":`...)
@@ -197,14 +197,14 @@ func (c *Claim) appendFields(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"outlet":`...)
-			b = appendString(b, s.Outlet)
+			b = AppendJSONString(b, s.Outlet)
 			if s.URL != "" {
 				b = append(b, `,"url":`...)
-				b = appendString(b, s.URL)
+				b = AppendJSONString(b, s.URL)
 			}
 			if s.PublishedAt != nil {
 				b = append(b, `,"published_at":`...)
-				b = appendString(b, s.PublishedAt.String())
+				b = AppendJSONString(b, s.PublishedAt.String())
 			}
 			b = append(b, '}')
 		}
@@ -212,7 +212,7 @@ func (c *Claim) appendFields(b []byte) []byte {
 	}
 	if c.CorrectedBy != "" {
 		b = append(b, `,"corrected_by":`...)
-		b = appendString(b, c.CorrectedBy)
+		b = AppendJSONString(b, c.CorrectedBy)
 	}
 	return b
 }

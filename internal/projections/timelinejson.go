@@ -43,7 +43,7 @@ func QueryTimelineJSON(tx Tx, q TimelineQuery) ([]byte, error) {
 	b = append(b, ']')
 	if next != "" {
 		b = append(b, `,"next_cursor":`...)
-		b = appendString(b, next)
+		b = AppendJSONString(b, next)
 	}
 	return append(b, '}'), nil
 }
@@ -92,7 +92,7 @@ func viewJSON(h *eventRecord, b []byte, seq uint64, q TimelineQuery) ([]byte, bo
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, v.By)
+			b = AppendJSONString(b, v.By)
 		}
 		b = append(b, `],"corrected_at":`...)
 		b = appendTime(b, ver.RecordedAt)
@@ -101,7 +101,7 @@ func viewJSON(h *eventRecord, b []byte, seq uint64, q TimelineQuery) ([]byte, bo
 	}
 	if m := h.Retraction; m != nil && m.Seq <= seq {
 		b = append(b, `,"retracted":true,"retracted_by":`...)
-		b = appendString(b, m.By)
+		b = AppendJSONString(b, m.By)
 		b = append(b, `,"retracted_at":`...)
 		b = appendTime(b, m.RecordedAt)
 	}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/parley-news/parley/internal/delivery"
 	"github.com/parley-news/parley/internal/projections"
-	"github.com/parley-news/parley/internal/webhook"
 )
 
 // alertsConfig is the alerts' configuration beyond the service's; tests
@@ -18,11 +17,7 @@ var alertsConfig delivery.Config
 // developments.
 func mountAlerts(ctx context.Context, p *parts) (func(uint64, []*projections.Development), func(), error) {
 	cfg := alertsConfig
-	cfg.Sender = webhook.Config{
-		ConnectTimeout: cfg.Sender.ConnectTimeout,
-		RequestTimeout: cfg.Sender.RequestTimeout,
-		AllowLoopback:  p.cfg.WebhookAllowLoopback,
-	}
+	cfg.Sender.AllowLoopback = p.cfg.WebhookAllowLoopback
 	cfg.Vocabulary = p.vocab
 	cfg.Token = p.cfg.APIToken
 	cfg.Logger = p.log

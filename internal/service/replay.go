@@ -16,7 +16,6 @@ import (
 type ReplayQuery struct {
 	At, KnownAt, From, To string
 	Issue, Party          string
-	Limit                 int
 	JSON                  bool
 }
 
@@ -62,7 +61,7 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 			if vocab.Issue(q.Issue) == nil {
 				return fmt.Errorf("-issue %q: not in the vocabulary", q.Issue)
 			}
-			h, err := projections.QueryHistory(tx, projections.HistoryQuery{Issue: q.Issue, Party: q.Party, Knowledge: k, Limit: max(q.Limit, projections.MaxLimit)})
+			h, err := projections.QueryHistory(tx, projections.HistoryQuery{Issue: q.Issue, Party: q.Party, Knowledge: k, Limit: projections.MaxLimit})
 			if err != nil || q.JSON {
 				return orJSON(out, h, err)
 			}

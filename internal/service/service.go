@@ -128,9 +128,6 @@ func (s *Stream) Close() {
 func OpenStream(ctx context.Context, c Config, listen string) (*Stream, error) {
 	s := &Stream{}
 	url := c.NATSURL
-	if err := writable(c.DataDir); err != nil {
-		return nil, err
-	}
 	if url == "" {
 		srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: c.DataDir, Listen: listen, SyncInterval: c.NATSSyncInterval})
 		if err != nil {
@@ -213,10 +210,6 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 	if err != nil {
 		return nil, err
 	}
-	listen := c.NATSListen
-	if listen == "" {
-		listen = stream.DefaultListen
-	}
 	// run, not the named result, which a failing return sets to nil.
 	run := &Running{cfg: c, runErr: make(chan error, 1), httpErr: make(chan error, 1)}
 	r = run
@@ -225,7 +218,10 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 			run.close()
 		}
 	}()
-	if r.stream, err = OpenStream(ctx, c, listen); err != nil {
+	if err := writable(c.DataDir); err != nil {
+		return nil, err
+	}
+	if r.stream, err = OpenStream(ctx, c, c.NATSListen); err != nil {
 		return nil, err
 	}
 	r.NATSURL = r.stream.URL()

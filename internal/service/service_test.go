@@ -117,7 +117,10 @@ func TestSeedStateThroughHTTP(t *testing.T) {
 		}
 	}
 	var before state
-	getJSON(t, r.HTTPURL+"/v1/state?at=2025-11-21", &before)
+	if code := getJSON(t, r.HTTPURL+"/v1/state?at=2025-11-21", &before); code != 200 || len(before.Issues) == 0 {
+		// A failed or empty answer would show no E3 position either.
+		t.Fatalf("state as of 21 November: %d, %d issues", code, len(before.Issues))
+	}
 	if got := before.cell("army-cap", "e3"); got != "-" {
 		t.Errorf("E3 position as of 21 November = %q, want none yet", got)
 	}
