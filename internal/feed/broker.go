@@ -50,7 +50,7 @@ type Broker struct {
 	stopped chan struct{}
 	once    sync.Once
 
-	published, dropped atomic.Uint64
+	dropped atomic.Uint64
 }
 
 // New returns a Broker that serves the read model in store, with filters
@@ -121,8 +121,6 @@ func (b *Broker) shutdown() {
 type Stats struct {
 	// Streams are the SSE streams open; Live those past their backlog.
 	Streams, Live int
-	// Published counts the developments handed to Publish.
-	Published uint64
 	// Dropped counts the clients cut off for being too slow.
 	Dropped uint64
 }
@@ -131,7 +129,7 @@ type Stats struct {
 func (b *Broker) Stats() Stats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return Stats{Streams: len(b.all), Live: len(b.subs), Published: b.published.Load(), Dropped: b.dropped.Load()}
+	return Stats{Streams: len(b.all), Live: len(b.subs), Dropped: b.dropped.Load()}
 }
 
 func (b *Broker) run() {
@@ -160,7 +158,6 @@ func (b *Broker) run() {
 // fanOut renders a batch once and offers it to each subscribed client
 // whose filter it passes. A client with no room is cut off there and then.
 func (b *Broker) fanOut(devs []*projections.Development) {
-	b.published.Add(uint64(len(devs)))
 	b.mu.Lock()
 	n := len(b.subs)
 	b.mu.Unlock()
@@ -315,26 +312,25 @@ type client struct {
 // offer queues the messages that pass the client's filter, or reports it
 // too slow when more than max would be waiting.
 func (c *client) offer(msgs []*message, max int) error {
-	n := 0
-	for _, m := range msgs {
-		if c.filter.Match(m.dev) {
-			n++
-		}
-	}
-	if n == 0 {
-		return nil
-	}
 	c.qmu.Lock()
-	if len(c.q)+n > max {
-		c.qmu.Unlock()
-		return ErrSlowClient
-	}
+	n0 := len(c.q)
 	for _, m := range msgs {
 		if c.filter.Match(m.dev) {
 			c.q = append(c.q, m)
 		}
 	}
+	added, over := len(c.q) > n0, len(c.q) > max
+	if over {
+		clear(c.q[n0:]) // what the client had stays as it was
+		c.q = c.q[:n0]
+	}
 	c.qmu.Unlock()
+	if over {
+		return ErrSlowClient
+	}
+	if !added {
+		return nil
+	}
 	select {
 	case c.signal <- struct{}{}:
 	default: // already signalled

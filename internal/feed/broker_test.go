@@ -156,6 +156,9 @@ func TestOverrunCutsClientsOff(t *testing.T) {
 	if _, ok := s.next(t, 5*time.Second); ok {
 		t.Fatal("client got a message of the overrun")
 	}
+	// No message is also what a client left waiting would see: it must
+	// be gone.
+	waitFor(t, func() bool { return h.Broker.Stats().Live == 0 })
 	again, code := openSSE(t, h.URL, "", "0")
 	if code != 200 {
 		t.Fatal(code)

@@ -24,7 +24,6 @@ type Message struct {
 // message is a Message rendered once as an SSE frame and shared by every
 // client it goes to.
 type message struct {
-	seq   uint64
 	dev   *projections.Development
 	frame []byte
 }
@@ -39,8 +38,10 @@ func render(tx projections.Tx, d *projections.Development) (*message, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &message{seq: d.Seq, dev: d, frame: f}, nil
+	return &message{dev: d, frame: f}, nil
 }
+
+var lineBreaks = strings.NewReplacer("\r", "", "\n", "")
 
 // Frame renders m as one SSE message: its sequence as the id, the event
 // type as the event name, and m as JSON on one data line.
@@ -53,7 +54,7 @@ func Frame(m *Message) ([]byte, error) {
 	if m.Development != nil && m.Development.Type != "" {
 		// Vocabulary ids hold no line breaks; a line break here would end
 		// the field and let the rest pass for another.
-		typ = strings.NewReplacer("\r", "", "\n", "").Replace(m.Development.Type)
+		typ = lineBreaks.Replace(m.Development.Type)
 	}
 	b := make([]byte, 0, len(data)+len(typ)+40)
 	b = append(b, "id: "...)

@@ -151,10 +151,10 @@ func (s *sseStream) live() {
 		case <-s.c.signal:
 			msgs = s.c.take(msgs)
 			for _, m := range msgs {
-				if m.seq <= s.last {
+				if m.dev.Seq <= s.last {
 					continue // sent from the backlog
 				}
-				s.last = m.seq
+				s.last = m.dev.Seq
 				if frames = append(frames, m.frame); len(frames) == maxCoalesce {
 					if s.write(frames...) != nil {
 						return
