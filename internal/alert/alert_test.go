@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,8 +76,11 @@ func TestFilterValidate(t *testing.T) {
 }
 
 // TestKindsAreProjections: the values a filter accepts are exactly the
-// projection's kinds.
+// projection's kinds, which subscribers' filters name: the list is pinned.
 func TestKindsAreProjections(t *testing.T) {
+	if want := []string{"new_event", "position_change", "correction", "retraction", "timeline_revised"}; !slices.Equal(projections.Kinds, want) {
+		t.Errorf("kinds %v, want %v", projections.Kinds, want)
+	}
 	for _, k := range projections.Kinds {
 		if err := (alert.Filter{Changes: []string{k}}).Validate(nil); err != nil {
 			t.Errorf("%s refused: %v", k, err)

@@ -28,9 +28,6 @@ func (s Subscription) View() Subscription {
 	return s
 }
 
-// Wants reports whether the subscription wants the development at seq.
-func (s *Subscription) Wants(seq uint64) bool { return seq > s.After }
-
 // MaxDescription bounds a subscription's description.
 const MaxDescription = 1000
 

@@ -2,11 +2,15 @@ package delivery_test
 
 import (
 	"errors"
+	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/alert"
 	"github.com/parley-news/parley/internal/delivery"
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/projections"
 	"github.com/parley-news/parley/internal/webhook"
 )
 
@@ -37,12 +41,27 @@ func FuzzSubscriptionBody(f *testing.F) {
 		if err != nil && !errors.As(err, &fe) {
 			t.Fatalf("validation error without a field: %v", err)
 		}
-		if err == nil {
-			if guard.CheckURL(req.URL) != nil {
-				t.Fatalf("accepted a URL the guard refuses: %q", req.URL)
+		if err != nil {
+			return
+		}
+		// What Validate promises, checked without it.
+		u, perr := url.Parse(req.URL)
+		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil {
+			t.Fatalf("accepted a URL that is not a plain http(s) address: %q", req.URL)
+		}
+		for _, terms := range []struct {
+			ids    []string
+			lookUp func(string) *events.Term
+		}{{req.Filter.Parties, vocab.Party}, {req.Filter.Issues, vocab.Issue}, {req.Filter.Types, vocab.Type}} {
+			for _, id := range terms.ids {
+				if terms.lookUp(id) == nil {
+					t.Fatalf("accepted %q, not in the vocabulary: %+v", id, req.Filter)
+				}
 			}
-			if req.Filter.Validate(vocab) != nil {
-				t.Fatalf("accepted a bad filter: %+v", req.Filter)
+		}
+		for _, c := range req.Filter.Changes {
+			if !slices.Contains(projections.Kinds, c) {
+				t.Fatalf("accepted change %q: %+v", c, req.Filter)
 			}
 		}
 	})

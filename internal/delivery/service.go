@@ -9,7 +9,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/parley-news/parley/internal/alert"
 	"github.com/parley-news/parley/internal/projections"
 	"github.com/parley-news/parley/internal/stream"
 	"github.com/parley-news/parley/internal/webhook"
@@ -161,12 +160,6 @@ func (s *Service) Close() {
 	s.wg.Wait()
 	s.routers.closeAll()
 	s.cancel = nil
-}
-
-// Subscription returns a subscription and its status as this replica
-// knows them, or projections.ErrNotFound.
-func (s *Service) Subscription(ctx context.Context, id string) (*alert.Subscription, *alert.Status, error) {
-	return s.reg.get(ctx, id)
 }
 
 // errNoSubscription is what the endpoints answer 404 with.

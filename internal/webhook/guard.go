@@ -89,9 +89,6 @@ func (g Guard) CheckAddr(a netip.Addr) error {
 			return fmt.Errorf("%w: %s is %s", ErrForbiddenAddress, a, r.reason)
 		}
 	}
-	if a.Is4() && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return fmt.Errorf("%w: %s is broadcast", ErrForbiddenAddress, a)
-	}
 	return nil
 }
 
