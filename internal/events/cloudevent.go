@@ -92,11 +92,10 @@ func unwrapFast(b []byte) (Event, json.RawMessage, bool) {
 	if err := json.Unmarshal(b, &env); err != nil {
 		return Event{}, nil, false
 	}
-	e := env.Data
-	if env.SpecVersion != SpecVersion || e.ID != env.ID || e.OccurredAt.invalid != nil || e.OccurredAt.Time.IsZero() {
-		return Event{}, nil, false
+	if envelopeErr(env.SpecVersion, env.ID, &env.Data) != nil {
+		return Event{}, nil, false // for unwrapSlow to word, in its order
 	}
-	return e, json.RawMessage(data), true
+	return env.Data, json.RawMessage(data), true
 }
 
 // dataMember returns the bytes of the value of the top-level member
@@ -208,20 +207,33 @@ func unwrapSlow(b []byte) (Event, json.RawMessage, error) {
 	if err := json.Unmarshal(b, &env); err != nil {
 		return Event{}, nil, fmt.Errorf("decode envelope: %w", err)
 	}
-	if env.SpecVersion != SpecVersion {
-		return Event{}, nil, fmt.Errorf("decode envelope %s: specversion %q, want %q", env.ID, env.SpecVersion, SpecVersion)
+	if env.SpecVersion != SpecVersion { // before the data, which may not be an event at all
+		return Event{}, nil, envelopeErr(env.SpecVersion, env.ID, nil)
 	}
 	var e Event
 	if err := json.Unmarshal(env.Data, &e); err != nil {
 		return Event{}, nil, fmt.Errorf("decode envelope %s: data: %w", env.ID, err)
 	}
-	if e.ID != env.ID {
-		return Event{}, nil, fmt.Errorf("decode envelope %s: data id %q differs", env.ID, e.ID)
-	}
-	if e.OccurredAt.invalid != nil || e.OccurredAt.Time.IsZero() {
-		return Event{}, nil, fmt.Errorf("decode envelope %s: occurred_at missing or invalid", env.ID)
+	if err := envelopeErr(env.SpecVersion, env.ID, &e); err != nil {
+		return Event{}, nil, err
 	}
 	return e, env.Data, nil
+}
+
+// envelopeErr checks what an envelope and its event (nil: not decoded
+// yet) must agree on.
+func envelopeErr(specVersion, id string, e *Event) error {
+	switch {
+	case specVersion != SpecVersion:
+		return fmt.Errorf("decode envelope %s: specversion %q, want %q", id, specVersion, SpecVersion)
+	case e == nil:
+		return nil
+	case e.ID != id:
+		return fmt.Errorf("decode envelope %s: data id %q differs", id, e.ID)
+	case e.OccurredAt.invalid != nil || e.OccurredAt.Time.IsZero():
+		return fmt.Errorf("decode envelope %s: occurred_at missing or invalid", id)
+	}
+	return nil
 }
 
 // SameData reports whether two envelopes carry the same event, whatever

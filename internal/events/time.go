@@ -1,10 +1,12 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -166,6 +168,12 @@ func (t Time) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads a JSON string as UnmarshalText does; anything else
 // is kept as invalid for Validate to report.
 func (t *Time) UnmarshalJSON(b []byte) error {
+	// encoding/json hands over one whole valid value: a string without
+	// escapes (or bytes it would replace) is its own text, read without
+	// decoding it again.
+	if len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b) {
+		return t.UnmarshalText(b[1 : len(b)-1])
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		*t = Time{invalid: &invalidText{text: string(b), reason: "want a date or time in a string"}}

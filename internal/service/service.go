@@ -252,7 +252,7 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 			}
 		},
 		OnSkip: func(s *projections.Skipped) {
-			if err := conn.DeadLetter(s.Seq, s.Subject, nil, s.Reason); err != nil {
+			if err := conn.DeadLetter(s.Seq, s.Subject, s.Reason); err != nil {
 				log.Warn("dead letter not published", "seq", s.Seq, "err", err)
 			}
 		}})

@@ -246,13 +246,13 @@ func (c *Conn) LastSeq(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
-// DeadLetter publishes a stored message the projector could not apply to
-// DeadLetterSubject, with its sequence and the reason in headers, for
-// whoever watches it. It is best effort: the read model keeps the same
-// record in its skipped bucket.
-func (c *Conn) DeadLetter(seq uint64, subject string, data []byte, reason string) error {
+// DeadLetter publishes to DeadLetterSubject a notice of a stored message
+// the projector could not apply: its sequence, subject and the reason, in
+// headers, for whoever watches. The message itself stays in the stream.
+// It is best effort: the read model keeps the same record in its skipped
+// bucket.
+func (c *Conn) DeadLetter(seq uint64, subject, reason string) error {
 	m := nats.NewMsg(DeadLetterSubject)
-	m.Data = data
 	m.Header.Set("Parley-Stream-Sequence", strconv.FormatUint(seq, 10))
 	m.Header.Set("Parley-Subject", subject)
 	m.Header.Set("Parley-Reason", reason)
