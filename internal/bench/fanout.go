@@ -24,24 +24,30 @@ func runFanout(ctx context.Context, cfg Config, _ string, res Results) error {
 		return err
 	}
 	sk := sizeKey(clients)
-	res["sse_p50_ms_"+sk] = metric(out, "p50-ms")
-	res["sse_p99_ms_"+sk] = metric(out, "p99-ms")
-	if m := metric(out, "missing"); m != 0 {
+	if err := metrics(out, res, "p50-ms", "sse_p50_ms_"+sk, "p99-ms", "sse_p99_ms_"+sk, "missing", "sse_missing_"+sk); err != nil {
+		return err
+	}
+	if m := res["sse_missing_"+sk]; m != 0 {
 		return fmt.Errorf("live feed: %v messages missing", m)
 	}
+	delete(res, "sse_missing_"+sk)
 	say(cfg, "SSE: %d clients at 100 events/s, p50 %.1f ms, p99 %.1f ms", clients, res["sse_p50_ms_"+sk], res["sse_p99_ms_"+sk])
 	out, err = goBench(ctx, "./internal/feed", "BenchmarkSSEIdleClients", "-feed.idle", strconv.Itoa(idle))
 	if err != nil {
 		return err
 	}
 	ik := sizeKey(idle)
-	res["sse_idle_rss_mb_"+ik] = metric(out, "rss-MiB")
+	if err := metrics(out, res, "rss-MiB", "sse_idle_rss_mb_"+ik); err != nil {
+		return err
+	}
 	say(cfg, "SSE: %d idle clients held in %.0f MiB", idle, res["sse_idle_rss_mb_"+ik])
 	out, err = goBench(ctx, "./internal/delivery", "BenchmarkDeliveryFanout")
 	if err != nil {
 		return err
 	}
-	res["webhook_eps_100"] = metric(out, "deliveries/s")
+	if err := metrics(out, res, "deliveries/s", "webhook_eps_100"); err != nil {
+		return err
+	}
 	say(cfg, "webhooks: %.0f deliveries/s to 100 receivers", res["webhook_eps_100"])
 	return nil
 }
@@ -55,12 +61,17 @@ func goBench(ctx context.Context, pkg, name string, args ...string) (string, err
 	return string(out), nil
 }
 
-// metric reads one b.ReportMetric figure from go test's output.
-func metric(out, unit string) float64 {
-	m := regexp.MustCompile(`([0-9.]+) ` + regexp.QuoteMeta(unit) + `\b`).FindStringSubmatch(out)
-	if m == nil {
-		return 0
+// metrics reads b.ReportMetric figures from go test's output into res,
+// given as pairs of unit and key. A figure missing from the output is an
+// error, not a zero in the table.
+func metrics(out string, res Results, unitKeys ...string) error {
+	for i := 0; i+1 < len(unitKeys); i += 2 {
+		unit, key := unitKeys[i], unitKeys[i+1]
+		m := regexp.MustCompile(`([0-9.]+) ` + regexp.QuoteMeta(unit) + `\b`).FindStringSubmatch(out)
+		if m == nil {
+			return fmt.Errorf("no %s figure in the benchmark's output:\n%s", unit, out)
+		}
+		res[key], _ = strconv.ParseFloat(m[1], 64)
 	}
-	v, _ := strconv.ParseFloat(m[1], 64)
-	return v
+	return nil
 }

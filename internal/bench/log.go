@@ -1,8 +1,5 @@
 package bench
 
-import (
-	"io"
-	"log/slog"
-)
+import "log/slog"
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }

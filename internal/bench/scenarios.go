@@ -242,6 +242,12 @@ func runVisible(ctx context.Context, cfg Config, dir string, res Results) error 
 					}
 					time.Sleep(200 * time.Microsecond)
 				}
+				if dh == 0 {
+					mu.Lock()
+					failed = fmt.Errorf("event %s not readable over HTTP within 10 s", e.ID)
+					mu.Unlock()
+					return
+				}
 			}
 			mu.Lock()
 			commit = append(commit, d)

@@ -15,16 +15,9 @@ import (
 // test's end. It returns the client URL.
 func Server(t testing.TB) string {
 	t.Helper()
-	return ServerIn(t, t.TempDir())
-}
-
-// ServerIn starts an embedded NATS server whose JetStream store is in dir,
-// so that a test can stop it and start another on the same store.
-func ServerIn(t testing.TB, dir string) string {
-	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: dir, Listen: "127.0.0.1:0"})
+	srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatalf("start nats: %v", err)
 	}

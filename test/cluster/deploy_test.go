@@ -157,24 +157,11 @@ func allowed(p *server.SubjectPermission, subject string) bool {
 		panic("deny lists are not checked here")
 	}
 	for _, a := range p.Allow {
-		if subjectMatches(a, subject) {
+		if server.SubjectMatchesFilter(subject, a) {
 			return true
 		}
 	}
 	return false
-}
-
-func subjectMatches(pattern, subject string) bool {
-	pt, st := strings.Split(pattern, "."), strings.Split(subject, ".")
-	for i, p := range pt {
-		if p == ">" {
-			return len(st) > i
-		}
-		if i >= len(st) || (p != "*" && p != st[i]) {
-			return false
-		}
-	}
-	return len(pt) == len(st)
 }
 
 func checkCompose(t *testing.T, deploy string) {
