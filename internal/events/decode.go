@@ -119,6 +119,12 @@ func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
 				if e.Line == 0 {
 					e.Line = rec.Line
 				}
+				// A syntax error in an array is known only by where it
+				// is: that is where its record starts, as far as anyone
+				// can tell.
+				if rec.Line == 0 {
+					rec.Line = e.Line
+				}
 			}
 			return yield(rec)
 		}

@@ -29,6 +29,8 @@ var malformed = []struct {
 	{"two objects", good + good, events.JSON, `in:1: record 1 (id ok): more than one JSON value (use NDJSON, one object a line)`},
 	// The good record before the garbage is still valid.
 	{"array with garbage", `[` + good + `, nope]`, events.JSON, `in:1: record 2: invalid JSON: invalid character 'o' in literal null (expecting 'u')`},
+	{"array with garbage on line 3", "[\n" + good + ",\n nope]", events.JSON, `in:3: record 2: invalid JSON: invalid character 'o' in literal null (expecting 'u')`},
+	{"truncated array", "[\n" + good + ",\n" + `{"id":"ok"`, events.JSON, `in:3: record 2: truncated JSON`},
 	{"title is a number", with(`"Talks"`, `5`), events.JSON, `in:1: record 1 (id ok): title "number": want a string`},
 	{"sources not a list", with(`[{"outlet":"AP"}]`, `{"outlet":"AP"}`), events.JSON, `in:1: record 1 (id ok): sources "object": want a list`},
 	{"actors list of numbers", with(`"title"`, `"actors":[1],"title"`), events.JSON, `in:1: record 1 (id ok): actors "number": want a string`},
@@ -97,6 +99,9 @@ func TestMalformedInputs(t *testing.T) {
 						t.Fatalf("record %d decoded as a valid event %q", rec.Index, rec.Event.ID)
 					}
 					continue
+				}
+				if rec.Line == 0 {
+					t.Errorf("record %d has no line: %v", rec.Index, rec.Err)
 				}
 				got = append(got, rec.Err.Error())
 			}
