@@ -497,6 +497,41 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	// A burst: one event every 50 ms for 3 s. The first must be on the
+	// page within a second while the rest are still coming, not when they
+	// stop.
+	t.Run("live events during a burst", func(t *testing.T) {
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/"))
+		b.mustWait(t, "ready", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
+		b.mustWait(t, "live", `document.getElementById("live").dataset.state === "live"`, 5*time.Second)
+		const n = 60
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tick := time.NewTicker(50 * time.Millisecond)
+			defer tick.Stop()
+			for i := range n {
+				body := fmt.Sprintf(`{"id":"burst-%02d","type":"statement","occurred_at":"2025-11-30","title":"Burst %d","sources":[{"outlet":"Test"}]}`, i, i)
+				resp, err := http.Post(r.HTTPURL+"/v1/events", "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Errorf("burst %d: %v", i, err)
+					return
+				}
+				resp.Body.Close()
+				<-tick.C
+			}
+		}()
+		defer func() { <-done }()
+		b.mustWait(t, "the burst's first event while the burst goes on", q("#ev-burst-00")+" !== null", time.Second)
+		select {
+		case <-done:
+			t.Error("the burst ended before its first event was checked: the test proves nothing")
+		default:
+		}
+		<-done
+		b.mustWait(t, "the burst's last event", q(fmt.Sprintf("#ev-burst-%02d", n-1))+" !== null", 2*time.Second)
+	})
+
 	t.Run("live feed resumes after a drop", func(t *testing.T) {
 		proxy := newDropProxy(t, strings.TrimPrefix(r.HTTPURL, "http://"))
 		b.do(t, chromedp.Navigate(proxy.URL()+"/"))

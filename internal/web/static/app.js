@@ -14,6 +14,7 @@ const $ = (id) => document.getElementById(id);
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const PLAY_MS = 700;
 const FRESH_MS = 4000;
+const REFRESH_MS = 120;
 
 const S = {
   vocab: null,
@@ -352,9 +353,27 @@ function onFeed(m) {
   scheduleRefresh();
 }
 
+// scheduleRefresh redraws REFRESH_MS after the first event of a burst,
+// with one refresh waiting and one running at most. It never postpones a
+// waiting refresh: a debounce that did would show nothing for as long as
+// events kept coming faster than it, which is when a newsroom is looking.
+let refreshing = false;
+let dirty = false;
+
 function scheduleRefresh() {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(refresh, 120);
+  dirty = true;
+  if (refreshTimer || refreshing) return;
+  refreshTimer = setTimeout(async () => {
+    refreshTimer = 0;
+    refreshing = true;
+    dirty = false;
+    try {
+      await refresh();
+    } finally {
+      refreshing = false;
+    }
+    if (dirty) scheduleRefresh();
+  }, REFRESH_MS);
 }
 
 async function refresh() {
