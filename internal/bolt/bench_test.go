@@ -125,19 +125,21 @@ func BenchmarkStateAnswer(b *testing.B) {
 
 // BenchmarkTimelinePage answers GET /v1/timeline?issue=X&from=T&limit=100
 // for random X and T on a read model of 100,000 synthetic events, as the
-// API does (QueryTimelineJSON).
+// API does (AppendTimelineJSON).
 func BenchmarkTimelinePage(b *testing.B) {
 	st, g, days := queryModel(b)
 	rng := rand.New(rand.NewPCG(1, 2))
 	issues := data.Vocabulary().Issues
 	b.ResetTimer()
 	var size int
+	var buf []byte
 	for i := 0; i < b.N; i++ {
 		from := g.Start.Add(time.Duration(rng.Int64N(int64(days) * int64(24*time.Hour))))
 		q := projections.TimelineQuery{Issue: issues[rng.IntN(len(issues))].ID, From: from, Limit: 100}
 		err := st.View(context.Background(), func(tx projections.Tx) error {
-			j, err := projections.QueryTimelineJSON(tx, q)
-			size += len(j)
+			var err error
+			buf, err = projections.AppendTimelineJSON(buf[:0], tx, q)
+			size += len(buf)
 			return err
 		})
 		if err != nil {

@@ -143,7 +143,10 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 			ans.Issues = append(ans.Issues, issueAnswer{Issue: is.Issue, Label: is.Issue, Positions: is.Positions})
 		}
 	}
-	writeRawJSON(w, http.StatusOK, ans.appendJSON(make([]byte, 0, 128<<10)))
+	buf := answers.get()
+	defer answers.put(buf)
+	*buf = ans.appendJSON(*buf)
+	writeRawJSON(w, http.StatusOK, *buf)
 }
 
 func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
@@ -162,17 +165,18 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.Logger, p.Err)
 		return
 	}
-	var page []byte
+	buf := answers.get()
+	defer answers.put(buf)
 	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
 		var err error
-		page, err = projections.QueryTimelineJSON(tx, q)
+		*buf, err = projections.AppendTimelineJSON(*buf, tx, q)
 		return err
 	})
 	if err != nil {
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	writeRawJSON(w, http.StatusOK, page)
+	writeRawJSON(w, http.StatusOK, *buf)
 }
 
 func (a *API) history(w http.ResponseWriter, r *http.Request) {

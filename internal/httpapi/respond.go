@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/parley-news/parley/internal/projections"
 )
@@ -34,8 +35,37 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v) // escapes HTML, as AppendJSONString does
 }
 
+// answers are the buffers answers are encoded into before they are
+// written. A state answer is about 100 KB and a timeline page as much: a
+// buffer made per request was most of what a busy API allocated, and so
+// most of what made the collector run (and, with the embedded NATS
+// server's large heap in the same process, every run is long).
+var answers = bufferPool{max: 4 << 20}
+
+type bufferPool struct {
+	pool sync.Pool
+	max  int // a buffer grown past this is dropped, not kept
+}
+
+// get returns an empty buffer; put it back when the answer is written.
+func (p *bufferPool) get() *[]byte {
+	if b, ok := p.pool.Get().(*[]byte); ok {
+		*b = (*b)[:0]
+		return b
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+func (p *bufferPool) put(b *[]byte) {
+	if cap(*b) <= p.max {
+		p.pool.Put(b)
+	}
+}
+
 // writeRawJSON answers with JSON already encoded, as writeJSON would
-// write it (with the Encoder's final newline).
+// write it (with the Encoder's final newline). b may be reused once it
+// returns.
 func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
 	jsonHeader(w, status)
 	w.Write(append(b, '\n'))

@@ -451,7 +451,7 @@ func (a *applier) nowOf(p [2]string) (*Position, error) {
 	if pos, ok := a.now[string(namePrefix(p[0], p[1]))]; ok {
 		return pos, nil
 	}
-	return findPosition(a.tx, p[0], p[1], endOfTime, a.m.Seq-1)
+	return findPosition(a.tx.Bucket(BucketClaims).Cursor(), p[0], p[1], endOfTime, a.m.Seq-1)
 }
 
 // watcher remembers the positions of some (issue, party) pairs before a
@@ -481,7 +481,7 @@ func (a *applier) watch(pairs [][2]string, at events.Time, past bool) *watcher {
 		if !past {
 			continue
 		}
-		then, err := findPosition(a.tx, p[0], p[1], at.Time, prev)
+		then, err := findPosition(a.tx.Bucket(BucketClaims).Cursor(), p[0], p[1], at.Time, prev)
 		if err != nil {
 			w.err = err
 			return w
@@ -501,7 +501,7 @@ func (w *watcher) finish(a *applier, d *Development) error {
 	var moved, revised bool
 	var revisedTo *time.Time
 	for i, p := range w.pairs {
-		now, err := findPosition(a.tx, p[0], p[1], endOfTime, a.m.Seq)
+		now, err := findPosition(a.tx.Bucket(BucketClaims).Cursor(), p[0], p[1], endOfTime, a.m.Seq)
 		if err != nil {
 			return err
 		}
@@ -513,7 +513,7 @@ func (w *watcher) finish(a *applier, d *Development) error {
 			}
 			continue
 		}
-		then, err := findPosition(a.tx, p[0], p[1], w.at.Time, a.m.Seq)
+		then, err := findPosition(a.tx.Bucket(BucketClaims).Cursor(), p[0], p[1], w.at.Time, a.m.Seq)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/parley-news/parley/internal/events"
@@ -173,13 +174,25 @@ func (r *claimRef) claim() (Claim, error) {
 	return c, nil
 }
 
-// addOutlets adds a head's outlets to a set.
-func (h *claimHead) addOutlets(m map[string]bool) {
-	if len(h.outlets) == 0 {
-		return
-	}
-	for _, o := range bytes.Split(h.outlets, []byte{0x1f}) {
-		m[string(o)] = true
+// outletSet is the distinct outlets of the claims a look-up walked, as
+// bytes of those claims: a few at most (the walk is bounded), so a list
+// compared in full costs less than a map made per cell, and allocates
+// nothing while it fits its first few.
+type outletSet [][]byte
+
+// add adds a head's outlets to the set. The bytes are the transaction's.
+func (s *outletSet) add(h *claimHead) {
+	rest := h.outlets
+	for len(rest) > 0 {
+		o := rest
+		if i := bytes.IndexByte(rest, 0x1f); i >= 0 {
+			o, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if !slices.ContainsFunc(*s, func(x []byte) bool { return bytes.Equal(x, o) }) {
+			*s = append(*s, o)
+		}
 	}
 }
 

@@ -47,7 +47,7 @@ type version struct {
 	Parties []string `json:"parties,omitempty"`
 	// Canonical says that the event JSON this version holds is exactly
 	// what encoding/json writes for Event, so that an answer can use the
-	// bytes as they are (QueryTimelineJSON).
+	// bytes as they are (AppendTimelineJSON).
 	Canonical bool `json:"canonical,omitempty"`
 
 	// raw is Event's JSON as stored: the stream's bytes for the event as

@@ -59,7 +59,7 @@ type found struct {
 	top      claimRef
 	same     []claimRef // claims of the same moment, top first, when disputed
 	disputed bool
-	outlets  map[string]bool
+	outlets  outletSet
 }
 
 // position is the short form of what was found, copied out of the
@@ -85,21 +85,21 @@ const (
 )
 
 // findCell finds a party's position on an issue as of event time at, as
-// believed at sequence seq, or nil when it has none.
-func findCell(tx Tx, issue, party string, at time.Time, seq uint64) (*found, error) {
-	return lookUp(tx, issue, party, at, seq, true)
+// believed at sequence seq, or nil when it has none. claims is a cursor on
+// the claims bucket, which a caller looking up many pairs makes once.
+func findCell(claims Cursor, issue, party string, at time.Time, seq uint64) (*found, error) {
+	return lookUp(claims, issue, party, at, seq, true)
 }
 
 // findPosition is findCell for what applying compares, the position
 // alone: it neither counts sources nor walks back for them.
-func findPosition(tx Tx, issue, party string, at time.Time, seq uint64) (*Position, error) {
-	f, err := lookUp(tx, issue, party, at, seq, false)
+func findPosition(claims Cursor, issue, party string, at time.Time, seq uint64) (*Position, error) {
+	f, err := lookUp(claims, issue, party, at, seq, false)
 	return f.position(), err
 }
 
-func lookUp(tx Tx, issue, party string, at time.Time, seq uint64, count bool) (*found, error) {
+func lookUp(c Cursor, issue, party string, at time.Time, seq uint64, count bool) (*found, error) {
 	prefix := namePrefix(issue, party)
-	c := tx.Bucket(BucketClaims).Cursor()
 	k, v := c.Seek(afterTime(prefix, at))
 	if k == nil {
 		k, v = c.Last()
@@ -123,8 +123,7 @@ func lookUp(tx Tx, issue, party string, at time.Time, seq uint64, count bool) (*
 		if f == nil {
 			f = &found{top: ref}
 			if count {
-				f.outlets = map[string]bool{}
-				h.addOutlets(f.outlets)
+				f.outlets.add(&h)
 			}
 			continue
 		}
@@ -135,7 +134,7 @@ func lookUp(tx Tx, issue, party string, at time.Time, seq uint64, count bool) (*
 			if !h.sameAs(&f.top.head) {
 				f.disputed = true
 			} else if count {
-				h.addOutlets(f.outlets)
+				f.outlets.add(&h)
 			}
 			f.same = append(f.same, ref)
 			continue
@@ -148,7 +147,7 @@ func lookUp(tx Tx, issue, party string, at time.Time, seq uint64, count bool) (*
 		if f.disputed || !h.sameAs(&f.top.head) || steps > supportLimit {
 			break
 		}
-		h.addOutlets(f.outlets)
+		f.outlets.add(&h)
 	}
 	return f, nil
 }
@@ -235,8 +234,9 @@ func QueryState(tx Tx, q StateQuery) (*State, error) {
 		at = endOfTime
 	}
 	st := &State{Seq: seq, Issues: []IssueState{}}
+	claims := tx.Bucket(BucketClaims).Cursor()
 	for issue, party := range pairs(tx, nil) {
-		f, err := findCell(tx, issue, party, at, seq)
+		f, err := findCell(claims, issue, party, at, seq)
 		if err != nil {
 			return nil, err
 		}
@@ -692,12 +692,13 @@ type Diff struct {
 func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 	seq := q.Knowledge.seq(tx)
 	d := &Diff{Seq: seq, Changes: []*DiffEntry{}}
+	claims := tx.Bucket(BucketClaims).Cursor()
 	for issue, party := range pairs(tx, nil) {
-		fb, err := findCell(tx, issue, party, q.From, seq)
+		fb, err := findCell(claims, issue, party, q.From, seq)
 		if err != nil {
 			return nil, err
 		}
-		fa, err := findCell(tx, issue, party, q.To, seq)
+		fa, err := findCell(claims, issue, party, q.To, seq)
 		if err != nil {
 			return nil, err
 		}

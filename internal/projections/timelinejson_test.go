@@ -12,7 +12,7 @@ import (
 	"github.com/parley-news/parley/internal/events"
 )
 
-// TestTimelineJSON holds QueryTimelineJSON to the JSON of QueryTimeline's
+// TestTimelineJSON holds AppendTimelineJSON to the JSON of QueryTimeline's
 // page, on a synthetic negotiation with late events, corrections and
 // retractions (some of events whose stored JSON is not canonical), for
 // random filters, ranges, points of knowledge, page sizes and cursors.
@@ -47,6 +47,7 @@ func TestTimelineJSON(t *testing.T) {
 		types = append(types, x.ID)
 	}
 	var slowPaths, pages, corrected, retracted int
+	var buf []byte
 	err := st.View(context.Background(), func(tx Tx) error {
 		for i := range 400 {
 			q := TimelineQuery{Issue: pick(issues), Party: pick(parties), Type: pick(types), Limit: 1 + rng.IntN(40)}
@@ -68,11 +69,16 @@ func TestTimelineJSON(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				got, err := QueryTimelineJSON(tx, q)
+				// Appended after bytes already there, into a buffer
+				// reused from the query before, as the API does.
+				buf, err = AppendTimelineJSON(append(buf[:0], "before"...), tx, q)
 				if err != nil {
 					return err
 				}
-				if !bytes.Equal(got, wantJSON) {
+				if got := buf[:6]; string(got) != "before" {
+					t.Fatalf("query %d: the bytes before the answer became %q", i, got)
+				}
+				if got := buf[6:]; !bytes.Equal(got, wantJSON) {
 					t.Fatalf("query %d %+v page %d:\n got %s\nwant %s", i, q, page, got, wantJSON)
 				}
 				pages++
