@@ -24,6 +24,8 @@ func main() {
 	jsonOut := flag.String("json", os.Getenv("BENCH_JSON"), "also write every figure to this JSON `file`")
 	dir := flag.String("dir", "", "data folder (default: a temporary one, removed after)")
 	rebuildProfile := flag.String("rebuild-cpuprofile", "", "write a CPU profile of the rebuild process to `file`")
+	queryCPU := flag.String("query-cpuprofile", "", "write a CPU profile of the query phase at the largest size to `file`")
+	queryHeap := flag.String("query-memprofile", "", "write a heap profile at the end of the query phase at the largest size to `file`")
 	flag.Parse()
 	cfg := bench.Default()
 	if *quick {
@@ -44,6 +46,7 @@ func main() {
 		cfg.AppendN = *appendN
 	}
 	cfg.Dir, cfg.Progress, cfg.RebuildProfile = *dir, os.Stderr, *rebuildProfile
+	cfg.QueryCPUProfile, cfg.QueryHeapProfile = *queryCPU, *queryHeap
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := bench.Run(ctx, cfg)

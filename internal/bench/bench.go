@@ -38,6 +38,11 @@ type Config struct {
 	// RebuildProfile, when set, is where the rebuild process writes its
 	// CPU profile.
 	RebuildProfile string
+	// QueryCPUProfile and QueryHeapProfile, when set, are where the query
+	// phase at the largest size writes a CPU profile of the benchmark's
+	// process (server, projector and clients) and a heap profile at its
+	// end.
+	QueryCPUProfile, QueryHeapProfile string
 	// Quick makes the fan-out smaller too.
 	Quick bool
 	// Progress receives a line per step.

@@ -11,8 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -58,6 +61,7 @@ func Run(ctx context.Context, cfg Config) (Results, error) {
 		if s.name != "history" && !cfg.runs(s.name) {
 			continue
 		}
+		settle(cfg)
 		if err := s.run(ctx, cfg, filepath.Join(dir, s.name), res); err != nil {
 			return res, fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -317,12 +321,27 @@ func runHistory(ctx context.Context, cfg Config, dir string, res Results) error 
 		say(cfg, "history at %d events (filled and applied in %s)", have, time.Since(start).Round(time.Millisecond))
 		return nil
 	}
-	for _, size := range sizes {
+	for i, size := range sizes {
 		if err := fill(size); err != nil {
 			return err
 		}
-		if err := queries(ctx, cfg, r.HTTPURL, size, g.Start, res); err != nil {
+		settle(cfg)
+		last := i == len(sizes)-1
+		stop := func() {}
+		if last && cfg.QueryCPUProfile != "" {
+			if stop, err = cpuProfile(cfg.QueryCPUProfile); err != nil {
+				return err
+			}
+		}
+		err := queries(ctx, cfg, r.HTTPURL, size, g.Start, res)
+		stop()
+		if err != nil {
 			return err
+		}
+		if last && cfg.QueryHeapProfile != "" {
+			if err := heapProfile(cfg.QueryHeapProfile); err != nil {
+				return err
+			}
 		}
 	}
 	if !cfg.runs("rebuild") {
@@ -442,46 +461,16 @@ func queries(ctx context.Context, cfg Config, base string, size int, start time.
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients}}
 	for _, k := range kinds {
-		var (
-			mu   sync.Mutex
-			lat  []time.Duration
-			wg   sync.WaitGroup
-			fail error
-		)
-		per := cfg.Queries / cfg.Clients
-		for c := 0; c < cfg.Clients; c++ {
-			wg.Add(1)
-			go func(c int) {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(c), uint64(size)))
-				local := make([]time.Duration, 0, per)
-				for i := 0; i < per && ctx.Err() == nil; i++ {
-					t0 := time.Now()
-					resp, err := client.Get(k.url(r))
-					if err != nil {
-						mu.Lock()
-						fail = err
-						mu.Unlock()
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						mu.Lock()
-						fail = fmt.Errorf("%s: status %d", k.key, resp.StatusCode)
-						mu.Unlock()
-						return
-					}
-					local = append(local, time.Since(t0))
-				}
-				mu.Lock()
-				lat = append(lat, local...)
-				mu.Unlock()
-			}(c)
+		// A warm-up the figures leave out: the first answers after the
+		// fill fault the read model's pages into the projector's memory
+		// map for the first time, which a projector that has been serving
+		// has long done.
+		if _, err := load(ctx, client, k.key, k.url, cfg.Clients*warmUp, cfg.Clients, size, 1); err != nil {
+			return err
 		}
-		wg.Wait()
-		if fail != nil {
-			return fail
+		lat, err := load(ctx, client, k.key, k.url, cfg.Queries, cfg.Clients, size, 0)
+		if err != nil {
+			return err
 		}
 		sk := sizeKey(size)
 		res[k.key+"_p50_ms_"+sk] = percentile(lat, 0.50)
@@ -490,4 +479,91 @@ func queries(ctx context.Context, cfg Config, base string, size int, start time.
 	}
 	res["query_rss_mb_"+sizeKey(size)] = procstat.PeakRSSMiB()
 	return nil
+}
+
+// warmUp is the queries each client makes before a query figure is taken.
+const warmUp = 25
+
+// load makes n GET requests from the given number of concurrent clients,
+// each with its own random source (seeded by client, size and round), and
+// returns their latencies. Any error or non-200 answer fails it.
+func load(ctx context.Context, client *http.Client, key string, url func(*rand.Rand) string, n, clients, size int, round uint64) ([]time.Duration, error) {
+	var (
+		mu   sync.Mutex
+		lat  []time.Duration
+		wg   sync.WaitGroup
+		fail error
+	)
+	per := n / clients
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(c)|round<<32, uint64(size)))
+			local := make([]time.Duration, 0, per)
+			for i := 0; i < per && ctx.Err() == nil; i++ {
+				t0 := time.Now()
+				resp, err := client.Get(url(r))
+				if err != nil {
+					mu.Lock()
+					fail = err
+					mu.Unlock()
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					mu.Lock()
+					fail = fmt.Errorf("%s: status %d", key, resp.StatusCode)
+					mu.Unlock()
+					return
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}(c)
+	}
+	wg.Wait()
+	if fail == nil {
+		fail = ctx.Err()
+	}
+	return lat, fail
+}
+
+// settle flushes what earlier work left for the kernel to write and
+// collects the heap, so that a figure is not charged with the writeback
+// and garbage of the scenario or fill before it.
+func settle(cfg Config) {
+	start := time.Now()
+	syscall.Sync()
+	runtime.GC()
+	say(cfg, "settled in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// cpuProfile starts a CPU profile of this process into path; stop ends it.
+func cpuProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// heapProfile writes this process's heap profile to path.
+func heapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
