@@ -51,6 +51,8 @@ func Open(path string, opts Options) (*Store, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout: timeout,
 		NoSync:  opts.NoSync,
+		// A file written without fsync has no use for one when it grows.
+		NoGrowSync: opts.NoSync,
 		// The freelist is written with each commit, so that opening a large
 		// file does not walk all of it to find the free pages.
 		FreelistType: bbolt.FreelistMapType,
