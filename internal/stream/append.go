@@ -58,7 +58,8 @@ func Subject(id string) string { return EventsPrefix + id }
 // that id is stored, however long ago. An id already stored is a
 // Duplicate when its content is the same and a Conflict otherwise. A
 // publish whose acknowledgement is lost is retried until ctx ends; the
-// retry cannot store the event twice.
+// retry cannot store the event twice. There is one result per event, in
+// order, whatever happens: when ctx ends, the events not sent fail.
 func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []Result {
 	msgs := make([]*nats.Msg, len(evs))
 	for i, e := range evs {
@@ -87,7 +88,11 @@ func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []
 			rs = c.appendEach(ctx, batch, !errors.As(err, &apiErr))
 		}
 		results = append(results, rs...)
-		if ctx.Err() != nil {
+		if err := ctx.Err(); err != nil {
+			// Every event gets its result: those not sent failed.
+			for _, m := range msgs[i:] {
+				results = append(results, Result{ID: m.Header.Get(jetstream.MsgIDHeader), Status: Failed, Err: err})
+			}
 			break
 		}
 	}

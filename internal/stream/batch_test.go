@@ -2,6 +2,7 @@ package stream_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -41,5 +42,41 @@ func TestAtomicBatchFallsBackPerRecord(t *testing.T) {
 	}
 	if last, _ := conn.LastSeq(ctx); last != 1200 {
 		t.Errorf("stream holds %d, want 1200", last)
+	}
+}
+
+// TestAppendCancelledKeepsOneResultPerEvent appends several atomic
+// batches with a context that has ended: every event still has its
+// result, in order, and the batches never sent failed and are not stored.
+// (The first batch may have gone out before its acknowledgement was given
+// up on: a failure then means the outcome is unknown, and sending the
+// event again is safe.)
+func TestAppendCancelledKeepsOneResultPerEvent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn := natstest.Conn(t, natstest.Server(t))
+	var evs []events.Event
+	for i := range 3 * stream.AtomicBatch {
+		evs = append(evs, event(fmt.Sprintf("c%04d", i), "t"))
+	}
+	ended, end := context.WithCancel(ctx)
+	end()
+	rs := conn.Append(ended, evs, "")
+	if len(rs) != len(evs) {
+		t.Fatalf("%d results for %d events", len(rs), len(evs))
+	}
+	for i, r := range rs {
+		if r.ID != evs[i].ID {
+			t.Fatalf("result %d is for %s, want %s", i, r.ID, evs[i].ID)
+		}
+		if i < stream.AtomicBatch {
+			continue
+		}
+		if r.Status != stream.Failed || !errors.Is(r.Err, context.Canceled) {
+			t.Fatalf("%s: %s %v, want failed: context canceled", r.ID, r.Status, r.Err)
+		}
+		if ok, err := conn.Exists(ctx, r.ID); err != nil || ok {
+			t.Fatalf("%s reported failed but stored (%v)", r.ID, err)
+		}
 	}
 }
