@@ -528,8 +528,15 @@ func TestBrowser(t *testing.T) {
 			t.Error("the burst ended before its first event was checked: the test proves nothing")
 		default:
 		}
+		// Meanwhile the page reloads at most twice a second, not once per
+		// event: the burst's 60 events are shown in a handful of refreshes.
+		b.mustWait(t, "a later event of the burst, while it goes on", q("#ev-burst-20")+" !== null", 2*time.Second)
 		<-done
 		b.mustWait(t, "the burst's last event", q(fmt.Sprintf("#ev-burst-%02d", n-1))+" !== null", 2*time.Second)
+		// One when the feed opens, then at most two a second and the last.
+		if got := eval[int](t, b, `Number(document.documentElement.dataset.refreshes)`); got > 10 {
+			t.Errorf("%d refreshes for a 3 s burst, want at most 2 a second", got)
+		}
 	})
 
 	t.Run("live feed resumes after a drop", func(t *testing.T) {

@@ -15,6 +15,7 @@ const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const PLAY_MS = 700;
 const FRESH_MS = 4000;
 const REFRESH_MS = 120;
+const REFRESH_GAP_MS = 500;
 
 const S = {
   vocab: null,
@@ -354,29 +355,38 @@ function onFeed(m) {
 }
 
 // scheduleRefresh redraws REFRESH_MS after the first event of a burst,
-// with one refresh waiting and one running at most. It never postpones a
-// waiting refresh: a debounce that did would show nothing for as long as
-// events kept coming faster than it, which is when a newsroom is looking.
+// then at most once every REFRESH_GAP_MS while events keep coming, with one
+// refresh waiting and one running at most. It never postpones a waiting
+// refresh: a debounce that did would show nothing for as long as events
+// kept coming faster than it, which is when a newsroom is looking. The gap
+// keeps a burst from making every open page reload the record many times a
+// second, all at once.
 let refreshing = false;
 let dirty = false;
+let lastRefresh = -Infinity;
 
 function scheduleRefresh() {
   dirty = true;
   if (refreshTimer || refreshing) return;
+  const wait = Math.max(REFRESH_MS, lastRefresh + REFRESH_GAP_MS - performance.now());
   refreshTimer = setTimeout(async () => {
     refreshTimer = 0;
     refreshing = true;
     dirty = false;
+    lastRefresh = performance.now();
     try {
       await refresh();
     } finally {
       refreshing = false;
     }
     if (dirty) scheduleRefresh();
-  }, REFRESH_MS);
+  }, wait);
 }
 
+let refreshes = 0;
+
 async function refresh() {
+  document.documentElement.dataset.refreshes = String(++refreshes);
   api.forget();
   try {
     await loadBase();
