@@ -193,17 +193,20 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.Logger, p.Err)
 		return
 	}
-	var h *projections.History
+	buf := answers.get()
+	defer answers.put(buf)
 	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
-		var err error
-		h, err = projections.QueryHistory(tx, q)
+		h, err := projections.QueryHistory(tx, q)
+		if err == nil {
+			*buf = h.AppendJSON(*buf)
+		}
 		return err
 	})
 	if err != nil {
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h)
+	writeRawJSON(w, http.StatusOK, *buf)
 }
 
 func (a *API) event(w http.ResponseWriter, r *http.Request) {

@@ -158,6 +158,41 @@ func (c *Cell) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// AppendJSON appends the history page's JSON, byte for byte what
+// encoding/json writes for it (TestHistoryJSON): a page is a hundred
+// claims, which reflection encoded at about half the cost of the answer.
+func (h *History) AppendJSON(b []byte) []byte {
+	b = append(b, `{"issue":`...)
+	b = AppendJSONString(b, h.Issue)
+	b = append(b, `,"entries":`...)
+	if h.Entries == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, e := range h.Entries {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if e == nil {
+				b = append(b, "null"...)
+				continue
+			}
+			b = e.Claim.appendFields(append(b, '{'))
+			b = append(b, `,"before":`...)
+			b = e.Before.appendJSON(b)
+			b = append(b, `,"changed":`...)
+			b = strconv.AppendBool(b, e.Changed)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if h.NextCursor != "" {
+		b = append(b, `,"next_cursor":`...)
+		b = AppendJSONString(b, h.NextCursor)
+	}
+	return append(b, '}')
+}
+
 // appendFields appends the claim's members, without braces.
 func (c *Claim) appendFields(b []byte) []byte {
 	b = append(b, `"issue":`...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -140,5 +141,74 @@ func TestCellJSON(t *testing.T) {
 	t.Logf("%d cells compared, %d disputed", cells, disputed)
 	if cells < 1000 || disputed == 0 {
 		t.Fatalf("compared %d cells, %d disputed: too few to tell", cells, disputed)
+	}
+}
+
+// TestHistoryJSON holds History.AppendJSON to encoding/json's bytes over
+// random pages of every issue's history: with and without a party, a
+// range, a point of knowledge, and following the cursors.
+func TestHistoryJSON(t *testing.T) {
+	st := synthModel(t, 19, 1500, func(seq uint64, e *events.Event) []byte {
+		if seq%5 == 0 {
+			y, m, d := e.OccurredAt.Time.Date()
+			e.OccurredAt = events.Time{Time: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Precision: events.Day}
+		}
+		if seq%7 == 0 && len(e.Sources) > 0 {
+			pub := events.MustTime("2025-11-20T10:30+02:00")
+			e.Sources[0].PublishedAt = &pub
+		}
+		if seq%11 == 0 && len(e.Positions) > 0 {
+			e.Positions[0].Quote = "\"We <will> not\" – an envoy\u2028"
+		}
+		return nil
+	})
+	v := data.Vocabulary()
+	rng := rand.New(rand.NewPCG(8, 9))
+	var pages, entries, firsts int
+	err := st.View(context.Background(), func(tx Tx) error {
+		for i := range 200 {
+			q := HistoryQuery{Issue: v.Issues[rng.IntN(len(v.Issues))].ID, Limit: 1 + rng.IntN(60)}
+			if rng.IntN(2) == 0 {
+				q.Party = v.Parties[rng.IntN(len(v.Parties))].ID
+			}
+			if rng.IntN(3) == 0 {
+				q.From = synthStart.AddDate(0, 0, rng.IntN(20)-10)
+			}
+			if rng.IntN(3) == 0 {
+				q.Knowledge.At = synthStart.Add(time.Duration(rng.IntN(1500)) * time.Second)
+			}
+			for range 4 {
+				h, err := QueryHistory(tx, q)
+				if err != nil {
+					return err
+				}
+				want, err := json.Marshal(h)
+				if err != nil {
+					return err
+				}
+				if got := h.AppendJSON(nil); !bytes.Equal(got, want) {
+					t.Fatalf("query %d %+v:\n got %s\nwant %s", i, q, got, want)
+				}
+				pages++
+				entries += len(h.Entries)
+				for _, e := range h.Entries {
+					if e.Before == nil {
+						firsts++
+					}
+				}
+				if h.NextCursor == "" {
+					break
+				}
+				q.Cursor = h.NextCursor
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d pages, %d entries compared (%d firsts)", pages, entries, firsts)
+	if entries < 2000 || firsts == 0 {
+		t.Fatalf("compared %d entries, %d without a position before: too few to tell", entries, firsts)
 	}
 }
