@@ -4,6 +4,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -88,7 +89,7 @@ func (s *Store) View(ctx context.Context, fn func(projections.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(func(tx *bbolt.Tx) error { return fn(boltTx{tx}) })
+	return s.db.View(func(tx *bbolt.Tx) error { return fn(&boltTx{tx: tx}) })
 }
 
 // Update runs fn in a read-write transaction, committed (and, unless
@@ -97,7 +98,7 @@ func (s *Store) Update(ctx context.Context, fn func(projections.Tx) error) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error { return fn(boltTx{tx}) })
+	return s.db.Update(func(tx *bbolt.Tx) error { return fn(&boltTx{tx: tx}) })
 }
 
 // Sync flushes the file to disk: the end of a rebuild written with NoSync.
@@ -133,22 +134,38 @@ func (s *Store) Size() int64 {
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
 
-type boltTx struct{ tx *bbolt.Tx }
+type boltTx struct {
+	tx      *bbolt.Tx
+	records *recordsBucket // the events bucket of a write transaction, once asked for
+}
 
-func (t boltTx) Bucket(name string) projections.Bucket {
+func (t *boltTx) Bucket(name string) projections.Bucket {
 	b := t.tx.Bucket([]byte(name))
 	if b == nil {
 		// Every bucket is created by Open; a missing one is a file from
 		// elsewhere. An empty bucket answers reads and fails writes.
 		return missingBucket(name)
 	}
-	if appendOrder[name] {
+	switch {
+	case appendOrder[name]:
 		// Keys that arrive in order leave pages half empty at bbolt's
 		// default fill of 50%: fill them.
-		b.FillPercent = 0.95
+		b.FillPercent = appendFill
+	case name == projections.BucketEvents && t.tx.Writable():
+		// Event ids arrive in order when their producer makes them so
+		// (a date first, a counter): then records are appended, and
+		// filled like the other appends. Ids in no order fill pages at
+		// the default, which leaves room for the next insert.
+		if t.records == nil {
+			t.records = &recordsBucket{boltBucket: boltBucket{b}}
+		}
+		return t.records
 	}
 	return boltBucket{b}
 }
+
+// appendFill is the fill of pages whose keys mostly arrive in order.
+const appendFill = 0.95
 
 // appendOrder are the buckets whose keys mostly arrive in increasing
 // order: stream sequences, recorded times, and event times of a timeline
@@ -167,6 +184,37 @@ func (b boltBucket) Get(k []byte) []byte        { return b.b.Get(k) }
 func (b boltBucket) Put(k, v []byte) error      { return b.b.Put(k, v) }
 func (b boltBucket) Delete(k []byte) error      { return b.b.Delete(k) }
 func (b boltBucket) Cursor() projections.Cursor { return b.b.Cursor() }
+
+// recordsBucket is the events bucket in a write transaction. It fills
+// pages like an append-order bucket for as long as every new key of the
+// transaction sorts after the bucket's last, and at bbolt's default once
+// one does not. bbolt reads the fill when it commits, and gives every
+// Bucket call of a transaction the same *bbolt.Bucket, so the last
+// setting is the one used.
+type recordsBucket struct {
+	boltBucket
+	last       []byte // the largest key, once the first new key is put
+	started    bool
+	outOfOrder bool
+}
+
+func (b *recordsBucket) Put(k, v []byte) error {
+	if !b.outOfOrder {
+		if !b.started {
+			last, _ := b.b.Cursor().Last()
+			b.last, b.started = bytes.Clone(last), true
+		}
+		switch c := bytes.Compare(k, b.last); {
+		case c > 0:
+			b.last = append(b.last[:0], k...)
+			b.b.FillPercent = appendFill
+		case c < 0 && b.b.Get(k) == nil:
+			b.outOfOrder = true
+			b.b.FillPercent = bbolt.DefaultFillPercent
+		}
+	}
+	return b.b.Put(k, v)
+}
 
 type missingBucket string
 
