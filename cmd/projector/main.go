@@ -17,9 +17,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
 
+	"github.com/parley-news/parley/internal/procstat"
 	"github.com/parley-news/parley/internal/service"
 )
 
@@ -66,7 +66,7 @@ func main() {
 	stopProfile := func() {}
 	if *cpuProfile != "" {
 		var err error
-		if stopProfile, err = profile(*cpuProfile); err != nil {
+		if stopProfile, err = procstat.CPUProfile(*cpuProfile); err != nil {
 			fmt.Fprintf(os.Stderr, "projector %s: %v\n", cmd, err)
 			os.Exit(1)
 		}
@@ -85,16 +85,4 @@ func main() {
 		fmt.Fprintf(os.Stderr, "projector %s: %v\n", cmd, err)
 		os.Exit(1)
 	}
-}
-
-func profile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"sync"
 	"syscall"
@@ -441,7 +440,7 @@ func runHistory(ctx context.Context, cfg Config, dir string, res Results) error 
 		last := i == len(sizes)-1
 		stop := func() {}
 		if last && cfg.QueryCPUProfile != "" {
-			if stop, err = cpuProfile(cfg.QueryCPUProfile); err != nil {
+			if stop, err = procstat.CPUProfile(cfg.QueryCPUProfile); err != nil {
 				return err
 			}
 		}
@@ -451,7 +450,7 @@ func runHistory(ctx context.Context, cfg Config, dir string, res Results) error 
 			return err
 		}
 		if last && cfg.QueryHeapProfile != "" {
-			if err := heapProfile(cfg.QueryHeapProfile); err != nil {
+			if err := procstat.HeapProfile(cfg.QueryHeapProfile); err != nil {
 				return err
 			}
 		}
@@ -652,30 +651,4 @@ func settle(cfg Config) {
 	syscall.Sync()
 	runtime.GC()
 	say(cfg, "settled in %s", time.Since(start).Round(time.Millisecond))
-}
-
-// cpuProfile starts a CPU profile of this process into path; stop ends it.
-func cpuProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
-// heapProfile writes this process's heap profile to path.
-func heapProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -1,11 +1,12 @@
 // Package procstat reads what the process knows of its own memory (Linux
 // /proc/self/status): the peak resident set, for the rebuild's report and
-// the benchmarks.
+// the benchmarks; and writes its CPU and heap profiles.
 package procstat
 
 import (
 	"bufio"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 )
@@ -32,4 +33,31 @@ func PeakRSSMiB() float64 {
 // clear_refs resets VmHWM). It reports whether the reset worked.
 func ResetPeak() bool {
 	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// CPUProfile starts a CPU profile of the process into the file at path;
+// stop ends it and closes the file.
+func CPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// HeapProfile writes the process's heap profile to the file at path.
+func HeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -87,25 +87,30 @@ func jsonOf(t *testing.T, v any) string {
 	return string(b)
 }
 
+// varied gives synthetic events what an encoder must get right: dates
+// without a time, a source's publication time with an offset, and a quote
+// with quotation marks, HTML characters and a line separator.
+func varied(seq uint64, e *events.Event) []byte {
+	if seq%5 == 0 {
+		y, m, d := e.OccurredAt.Time.Date()
+		e.OccurredAt = events.Time{Time: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Precision: events.Day}
+	}
+	if seq%7 == 0 && len(e.Sources) > 0 {
+		pub := events.MustTime("2025-11-20T10:30+02:00")
+		e.Sources[0].PublishedAt = &pub
+	}
+	if seq%11 == 0 && len(e.Positions) > 0 {
+		e.Positions[0].Quote = "\"We <will> not\" – an envoy\u2028"
+	}
+	return nil
+}
+
 // TestCellJSON holds Cell.AppendJSON to encoding/json's bytes on the
 // state of a synthetic negotiation at many times and points of knowledge,
 // with disputes (claims of a whole day against claims of a minute of it),
 // published times, quotes with characters JSON escapes, and corrections.
 func TestCellJSON(t *testing.T) {
-	st := synthModel(t, 17, 1500, func(seq uint64, e *events.Event) []byte {
-		if seq%5 == 0 {
-			y, m, d := e.OccurredAt.Time.Date()
-			e.OccurredAt = events.Time{Time: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Precision: events.Day}
-		}
-		if seq%7 == 0 && len(e.Sources) > 0 {
-			pub := events.MustTime("2025-11-20T10:30+02:00")
-			e.Sources[0].PublishedAt = &pub
-		}
-		if seq%11 == 0 && len(e.Positions) > 0 {
-			e.Positions[0].Quote = "\"We <will> not\" – an envoy\u2028"
-		}
-		return nil
-	})
+	st := synthModel(t, 17, 1500, varied)
 	var cells, disputed int
 	err := st.View(context.Background(), func(tx Tx) error {
 		for i := range 60 {
@@ -148,20 +153,7 @@ func TestCellJSON(t *testing.T) {
 // random pages of every issue's history: with and without a party, a
 // range, a point of knowledge, and following the cursors.
 func TestHistoryJSON(t *testing.T) {
-	st := synthModel(t, 19, 1500, func(seq uint64, e *events.Event) []byte {
-		if seq%5 == 0 {
-			y, m, d := e.OccurredAt.Time.Date()
-			e.OccurredAt = events.Time{Time: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Precision: events.Day}
-		}
-		if seq%7 == 0 && len(e.Sources) > 0 {
-			pub := events.MustTime("2025-11-20T10:30+02:00")
-			e.Sources[0].PublishedAt = &pub
-		}
-		if seq%11 == 0 && len(e.Positions) > 0 {
-			e.Positions[0].Quote = "\"We <will> not\" – an envoy\u2028"
-		}
-		return nil
-	})
+	st := synthModel(t, 19, 1500, varied)
 	v := data.Vocabulary()
 	rng := rand.New(rand.NewPCG(8, 9))
 	var pages, entries, firsts int
