@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -152,4 +153,58 @@ func FuzzQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStateNowFollowsCheckpoint asks for the present state again and
+// again while events are applied: each answer is what a fresh API (with
+// nothing kept) answers at that moment, and a new event is in the next
+// answer, never hidden behind the one kept from before it.
+func TestStateNowFollowsCheckpoint(t *testing.T) {
+	store := projections.NewMem()
+	vocab := data.Vocabulary()
+	kept, fresh := http.NewServeMux(), http.NewServeMux()
+	(&httpapi.API{Store: store, Vocabulary: vocab, Status: ready{}}).Register(kept)
+	get := func(h http.Handler) string {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/state", nil))
+		if rec.Code != 200 {
+			t.Fatalf("GET /v1/state: %d %s", rec.Code, rec.Body)
+		}
+		return rec.Body.String()
+	}
+	stances := []string{"proposes", "rejects", "accepts"}
+	for seq := uint64(1); seq <= 6; seq++ {
+		e := events.Event{ID: fmt.Sprintf("e%d", seq), Type: "statement", OccurredAt: events.MustTime("2025-11-20"),
+			Title: "Statement", Sources: []events.Source{{Outlet: "Outlet"}},
+			Positions: []events.Position{{Party: "us", Issue: "army-cap", Stance: stances[seq%3]}}}
+		err := store.Update(context.Background(), func(tx projections.Tx) error {
+			_, err := projections.Apply(tx, projections.Message{Seq: seq, Time: time.Date(2025, 11, 25, 0, int(seq), 0, 0, time.UTC), Data: events.Wrap(e, "")})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, again := get(kept), get(kept)
+		(&httpapi.API{Store: store, Vocabulary: vocab, Status: ready{}}).Register(fresh)
+		want := get(fresh)
+		fresh = http.NewServeMux()
+		if first != want || again != want {
+			t.Fatalf("after event %d:\nfirst %s\nagain %s\nwant  %s", seq, first, again, want)
+		}
+		var ans struct {
+			Seq    uint64 `json:"seq"`
+			Issues []struct {
+				Positions map[string]struct {
+					Stance string `json:"stance"`
+				} `json:"positions"`
+			} `json:"issues"`
+		}
+		if err := json.Unmarshal([]byte(again), &ans); err != nil {
+			t.Fatal(err)
+		}
+		if ans.Seq != seq || len(ans.Issues) != 1 || ans.Issues[0].Positions["us"].Stance != stances[seq%3] {
+			t.Fatalf("after event %d the kept answer says %s", seq, again)
+		}
+	}
 }
