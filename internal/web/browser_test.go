@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -504,6 +506,12 @@ func TestBrowser(t *testing.T) {
 		b.do(t, chromedp.Navigate(r.HTTPURL+"/"))
 		b.mustWait(t, "ready", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
 		b.mustWait(t, "live", `document.getElementById("live").dataset.state === "live"`, 5*time.Second)
+		// The page reads the whole record once more when the feed opens;
+		// after that, only what the feed says changed.
+		b.mustWait(t, "the reload when the feed opened", `Number(document.documentElement.dataset.refreshes) >= 1`, 5*time.Second)
+		eval[bool](t, b, `performance.setResourceTimingBufferSize(100000), true`)
+		timelineReads := `performance.getEntriesByType("resource").filter((e) => e.name.includes("/v1/timeline")).length`
+		before := eval[int](t, b, timelineReads)
 		const n = 60
 		done := make(chan struct{})
 		go func() {
@@ -536,6 +544,45 @@ func TestBrowser(t *testing.T) {
 		// One when the feed opens, then at most two a second and the last.
 		if got := eval[int](t, b, `Number(document.documentElement.dataset.refreshes)`); got > 10 {
 			t.Errorf("%d refreshes for a 3 s burst, want at most 2 a second", got)
+		}
+		// A correction arriving live changes the event it corrects in place.
+		ingest(t, r.HTTPURL, `{"id":"burst-00-fix","type":"correction","occurred_at":"2025-11-30","corrects":"burst-00",`+
+			`"amend":{"title":"Burst zero, corrected"},"title":"Correction of burst 0","sources":[{"outlet":"Test"}]}`)
+		b.mustWait(t, "the correction", q("#ev-burst-00-fix")+" !== null", 2*time.Second)
+		b.mustWait(t, "the corrected title", q("#ev-burst-00 .title")+`.textContent === "Burst zero, corrected"`, 2*time.Second)
+		if !eval[bool](t, b, q("#ev-burst-00 .mark.corrected")+" !== null") {
+			t.Error("the corrected event is not marked corrected")
+		}
+		// A late report lands among the events of its day, not at the end.
+		ingest(t, r.HTTPURL, `{"id":"late-report","type":"statement","occurred_at":"2025-11-21T09:15+02:00",`+
+			`"title":"A late report","sources":[{"outlet":"Test"}]}`)
+		b.mustWait(t, "the late report", q("#ev-late-report")+" !== null", 2*time.Second)
+		if got := eval[int](t, b, timelineReads); got != before {
+			t.Errorf("the page read the timeline %d times for the burst, a correction and a late report; the feed carries what changed", got-before)
+		}
+		// What the page built from the feed is the server's timeline, in
+		// its order.
+		resp, err := http.Get(r.HTTPURL + "/v1/timeline?limit=10000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tl struct {
+			Events []struct {
+				ID string `json:"id"`
+			} `json:"events"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&tl)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, e := range tl.Events {
+			want = append(want, "ev-"+e.ID)
+		}
+		got := eval[[]string](t, b, `[...document.querySelectorAll("#timeline li.event")].map((e) => e.id)`)
+		if !slices.Equal(got, want) {
+			t.Errorf("the page shows\n%q\nthe server's timeline is\n%q", got, want)
 		}
 	})
 

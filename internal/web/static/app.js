@@ -3,7 +3,7 @@
 // "as known at" switch, the filters and the open history live in the URL,
 // so that a link reproduces the view.
 
-import { el, dayKey, fmtDay } from './dom.js';
+import { el, dayKey, fmtDay, parseTime } from './dom.js';
 import * as api from './api.js';
 import { buildStops, renderTicks, stopLabel } from './axis.js';
 import { renderMatrix } from './matrix.js';
@@ -33,6 +33,9 @@ const S = {
   lastHistory: null,
   fresh: new Set(),
   freshTimer: 0,
+  arrived: [], // event views from the feed, not yet in all
+  amended: new Set(), // ids of events a correction or retraction changed
+  reload: true, // read the whole record at the next refresh
   playTimer: 0,
   gen: 0,
   controller: null,
@@ -90,6 +93,55 @@ async function loadBase(signal) {
   S.all = all;
   S.latest = latest;
   S.titles = new Map(all.map((e) => [e.id, e.title]));
+}
+
+// upsert puts an event as it is known now into S.all, in the timeline's
+// order (event time, then the sequence it was recorded at), in place of
+// the view of it there was. New events are mostly the latest, so the
+// place is looked for from the end.
+function upsert(ev) {
+  const i = S.all.findIndex((e) => e.id === ev.id);
+  if (i >= 0) S.all.splice(i, 1);
+  const t = parseTime(ev.occurred_at);
+  let j = S.all.length;
+  for (; j > 0; j--) {
+    const p = S.all[j - 1];
+    const u = parseTime(p.occurred_at);
+    if (u < t || (u === t && p.seq < ev.seq)) break;
+  }
+  S.all.splice(j, 0, ev);
+  S.titles.set(ev.id, ev.title);
+}
+
+// catchUp brings S.all and S.latest up to date with what the feed said:
+// the events it carried, each event a correction or retraction changed
+// (asked for again), and the present state. The whole record is read only
+// on the first refresh and after a failure: a page open through a news
+// burst asks for one state (made once per new event for all pages) and
+// the few events it must, not for the whole timeline again.
+async function catchUp() {
+  if (S.reload) {
+    S.arrived = [];
+    S.amended.clear();
+    await loadBase();
+    S.reload = false;
+    return;
+  }
+  const arrived = S.arrived.splice(0);
+  const amended = [...S.amended];
+  S.amended.clear();
+  try {
+    const [latest, views] = await Promise.all([
+      api.getJSON('/v1/state'),
+      Promise.all(amended.map((id) => api.getJSON(`/v1/events/${encodeURIComponent(id)}`))),
+    ]);
+    for (const ev of arrived) upsert(ev);
+    for (const ev of views) upsert(ev);
+    S.latest = latest;
+  } catch (err) {
+    S.reload = true;
+    throw err;
+  }
 }
 
 // rebuildStops recomputes the axis, keeping the chosen day (or now).
@@ -177,9 +229,11 @@ async function show() {
   labels();
   const { at, known_at } = when();
   try {
+    // The present, unfiltered, is the whole record the page keeps.
+    const all = !at && !known_at && !S.filters.party && !S.filters.issue && !S.filters.type;
     const [state, events, hist] = await Promise.all([
       api.getJSON('/v1/state', { at, known_at }, ctl.signal),
-      api.timeline({ ...S.filters, to: at, known_at }, ctl.signal),
+      all ? S.all : api.timeline({ ...S.filters, to: at, known_at }, ctl.signal),
       S.historyIssue ? api.history(S.historyIssue, { party: S.filters.party, known_at }, ctl.signal) : null,
     ]);
     if (gen !== S.gen) return;
@@ -317,7 +371,10 @@ function connectFeed() {
   es.addEventListener('open', () => {
     setLive('live', 'Live');
     backoff = 1000;
-    if (!lastId) scheduleRefresh();
+    if (!lastId) {
+      S.reload = true;
+      scheduleRefresh();
+    }
   });
   es.addEventListener('error', () => {
     if (es.readyState === EventSource.CLOSED) {
@@ -346,6 +403,8 @@ function onFeed(m) {
   }
   const ev = data && data.event;
   const dev = data && data.development;
+  if (ev && ev.id) S.arrived.push(ev);
+  if (dev && dev.corrects) S.amended.add(dev.corrects);
   if (ev && ev.id) S.fresh.add(ev.id);
   if (dev && dev.event) S.fresh.add(dev.event);
   if (dev && dev.corrects) S.fresh.add(dev.corrects);
@@ -389,7 +448,7 @@ async function refresh() {
   document.documentElement.dataset.refreshes = String(++refreshes);
   api.forget();
   try {
-    await loadBase();
+    await catchUp();
   } catch (err) {
     showError(err);
     return;
