@@ -196,3 +196,47 @@ func TestDecodeRecordRefusesDamage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDecodeRecordIntoLeavesNothingBehind reads every record of a model
+// with corrections and retractions into one eventRecord, in key order and
+// backwards, and holds each to a record read afresh: nothing of a longer
+// record read before (versions, lists, a retraction) may remain.
+func TestDecodeRecordIntoLeavesNothingBehind(t *testing.T) {
+	st := synthModel(t, 23, 600, nil)
+	err := st.View(context.Background(), func(tx Tx) error {
+		var raws [][]byte
+		c := tx.Bucket(BucketEvents).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			raws = append(raws, v)
+		}
+		rev := slices.Clone(raws)
+		slices.Reverse(rev)
+		shared, names := new(eventRecord), map[string]string{}
+		var multi, retracted int
+		for _, raw := range append(raws, rev...) {
+			want, err := decodeRecord(raw, false)
+			if err != nil {
+				return err
+			}
+			if err := decodeRecordInto(shared, raw, false, names); err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(shared, want) {
+				t.Fatalf("record %s read into a used record:\n got %+v\nwant %+v", want.ID, shared, want)
+			}
+			if len(want.Versions) > 1 {
+				multi++
+			}
+			if want.Retraction != nil {
+				retracted++
+			}
+		}
+		if multi == 0 || retracted == 0 {
+			t.Fatalf("%d corrected and %d retracted records: too few to tell", multi, retracted)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

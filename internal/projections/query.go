@@ -378,19 +378,21 @@ func walkTimeline[T any](tx Tx, q TimelineQuery, view func(id string, s, seq uin
 	case q.Type != "":
 		bucket, prefix = BucketByType, namePrefix(q.Type)
 	}
-	seqs, evs := tx.Bucket(BucketSeqs), tx.Bucket(BucketEvents)
+	seqs, evs := tx.Bucket(BucketSeqs).Cursor(), tx.Bucket(BucketEvents).Cursor()
 	var (
 		page []T
 		next string
 		last []byte
+		sk   [8]byte
 	)
 	err := scan(tx, bucket, prefix, entryKeyLen, q.From, q.To, q.Cursor, func(k, v []byte) (bool, error) {
 		if !decodeValidity(v).at(seq) {
 			return true, nil
 		}
 		s := u64(k[len(k)-10:])
-		id := seqs.Get(u64Key(s))
-		rec := evs.Get(id)
+		putU64(sk[:], s)
+		id := get(seqs, sk[:])
+		rec := get(evs, id)
 		if rec == nil {
 			return false, fmt.Errorf("timeline entry %x: no event at seq %d", k, s)
 		}
@@ -406,10 +408,23 @@ func walkTimeline[T any](tx Tx, q TimelineQuery, view func(id string, s, seq uin
 			return false, nil
 		}
 		page = append(page, x)
-		last = slices.Clone(k[len(prefix):])
+		last = append(last[:0], k[len(prefix):]...)
 		return true, nil
 	})
 	return page, next, err
+}
+
+// get is Bucket.Get by a cursor made once for many look-ups (bbolt makes
+// a cursor for every Get).
+func get(c Cursor, key []byte) []byte {
+	if len(key) == 0 {
+		return nil
+	}
+	k, v := c.Seek(key)
+	if !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
 }
 
 // matches checks the filters the chosen index did not apply.

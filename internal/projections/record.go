@@ -72,28 +72,45 @@ func (r *eventRecord) encode() ([]byte, error) {
 // decodeRecord reads a record. With events false it leaves each version's
 // Event zero and only points raw at its JSON, inside b.
 func decodeRecord(b []byte, events bool) (*eventRecord, error) {
+	r := new(eventRecord)
+	if err := decodeRecordInto(r, b, events, nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// decodeRecordInto is decodeRecord into r, reusing the room r's versions
+// and their lists have: a timeline page reads a hundred records one after
+// another into one. names, when not nil, hands out one string per issue
+// or party name it has seen. r holds nothing of a record read before.
+func decodeRecordInto(r *eventRecord, b []byte, events bool, names map[string]string) error {
 	d := recordReader{b: b}
 	if f := d.byte(); f != recordFormat {
-		return nil, fmt.Errorf("%w: format %d", errBadRecord, f)
+		return fmt.Errorf("%w: format %d", errBadRecord, f)
 	}
-	r := &eventRecord{ID: d.string(), Seq: d.uvarint(), RecordedAt: d.time()}
+	vs := r.Versions[:0]
+	*r = eventRecord{ID: d.string(), Seq: d.uvarint(), RecordedAt: d.time()}
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(b)) {
-		return nil, errBadRecord
+		return errBadRecord
 	}
-	r.Versions = make([]version, n)
+	if uint64(cap(vs)) < n {
+		vs = make([]version, n)
+	}
+	r.Versions = vs[:n]
 	for i := range r.Versions {
 		v := &r.Versions[i]
-		v.Seq, v.RecordedAt, v.By = d.uvarint(), d.time(), d.string()
-		v.Issues, v.Parties = d.list(), d.list()
+		issues, parties := v.Issues, v.Parties
+		*v = version{Seq: d.uvarint(), RecordedAt: d.time(), By: d.string()}
+		v.Issues, v.Parties = d.listInto(issues, names), d.listInto(parties, names)
 		v.Canonical = d.byte() == 1
 		v.raw = d.field()
 		if d.err != nil {
-			return nil, d.err
+			return d.err
 		}
 		if events {
 			if err := json.Unmarshal(v.raw, &v.Event); err != nil {
-				return nil, fmt.Errorf("decode event record %s version %d: %w", r.ID, i, err)
+				return fmt.Errorf("decode event record %s version %d: %w", r.ID, i, err)
 			}
 		}
 	}
@@ -101,9 +118,9 @@ func decodeRecord(b []byte, events bool) (*eventRecord, error) {
 		r.Retraction = &mark{By: d.string(), Seq: d.uvarint(), RecordedAt: d.time()}
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("decode event record %s: %w", r.ID, d.err)
+		return fmt.Errorf("decode event record %s: %w", r.ID, d.err)
 	}
-	return r, nil
+	return nil
 }
 
 func appendList(b []byte, ss []string) []byte {
@@ -181,7 +198,9 @@ func (d *recordReader) field() []byte {
 
 func (d *recordReader) string() string { return string(d.field()) }
 
-func (d *recordReader) list() []string {
+// listInto reads a list into dst's room (nil when the list is empty), with
+// the strings names hands out when names is not nil.
+func (d *recordReader) listInto(dst []string, names map[string]string) []string {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
 		d.fail()
@@ -189,9 +208,19 @@ func (d *recordReader) list() []string {
 	if n == 0 || d.err != nil {
 		return nil
 	}
-	out := make([]string, n)
-	for i := range out {
-		out[i] = d.string()
+	out := dst[:0]
+	for range n {
+		f := d.field()
+		if names == nil {
+			out = append(out, string(f))
+			continue
+		}
+		s, ok := names[string(f)]
+		if !ok {
+			s = string(f)
+			names[s] = s
+		}
+		out = append(out, s)
 	}
 	return out
 }

@@ -23,9 +23,10 @@ func AppendTimelineJSON(b []byte, tx Tx, q TimelineQuery) ([]byte, error) {
 	// The walk views one event past a full page to know there is a next
 	// page: written like the others, then cut.
 	var written, last int
+	// One record read into again and again, and one string per name.
+	h, names := new(eventRecord), map[string]string{}
 	page, next, err := walkTimeline(tx, q, func(id string, s, seq uint64, rec []byte) (struct{}, bool, error) {
-		h, err := decodeRecord(rec, false)
-		if err != nil {
+		if err := decodeRecordInto(h, rec, false, names); err != nil {
 			return struct{}{}, false, fmt.Errorf("event record %s: %w", id, err)
 		}
 		mark := len(b)
