@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"log/slog"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -54,70 +53,6 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /readyz", a.readyz)
 }
 
-// stateAnswer is GET /v1/state's body.
-type stateAnswer struct {
-	At      string        `json:"at,omitempty"`
-	KnownAt string        `json:"known_at,omitempty"`
-	Seq     uint64        `json:"seq"`
-	Issues  []issueAnswer `json:"issues"`
-}
-
-type issueAnswer struct {
-	Issue     string                       `json:"issue"`
-	Label     string                       `json:"label"`
-	Positions map[string]*projections.Cell `json:"positions"`
-}
-
-// appendJSON appends the answer's JSON, byte for byte what encoding/json
-// writes for it (TestStateAnswerJSON), with the cells written by
-// Cell.AppendJSON: most of a state answer's encoding.
-func (s *stateAnswer) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	if s.At != "" {
-		b = projections.AppendJSONString(append(b, `"at":`...), s.At)
-		b = append(b, ',')
-	}
-	if s.KnownAt != "" {
-		b = projections.AppendJSONString(append(b, `"known_at":`...), s.KnownAt)
-		b = append(b, ',')
-	}
-	b = append(b, `"seq":`...)
-	b = strconv.AppendUint(b, s.Seq, 10)
-	b = append(b, `,"issues":`...)
-	if s.Issues == nil {
-		return append(b, "null}"...)
-	}
-	b = append(b, '[')
-	for i, is := range s.Issues {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = projections.AppendJSONString(append(b, `{"issue":`...), is.Issue)
-		b = projections.AppendJSONString(append(b, `,"label":`...), is.Label)
-		b = append(b, `,"positions":`...)
-		if is.Positions == nil {
-			b = append(b, "null}"...)
-			continue
-		}
-		parties := slices.Sorted(maps.Keys(is.Positions))
-		b = append(b, '{')
-		for j, p := range parties {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = projections.AppendJSONString(b, p)
-			b = append(b, ':')
-			if c := is.Positions[p]; c == nil {
-				b = append(b, "null"...)
-			} else {
-				b = c.AppendJSON(b)
-			}
-		}
-		b = append(b, "}}"...)
-	}
-	return append(b, "]}"...)
-}
-
 func (a *API) state(w http.ResponseWriter, r *http.Request) {
 	vals := r.URL.Query()
 	p := NewParams(vals)
@@ -128,10 +63,10 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := len(vals) == 0
-	var (
-		st     *projections.State
-		cached *stateNow
-	)
+	buf := answers.get()
+	defer answers.put(buf)
+	var cached *stateNow
+	var seq uint64
 	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
 		if now {
 			// The checkpoint commits with what it counts: the same
@@ -141,8 +76,10 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 				return nil
 			}
 		}
+		sr := projections.NewStateReader(tx, q)
+		seq = sr.Seq()
 		var err error
-		st, err = projections.QueryState(tx, q)
+		*buf, err = a.appendState(*buf, sr, vals.Get("at"), vals.Get("known_at"))
 		return err
 	})
 	if err != nil {
@@ -154,36 +91,72 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 		w.Write(cached.body)
 		return
 	}
-	ans := stateAnswer{At: vals.Get("at"), KnownAt: vals.Get("known_at"), Seq: st.Seq, Issues: []issueAnswer{}}
-	// Issues in the vocabulary's order, which is the order people read them
-	// in; issues no longer in it last, by id.
-	byID := map[string]projections.IssueState{}
-	for _, is := range st.Issues {
-		byID[is.Issue] = is
-	}
-	for _, t := range a.Vocabulary.Issues {
-		if is, ok := byID[t.ID]; ok {
-			ans.Issues = append(ans.Issues, issueAnswer{Issue: t.ID, Label: t.Label, Positions: is.Positions})
-			delete(byID, t.ID)
-		}
-	}
-	for _, is := range st.Issues {
-		if _, ok := byID[is.Issue]; ok {
-			ans.Issues = append(ans.Issues, issueAnswer{Issue: is.Issue, Label: is.Issue, Positions: is.Positions})
-		}
-	}
-	buf := answers.get()
-	defer answers.put(buf)
-	*buf = ans.appendJSON(*buf)
 	if now {
 		// Two answers made at once may be kept in either order: an older
 		// one is only a miss, since it is used at its own checkpoint only.
 		body := append(append(make([]byte, 0, len(*buf)+1), *buf...), '\n')
-		if c := a.now.Load(); c == nil || c.seq < st.Seq {
-			a.now.Store(&stateNow{seq: st.Seq, body: body})
+		if c := a.now.Load(); c == nil || c.seq < seq {
+			a.now.Store(&stateNow{seq: seq, body: body})
 		}
 	}
 	writeRawJSON(w, http.StatusOK, *buf)
+}
+
+// appendState writes GET /v1/state's body: the parameters as given, the
+// sequence, and each issue with a position (its label and its cells by
+// party), in the vocabulary's order, which is the order people read them
+// in, then issues no longer in it, by id. TestStateAnswer holds it to the
+// same answer made with encoding/json.
+func (a *API) appendState(b []byte, sr *projections.StateReader, at, knownAt string) ([]byte, error) {
+	b = append(b, '{')
+	if at != "" {
+		b = append(projections.AppendJSONString(append(b, `"at":`...), at), ',')
+	}
+	if knownAt != "" {
+		b = append(projections.AppendJSONString(append(b, `"known_at":`...), knownAt), ',')
+	}
+	b = append(b, `"seq":`...)
+	b = strconv.AppendUint(b, sr.Seq(), 10)
+	b = append(b, `,"issues":[`...)
+	start := len(b)
+	issue := func(id, label string) error {
+		mark := len(b)
+		if mark > start {
+			b = append(b, ',')
+		}
+		b = projections.AppendJSONString(append(b, `{"issue":`...), id)
+		b = projections.AppendJSONString(append(b, `,"label":`...), label)
+		b = append(b, `,"positions":{`...)
+		var n int
+		var err error
+		if b, n, err = sr.AppendPositions(b, id); err != nil {
+			return err
+		}
+		if n == 0 {
+			b = b[:mark]
+			return nil
+		}
+		b = append(b, "}}"...)
+		return nil
+	}
+	stated := slices.Collect(sr.Issues())
+	listed := make(map[string]bool, len(a.Vocabulary.Issues))
+	for _, t := range a.Vocabulary.Issues {
+		listed[t.ID] = true
+		if _, ok := slices.BinarySearch(stated, t.ID); ok {
+			if err := issue(t.ID, t.Label); err != nil {
+				return b, err
+			}
+		}
+	}
+	for _, id := range stated {
+		if !listed[id] {
+			if err := issue(id, id); err != nil {
+				return b, err
+			}
+		}
+	}
+	return append(b, "]}"...), nil
 }
 
 func (a *API) timeline(w http.ResponseWriter, r *http.Request) {

@@ -68,7 +68,8 @@ func Apply(tx Tx, m Message) (Outcome, error) {
 func ApplyBatch(tx Tx, msgs []Message) ([]Outcome, error) {
 	outs := make([]Outcome, len(msgs))
 	cp := Checkpoint(tx)
-	a := applier{tx: tx, maxOcc: maxOccurred(tx), now: map[string]*Position{}, pairs: map[string]bool{}}
+	a := applier{tx: tx, maxOcc: maxOccurred(tx), now: map[string]*Position{}, pairs: map[string]bool{},
+		fd: finder{claims: tx.Bucket(BucketClaims).Cursor()}}
 	last := cp
 	for i, m := range msgs {
 		if m.Seq <= last {
@@ -114,6 +115,9 @@ type applier struct {
 	now map[string]*Position // by namePrefix(issue, party)
 	// pairs are the (issue, party) prefixes known to be in BucketPairs.
 	pairs map[string]bool
+	// fd looks up positions, on one cursor of the claims for the batch:
+	// each look-up seeks afresh, so writes between them do not matter.
+	fd finder
 }
 
 func (a *applier) apply() (Outcome, error) {
@@ -446,12 +450,20 @@ func (a *applier) knowPair(pk []byte) error {
 	return nil
 }
 
+// position is the position of the pair of issue and party as of at,
+// believed at seq: what applying compares, the position alone, without
+// counting sources or walking back for them.
+func (a *applier) position(issue, party string, at time.Time, seq uint64) (*Position, error) {
+	f, err := a.fd.lookUp(issue, party, at, seq, false)
+	return f.position(), err
+}
+
 // nowOf is the position of a pair now, as of the message before this one.
 func (a *applier) nowOf(p [2]string) (*Position, error) {
 	if pos, ok := a.now[string(namePrefix(p[0], p[1]))]; ok {
 		return pos, nil
 	}
-	return findPosition(a.tx.Bucket(BucketClaims).Cursor(), p[0], p[1], endOfTime, a.m.Seq-1)
+	return a.position(p[0], p[1], endOfTime, a.m.Seq-1)
 }
 
 // watcher remembers the positions of some (issue, party) pairs before a
@@ -481,7 +493,7 @@ func (a *applier) watch(pairs [][2]string, at events.Time, past bool) *watcher {
 		if !past {
 			continue
 		}
-		then, err := findPosition(a.tx.Bucket(BucketClaims).Cursor(), p[0], p[1], at.Time, prev)
+		then, err := a.position(p[0], p[1], at.Time, prev)
 		if err != nil {
 			w.err = err
 			return w
@@ -501,7 +513,7 @@ func (w *watcher) finish(a *applier, d *Development) error {
 	var moved, revised bool
 	var revisedTo *time.Time
 	for i, p := range w.pairs {
-		now, err := findPosition(a.tx.Bucket(BucketClaims).Cursor(), p[0], p[1], endOfTime, a.m.Seq)
+		now, err := a.position(p[0], p[1], endOfTime, a.m.Seq)
 		if err != nil {
 			return err
 		}
@@ -513,7 +525,7 @@ func (w *watcher) finish(a *applier, d *Development) error {
 			}
 			continue
 		}
-		then, err := findPosition(a.tx.Bucket(BucketClaims).Cursor(), p[0], p[1], w.at.Time, a.m.Seq)
+		then, err := a.position(p[0], p[1], w.at.Time, a.m.Seq)
 		if err != nil {
 			return err
 		}

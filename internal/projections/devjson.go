@@ -111,10 +111,12 @@ func appendStrings(b []byte, ss []string) []byte {
 // AppendJSONString quotes s as encoding/json does. Names and ids are
 // plain ASCII and are copied; anything else goes through encoding/json,
 // which escapes HTML characters and invalid UTF-8 its own way.
-func AppendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte { return appendQuoted(b, s) }
+
+func appendQuoted[S ~string | ~[]byte](b []byte, s S) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			j, _ := json.Marshal(s)
+			j, _ := json.Marshal(string(s))
 			return append(b, j...)
 		}
 	}
@@ -133,30 +135,6 @@ func appendTime(b []byte, t time.Time) []byte {
 
 // jsonTime reports whether time.Time's MarshalJSON accepts t.
 func jsonTime(t time.Time) bool { y := t.Year(); return y >= 0 && y <= 9999 }
-
-// AppendJSON appends the cell's JSON, byte for byte what encoding/json
-// writes for it: a state answer is a hundred cells or more, and encoding
-// them by reflection was a third of its cost. TestCellJSON holds the two
-// to the same bytes.
-func (c *Cell) AppendJSON(b []byte) []byte {
-	b = c.Claim.appendFields(append(b, '{'))
-	b = append(b, `,"source_count":`...)
-	b = strconv.AppendInt(b, int64(c.SourceCount), 10)
-	if c.Disputed {
-		b = append(b, `,"disputed":true`...)
-	}
-	if len(c.Claims) > 0 {
-		b = append(b, `,"claims":[`...)
-		for i := range c.Claims {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(c.Claims[i].appendFields(append(b, '{')), '}')
-		}
-		b = append(b, ']')
-	}
-	return append(b, '}')
-}
 
 // AppendJSON appends the history page's JSON, byte for byte what
 // encoding/json writes for it (TestHistoryJSON): a page is a hundred

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -105,50 +107,6 @@ func varied(seq uint64, e *events.Event) []byte {
 	return nil
 }
 
-// TestCellJSON holds Cell.AppendJSON to encoding/json's bytes on the
-// state of a synthetic negotiation at many times and points of knowledge,
-// with disputes (claims of a whole day against claims of a minute of it),
-// published times, quotes with characters JSON escapes, and corrections.
-func TestCellJSON(t *testing.T) {
-	st := synthModel(t, 17, 1500, varied)
-	var cells, disputed int
-	err := st.View(context.Background(), func(tx Tx) error {
-		for i := range 60 {
-			q := StateQuery{At: time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i/2)}
-			if i%2 == 1 {
-				q.Knowledge.At = synthStart.Add(time.Duration(i*20) * time.Second)
-			}
-			s, err := QueryState(tx, q)
-			if err != nil {
-				return err
-			}
-			for _, is := range s.Issues {
-				for _, c := range is.Positions {
-					want, err := json.Marshal(c)
-					if err != nil {
-						return err
-					}
-					if got := c.AppendJSON(nil); !bytes.Equal(got, want) {
-						t.Fatalf("cell %s/%s:\n got %s\nwant %s", c.Issue, c.Party, got, want)
-					}
-					cells++
-					if c.Disputed {
-						disputed++
-					}
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%d cells compared, %d disputed", cells, disputed)
-	if cells < 1000 || disputed == 0 {
-		t.Fatalf("compared %d cells, %d disputed: too few to tell", cells, disputed)
-	}
-}
-
 // TestHistoryJSON holds History.AppendJSON to encoding/json's bytes over
 // random pages of every issue's history: with and without a party, a
 // range, a point of knowledge, and following the cursors.
@@ -202,5 +160,79 @@ func TestHistoryJSON(t *testing.T) {
 	t.Logf("%d pages, %d entries compared (%d firsts)", pages, entries, firsts)
 	if entries < 2000 || firsts == 0 {
 		t.Fatalf("compared %d entries, %d without a position before: too few to tell", entries, firsts)
+	}
+}
+
+// TestStateReaderJSON holds StateReader's cells, written from the claim
+// entries' bytes, to encoding/json's of QueryState's cells, issue by
+// issue, at many times and points of knowledge, with disputes (claims of a
+// whole day against claims of a minute of it), corrections, published
+// times and quotes with characters JSON escapes.
+func TestStateReaderJSON(t *testing.T) {
+	st := synthModel(t, 29, 1500, varied)
+	var cells, disputed int
+	err := st.View(context.Background(), func(tx Tx) error {
+		for i := range 60 {
+			q := StateQuery{At: time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i/2)}
+			if i%2 == 1 {
+				q.Knowledge.At = synthStart.Add(time.Duration(i*20) * time.Second)
+			}
+			if i == 59 {
+				q = StateQuery{}
+			}
+			s, err := QueryState(tx, q)
+			if err != nil {
+				return err
+			}
+			want := map[string]*IssueState{}
+			for j := range s.Issues {
+				want[s.Issues[j].Issue] = &s.Issues[j]
+			}
+			r := NewStateReader(tx, q)
+			if r.Seq() != s.Seq {
+				t.Fatalf("query %d: seq %d, want %d", i, r.Seq(), s.Seq)
+			}
+			for issue := range r.Issues() {
+				got, n, err := r.AppendPositions(nil, issue)
+				if err != nil {
+					return err
+				}
+				var exp []byte
+				if is := want[issue]; is != nil {
+					for j, p := range slices.Sorted(maps.Keys(is.Positions)) {
+						if j > 0 {
+							exp = append(exp, ',')
+						}
+						cell, err := json.Marshal(is.Positions[p])
+						if err != nil {
+							return err
+						}
+						exp = append(append(AppendJSONString(exp, p), ':'), cell...)
+						cells++
+						if is.Positions[p].Disputed {
+							disputed++
+						}
+					}
+					if n != len(is.Positions) {
+						t.Fatalf("query %d issue %s: %d cells, want %d", i, issue, n, len(is.Positions))
+					}
+					delete(want, issue)
+				}
+				if !bytes.Equal(got, exp) {
+					t.Fatalf("query %d issue %s:\n got %s\nwant %s", i, issue, got, exp)
+				}
+			}
+			if len(want) > 0 {
+				t.Fatalf("query %d: issues %v not read", i, slices.Collect(maps.Keys(want)))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d cells compared, %d disputed", cells, disputed)
+	if cells < 1000 || disputed == 0 {
+		t.Fatalf("compared %d cells, %d disputed: too few to tell", cells, disputed)
 	}
 }

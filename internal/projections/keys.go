@@ -66,14 +66,16 @@ func namePrefix(names ...string) []byte {
 // the instant: a cursor seeks to it and steps back to find the latest
 // entry as of that instant.
 func afterTime(prefix []byte, t time.Time) []byte {
-	k := make([]byte, len(prefix)+8)
-	n := copy(k, prefix)
+	return appendAfterTime(append(make([]byte, 0, len(prefix)+9), prefix...), t)
+}
+
+// appendAfterTime appends to a prefix what afterTime puts after it.
+func appendAfterTime(k []byte, t time.Time) []byte {
 	tk := timeKey(t)
 	if tk == math.MaxUint64 {
-		return append(k[:n], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+		return append(k, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
 	}
-	putU64(k[n:], tk+1)
-	return k
+	return binary.BigEndian.AppendUint64(k, tk+1)
 }
 
 func atTime(prefix []byte, t time.Time) []byte {

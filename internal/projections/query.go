@@ -88,19 +88,26 @@ const (
 // believed at sequence seq, or nil when it has none. claims is a cursor on
 // the claims bucket, which a caller looking up many pairs makes once.
 func findCell(claims Cursor, issue, party string, at time.Time, seq uint64) (*found, error) {
-	return lookUp(claims, issue, party, at, seq, true)
+	return (&finder{claims: claims}).lookUp(issue, party, at, seq, true)
 }
 
-// findPosition is findCell for what applying compares, the position
-// alone: it neither counts sources nor walks back for them.
-func findPosition(claims Cursor, issue, party string, at time.Time, seq uint64) (*Position, error) {
-	f, err := lookUp(claims, issue, party, at, seq, false)
-	return f.position(), err
+// finder looks up cells on a cursor of the claims, into room it keeps
+// from one look-up to the next: a state answer makes a couple of hundred.
+type finder struct {
+	claims Cursor
+	key    []byte // the pair's prefix, then the key sought
+	f      found
 }
 
-func lookUp(c Cursor, issue, party string, at time.Time, seq uint64, count bool) (*found, error) {
-	prefix := namePrefix(issue, party)
-	k, v := c.Seek(afterTime(prefix, at))
+// lookUp finds a cell as findCell does (counting sources when count is
+// set). What it returns is the finder's own, valid until its next look-up.
+func (fd *finder) lookUp(issue, party string, at time.Time, seq uint64, count bool) (*found, error) {
+	c := fd.claims
+	fd.key = append(append(append(append(fd.key[:0], issue...), sep), party...), sep)
+	n := len(fd.key)
+	fd.key = appendAfterTime(fd.key, at)
+	prefix := fd.key[:n]
+	k, v := c.Seek(fd.key)
 	if k == nil {
 		k, v = c.Last()
 	} else {
@@ -121,7 +128,8 @@ func lookUp(c Cursor, issue, party string, at time.Time, seq uint64, count bool)
 		}
 		ref := claimRef{issue: issue, party: party, suffix: k[len(prefix):], head: h}
 		if f == nil {
-			f = &found{top: ref}
+			fd.f = found{top: ref, same: fd.f.same[:0], outlets: fd.f.outlets[:0]}
+			f = &fd.f
 			if count {
 				f.outlets.add(&h)
 			}
@@ -234,9 +242,9 @@ func QueryState(tx Tx, q StateQuery) (*State, error) {
 		at = endOfTime
 	}
 	st := &State{Seq: seq, Issues: []IssueState{}}
-	claims := tx.Bucket(BucketClaims).Cursor()
+	fd := &finder{claims: tx.Bucket(BucketClaims).Cursor()}
 	for issue, party := range pairs(tx, nil) {
-		f, err := findCell(claims, issue, party, at, seq)
+		f, err := fd.lookUp(issue, party, at, seq, true)
 		if err != nil {
 			return nil, err
 		}
@@ -579,9 +587,16 @@ func partiesOf(tx Tx, issue string) []string {
 func pairs(tx Tx, prefix []byte) iter.Seq2[string, string] {
 	return func(yield func(string, string) bool) {
 		c := tx.Bucket(BucketPairs).Cursor()
+		var issue string // made once for all its parties
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			parts := bytes.Split(bytes.TrimSuffix(k, []byte{sep}), []byte{sep})
-			if len(parts) == 2 && !yield(string(parts[0]), string(parts[1])) {
+			i := bytes.IndexByte(k, sep)
+			if i < 0 || len(k) < i+2 || k[len(k)-1] != sep || bytes.IndexByte(k[i+1:len(k)-1], sep) >= 0 {
+				continue
+			}
+			if string(k[:i]) != issue {
+				issue = string(k[:i])
+			}
+			if !yield(issue, string(k[i+1:len(k)-1])) {
 				return
 			}
 		}

@@ -1,0 +1,185 @@
+package projections
+
+import (
+	"encoding/json"
+	"fmt"
+	"iter"
+	"strconv"
+	"time"
+)
+
+// StateReader answers a StateQuery one issue at a time, writing each
+// party's cell as JSON straight from its claim entries: the bytes
+// QueryState's cells encode to (Cell.AppendJSON), without a Cell, a Claim
+// or a string made per cell. A state answer is the answer every open page
+// asks for, a couple of hundred cells; making and dropping them was most
+// of what the API allocated. TestStateReaderJSON holds the two to the
+// same bytes.
+type StateReader struct {
+	tx  Tx
+	fd  finder
+	at  time.Time
+	seq uint64
+}
+
+// NewStateReader reads q's state in tx; it is valid for the transaction.
+func NewStateReader(tx Tx, q StateQuery) *StateReader {
+	at := q.At
+	if at.IsZero() {
+		at = endOfTime
+	}
+	return &StateReader{tx: tx, fd: finder{claims: tx.Bucket(BucketClaims).Cursor()}, at: at, seq: q.Knowledge.seq(tx)}
+}
+
+// Seq is the last stream sequence the answer counts.
+func (s *StateReader) Seq() uint64 { return s.seq }
+
+// Issues yields each issue on which a position was ever stated, in the
+// order of their ids.
+func (s *StateReader) Issues() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		last := ""
+		for issue := range pairs(s.tx, nil) {
+			if issue != last {
+				last = issue
+				if !yield(issue) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// AppendPositions appends "party":cell for each party with a position on
+// issue, in the order of the parties' ids and separated by commas, and
+// says how many it appended.
+func (s *StateReader) AppendPositions(b []byte, issue string) ([]byte, int, error) {
+	n := 0
+	for _, party := range pairs(s.tx, namePrefix(issue)) {
+		f, err := s.fd.lookUp(issue, party, s.at, s.seq, true)
+		if err != nil {
+			return b, n, err
+		}
+		if f == nil {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, party)
+		b = append(b, ':')
+		if b, err = f.appendJSON(b); err != nil {
+			return b, n, err
+		}
+		n++
+	}
+	return b, n, nil
+}
+
+// appendJSON appends the cell of what was found, as Cell.AppendJSON
+// writes f.cell().
+func (f *found) appendJSON(b []byte) ([]byte, error) {
+	b, err := f.top.appendFields(append(b, '{'))
+	if err != nil {
+		return b, err
+	}
+	b = append(b, `,"source_count":`...)
+	b = strconv.AppendInt(b, int64(len(f.outlets)), 10)
+	if f.disputed {
+		b = append(b, `,"disputed":true,"claims":[`...)
+		for i := -1; i < len(f.same); i++ {
+			ref := &f.top
+			if i >= 0 {
+				ref = &f.same[i]
+				b = append(b, ',')
+			}
+			if b, err = ref.appendFields(append(b, '{')); err != nil {
+				return b, err
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+// appendFields appends the claim's members as Claim.appendFields writes
+// r.claim()'s, from the entry's bytes. Times and values are stored in the
+// form they are written in (events.Time's String, a value's JSON).
+func (r *claimRef) appendFields(b []byte) ([]byte, error) {
+	h := &r.head
+	bad := func(what string) ([]byte, error) {
+		return b, fmt.Errorf("claim %s/%s of event %s: %s: %w", r.issue, r.party, h.event, what, errBadClaim)
+	}
+	b = append(b, `"issue":`...)
+	b = AppendJSONString(b, r.issue)
+	b = append(b, `,"party":`...)
+	b = AppendJSONString(b, r.party)
+	b = append(b, `,"stance":`...)
+	b = appendJSONBytes(b, h.stance)
+	if len(h.value) > 0 {
+		if !json.Valid(h.value) {
+			return bad("value")
+		}
+		b = append(b, `,"value":`...)
+		b = append(b, h.value...)
+	}
+	d := recordReader{b: h.tail}
+	occ, typ, title, quote, by := d.field(), d.field(), d.field(), d.field(), d.field()
+	recorded := time.Unix(0, int64(d.fixed64())).UTC()
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b))+1 {
+		return bad("fields")
+	}
+	if len(quote) > 0 {
+		b = append(b, `,"quote":`...)
+		b = appendJSONBytes(b, quote)
+	}
+	b = append(b, `,"event":`...)
+	b = appendJSONBytes(b, h.event)
+	b = append(b, `,"type":`...)
+	b = appendJSONBytes(b, typ)
+	b = append(b, `,"title":`...)
+	b = appendJSONBytes(b, title)
+	b = append(b, `,"occurred_at":`...)
+	b = appendJSONBytes(b, occ)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, r.seq(), 10)
+	b = append(b, `,"recorded_at":`...)
+	b = appendTime(b, recorded)
+	b = append(b, `,"sources":`...)
+	if n == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range n - 1 {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			outlet, url, pub := d.field(), d.field(), d.field()
+			b = append(b, `{"outlet":`...)
+			b = appendJSONBytes(b, outlet)
+			if len(url) > 0 {
+				b = append(b, `,"url":`...)
+				b = appendJSONBytes(b, url)
+			}
+			if len(pub) > 0 {
+				b = append(b, `,"published_at":`...)
+				b = appendJSONBytes(b, pub)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+		if d.err != nil {
+			return bad("sources")
+		}
+	}
+	if len(by) > 0 {
+		b = append(b, `,"corrected_by":`...)
+		b = appendJSONBytes(b, by)
+	}
+	return b, nil
+}
+
+// appendJSONBytes is AppendJSONString for the bytes of a string.
+func appendJSONBytes(b, s []byte) []byte { return appendQuoted(b, s) }
