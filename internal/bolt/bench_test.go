@@ -200,3 +200,29 @@ func BenchmarkTimelinePage(b *testing.B) {
 	}
 	b.ReportMetric(float64(size)/float64(b.N), "answer-bytes")
 }
+
+// BenchmarkHistoryPage answers GET /v1/issues/{issue}/history?from=T&limit=100
+// for random issues and T on a read model of 100,000 synthetic events, as
+// the API does (AppendHistoryJSON).
+func BenchmarkHistoryPage(b *testing.B) {
+	st, g, days := queryModel(b)
+	rng := rand.New(rand.NewPCG(1, 2))
+	issues := data.Vocabulary().Issues
+	b.ResetTimer()
+	var size int
+	var buf []byte
+	for i := 0; i < b.N; i++ {
+		from := g.Start.Add(time.Duration(rng.Int64N(int64(days) * int64(24*time.Hour))))
+		q := projections.HistoryQuery{Issue: issues[rng.IntN(len(issues))].ID, From: from, Limit: 100}
+		err := st.View(context.Background(), func(tx projections.Tx) error {
+			var err error
+			buf, err = projections.AppendHistoryJSON(buf[:0], tx, q)
+			size += len(buf)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size)/float64(b.N), "answer-bytes")
+}

@@ -206,10 +206,8 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 	buf := answers.get()
 	defer answers.put(buf)
 	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
-		h, err := projections.QueryHistory(tx, q)
-		if err == nil {
-			*buf = h.AppendJSON(*buf)
-		}
+		var err error
+		*buf, err = projections.AppendHistoryJSON(*buf, tx, q)
 		return err
 	})
 	if err != nil {

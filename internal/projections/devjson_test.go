@@ -107,14 +107,16 @@ func varied(seq uint64, e *events.Event) []byte {
 	return nil
 }
 
-// TestHistoryJSON holds History.AppendJSON to encoding/json's bytes over
-// random pages of every issue's history: with and without a party, a
-// range, a point of knowledge, and following the cursors.
+// TestHistoryJSON holds AppendHistoryJSON, written from the claims' bytes,
+// to encoding/json's of QueryHistory's page, over random pages of every
+// issue's history: with and without a party, a range, a point of
+// knowledge, and following the cursors.
 func TestHistoryJSON(t *testing.T) {
 	st := synthModel(t, 19, 1500, varied)
 	v := data.Vocabulary()
 	rng := rand.New(rand.NewPCG(8, 9))
 	var pages, entries, firsts int
+	var buf []byte
 	err := st.View(context.Background(), func(tx Tx) error {
 		for i := range 200 {
 			q := HistoryQuery{Issue: v.Issues[rng.IntN(len(v.Issues))].ID, Limit: 1 + rng.IntN(60)}
@@ -136,8 +138,14 @@ func TestHistoryJSON(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if got := h.AppendJSON(nil); !bytes.Equal(got, want) {
-					t.Fatalf("query %d %+v:\n got %s\nwant %s", i, q, got, want)
+				// Appended after bytes already there, into a buffer
+				// reused from the query before, as the API does.
+				buf, err = AppendHistoryJSON(append(buf[:0], "before"...), tx, q)
+				if err != nil {
+					return err
+				}
+				if got := buf[6:]; string(buf[:6]) != "before" || !bytes.Equal(got, want) {
+					t.Fatalf("query %d %+v:\n got %s\nwant %s", i, q, buf, want)
 				}
 				pages++
 				entries += len(h.Entries)

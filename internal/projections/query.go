@@ -672,9 +672,19 @@ func mergeScan(tx Tx, issue string, parties []string, from, to time.Time, cursor
 	}
 }
 
-// claimBefore returns the claim on the pair just before the key suffix,
-// as believed at seq.
+// claimBefore returns the position of the claim on the pair just before
+// the key suffix, as believed at seq.
 func claimBefore(tx Tx, issue, party string, suffix []byte, seq uint64) (*Position, error) {
+	h, err := headBefore(tx, issue, party, suffix, seq)
+	if h == nil || err != nil {
+		return nil, err
+	}
+	return (&found{top: claimRef{head: *h}}).position(), nil
+}
+
+// headBefore returns the head of the claim on the pair just before the key
+// suffix, as believed at seq, or nil; its bytes are the transaction's.
+func headBefore(tx Tx, issue, party string, suffix []byte, seq uint64) (*claimHead, error) {
 	prefix := namePrefix(issue, party)
 	c := tx.Bucket(BucketClaims).Cursor()
 	k, v := c.Seek(append(slices.Clone(prefix), suffix...))
@@ -691,7 +701,7 @@ func claimBefore(tx Tx, issue, party string, suffix []byte, seq uint64) (*Positi
 		if err != nil {
 			return nil, fmt.Errorf("claim %x: %w", k, err)
 		}
-		return (&found{top: claimRef{head: h}}).position(), nil
+		return &h, nil
 	}
 	return nil, nil
 }

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -10,8 +11,8 @@ import (
 
 // StateReader answers a StateQuery one issue at a time, writing each
 // party's cell as JSON straight from its claim entries: the bytes
-// QueryState's cells encode to (Cell.AppendJSON), without a Cell, a Claim
-// or a string made per cell. A state answer is the answer every open page
+// encoding/json writes for QueryState's cells, without a Cell, a Claim or
+// a string made per cell. A state answer is the answer every open page
 // asks for, a couple of hundred cells; making and dropping them was most
 // of what the API allocated. TestStateReaderJSON holds the two to the
 // same bytes.
@@ -76,8 +77,8 @@ func (s *StateReader) AppendPositions(b []byte, issue string) ([]byte, int, erro
 	return b, n, nil
 }
 
-// appendJSON appends the cell of what was found, as Cell.AppendJSON
-// writes f.cell().
+// appendJSON appends the cell of what was found, as encoding/json writes
+// f.cell().
 func (f *found) appendJSON(b []byte) ([]byte, error) {
 	b, err := f.top.appendFields(append(b, '{'))
 	if err != nil {
@@ -103,8 +104,8 @@ func (f *found) appendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendFields appends the claim's members as Claim.appendFields writes
-// r.claim()'s, from the entry's bytes. Times and values are stored in the
+// appendFields appends the members encoding/json writes for r.claim(),
+// without braces, from the entry's bytes. Times and values are stored in the
 // form they are written in (events.Time's String, a value's JSON).
 func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 	h := &r.head
@@ -183,3 +184,92 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 
 // appendJSONBytes is AppendJSONString for the bytes of a string.
 func appendJSONBytes(b, s []byte) []byte { return appendQuoted(b, s) }
+
+// AppendHistoryJSON appends the answer to a HistoryQuery as the JSON of
+// the page QueryHistory returns, byte for byte (TestHistoryJSON), written
+// straight from the claim entries as StateReader writes cells.
+func AppendHistoryJSON(b []byte, tx Tx, q HistoryQuery) ([]byte, error) {
+	limit := clampLimit(q.Limit)
+	seq := q.Knowledge.seq(tx)
+	parties := []string{q.Party}
+	if q.Party == "" {
+		parties = partiesOf(tx, q.Issue)
+	}
+	b = AppendJSONString(append(b, `{"issue":`...), q.Issue)
+	b = append(b, `,"entries":[`...)
+	// Each party's claim before, as the heads of the transaction's entries.
+	type before struct {
+		head *claimHead
+		seen bool
+	}
+	prev := make(map[string]*before, len(parties))
+	var (
+		n    int
+		last []byte
+		next string
+	)
+	err := mergeScan(tx, q.Issue, parties, q.From, q.To, q.Cursor, func(party string, suffix, v []byte) (bool, error) {
+		if !decodeValidity(v).at(seq) {
+			return true, nil
+		}
+		if n == limit {
+			next = hex.EncodeToString(last)
+			return false, nil
+		}
+		head, err := decodeClaimHead(v)
+		if err != nil {
+			return false, fmt.Errorf("claim %s/%s %x: %w", q.Issue, party, suffix, err)
+		}
+		p := prev[party]
+		if p == nil {
+			p = &before{}
+			prev[party] = p
+		}
+		if !p.seen {
+			if p.head, err = headBefore(tx, q.Issue, party, suffix, seq); err != nil {
+				return false, err
+			}
+			p.seen = true
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		ref := claimRef{issue: q.Issue, party: party, suffix: suffix, head: head}
+		if b, err = ref.appendFields(append(b, '{')); err != nil {
+			return false, err
+		}
+		b = append(b, `,"before":`...)
+		if p.head == nil {
+			b = append(b, "null"...)
+		} else {
+			b = p.head.appendPosition(b)
+		}
+		b = append(b, `,"changed":`...)
+		b = strconv.AppendBool(b, p.head == nil || !p.head.sameAs(&head))
+		b = append(b, '}')
+		p.head = &head
+		last = append(last[:0], suffix...)
+		n++
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, ']')
+	if next != "" {
+		b = append(b, `,"next_cursor":`...)
+		b = AppendJSONString(b, next)
+	}
+	return append(b, '}'), nil
+}
+
+// appendPosition appends the position a head states, as Position's
+// appendJSON writes the position found with it alone (never disputed).
+func (h *claimHead) appendPosition(b []byte) []byte {
+	b = appendJSONBytes(append(b, `{"stance":`...), h.stance)
+	if len(h.value) > 0 {
+		b = append(append(b, `,"value":`...), h.value...)
+	}
+	b = appendJSONBytes(append(b, `,"event":`...), h.event)
+	return append(b, '}')
+}
