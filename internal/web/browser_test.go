@@ -508,7 +508,7 @@ func TestBrowser(t *testing.T) {
 		b.mustWait(t, "live", `document.getElementById("live").dataset.state === "live"`, 5*time.Second)
 		// The page reads the whole record once more when the feed opens;
 		// after that, only what the feed says changed.
-		b.mustWait(t, "the reload when the feed opened", `Number(document.documentElement.dataset.refreshes) >= 1`, 5*time.Second)
+		b.mustWait(t, "the reload when the feed opened", `Number(document.documentElement.dataset.caughtUp) >= 1`, 5*time.Second)
 		eval[bool](t, b, `performance.setResourceTimingBufferSize(100000), true`)
 		timelineReads := `performance.getEntriesByType("resource").filter((e) => e.name.includes("/v1/timeline")).length`
 		before := eval[int](t, b, timelineReads)

@@ -444,8 +444,11 @@ function scheduleRefresh() {
 
 let refreshes = 0;
 
+// The page's root carries how many refreshes began and how many read
+// what they had to: tests wait on them.
 async function refresh() {
-  document.documentElement.dataset.refreshes = String(++refreshes);
+  const root = document.documentElement;
+  root.dataset.refreshes = String(++refreshes);
   api.forget();
   try {
     await catchUp();
@@ -453,6 +456,7 @@ async function refresh() {
     showError(err);
     return;
   }
+  root.dataset.caughtUp = String(refreshes);
   rebuildStops();
   await show();
   clearTimeout(S.freshTimer);
