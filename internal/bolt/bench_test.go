@@ -179,32 +179,23 @@ func BenchmarkStateAnswer(b *testing.B) {
 // for random X and T on a read model of 100,000 synthetic events, as the
 // API does (AppendTimelineJSON).
 func BenchmarkTimelinePage(b *testing.B) {
-	st, g, days := queryModel(b)
-	rng := rand.New(rand.NewPCG(1, 2))
-	issues := data.Vocabulary().Issues
-	b.ResetTimer()
-	var size int
-	var buf []byte
-	for i := 0; i < b.N; i++ {
-		from := g.Start.Add(time.Duration(rng.Int64N(int64(days) * int64(24*time.Hour))))
-		q := projections.TimelineQuery{Issue: issues[rng.IntN(len(issues))].ID, From: from, Limit: 100}
-		err := st.View(context.Background(), func(tx projections.Tx) error {
-			var err error
-			buf, err = projections.AppendTimelineJSON(buf[:0], tx, q)
-			size += len(buf)
-			return err
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(size)/float64(b.N), "answer-bytes")
+	benchPage(b, func(buf []byte, tx projections.Tx, issue string, from time.Time) ([]byte, error) {
+		return projections.AppendTimelineJSON(buf, tx, projections.TimelineQuery{Issue: issue, From: from, Limit: 100})
+	})
 }
 
 // BenchmarkHistoryPage answers GET /v1/issues/{issue}/history?from=T&limit=100
 // for random issues and T on a read model of 100,000 synthetic events, as
 // the API does (AppendHistoryJSON).
 func BenchmarkHistoryPage(b *testing.B) {
+	benchPage(b, func(buf []byte, tx projections.Tx, issue string, from time.Time) ([]byte, error) {
+		return projections.AppendHistoryJSON(buf, tx, projections.HistoryQuery{Issue: issue, From: from, Limit: 100})
+	})
+}
+
+// benchPage times answer, a page of an issue from a time, for random
+// issues and times, into one reused buffer.
+func benchPage(b *testing.B, answer func(buf []byte, tx projections.Tx, issue string, from time.Time) ([]byte, error)) {
 	st, g, days := queryModel(b)
 	rng := rand.New(rand.NewPCG(1, 2))
 	issues := data.Vocabulary().Issues
@@ -213,10 +204,10 @@ func BenchmarkHistoryPage(b *testing.B) {
 	var buf []byte
 	for i := 0; i < b.N; i++ {
 		from := g.Start.Add(time.Duration(rng.Int64N(int64(days) * int64(24*time.Hour))))
-		q := projections.HistoryQuery{Issue: issues[rng.IntN(len(issues))].ID, From: from, Limit: 100}
+		issue := issues[rng.IntN(len(issues))].ID
 		err := st.View(context.Background(), func(tx projections.Tx) error {
 			var err error
-			buf, err = projections.AppendHistoryJSON(buf[:0], tx, q)
+			buf, err = answer(buf[:0], tx, issue, from)
 			size += len(buf)
 			return err
 		})
