@@ -87,8 +87,7 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cached != nil {
-		jsonHeader(w, http.StatusOK)
-		w.Write(cached.body)
+		writeJSONLine(w, http.StatusOK, cached.body)
 		return
 	}
 	if now {

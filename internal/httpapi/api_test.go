@@ -171,6 +171,9 @@ func TestStateNowFollowsCheckpoint(t *testing.T) {
 		if rec.Code != 200 {
 			t.Fatalf("GET /v1/state: %d %s", rec.Code, rec.Body)
 		}
+		if n := rec.Header().Get("Content-Length"); n != fmt.Sprint(rec.Body.Len()) {
+			t.Fatalf("Content-Length %q for %d bytes", n, rec.Body.Len())
+		}
 		return rec.Body.String()
 	}
 	stances := []string{"proposes", "rejects", "accepts"}

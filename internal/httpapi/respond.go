@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/parley-news/parley/internal/projections"
@@ -67,8 +68,15 @@ func (p *bufferPool) put(b *[]byte) {
 // write it (with the Encoder's final newline). b may be reused once it
 // returns.
 func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
+	writeJSONLine(w, status, append(b, '\n'))
+}
+
+// writeJSONLine writes an answer whose JSON and final newline are all
+// there, with its length: no chunked encoding for a body known whole.
+func writeJSONLine(w http.ResponseWriter, status int, line []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(line)))
 	jsonHeader(w, status)
-	w.Write(append(b, '\n'))
+	w.Write(line)
 }
 
 func jsonHeader(w http.ResponseWriter, status int) {
