@@ -113,9 +113,19 @@ func appendStrings(b []byte, ss []string) []byte {
 // which escapes HTML characters and invalid UTF-8 its own way.
 func AppendJSONString(b []byte, s string) []byte { return appendQuoted(b, s) }
 
+// plain marks the bytes encoding/json copies as they are: printable ASCII
+// but the quote, the backslash and the HTML characters it escapes. A state
+// answer checks about 100 KB of them.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 func appendQuoted[S ~string | ~[]byte](b []byte, s S) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plain[s[i]] {
 			j, _ := json.Marshal(string(s))
 			return append(b, j...)
 		}
