@@ -163,3 +163,40 @@ func TestOpenModelRebuildsOtherVersionAndDamage(t *testing.T) {
 		t.Errorf("damaged file not kept aside: %v", aside)
 	}
 }
+
+// TestSealedOtherVersionSurvivesAFailedRebuild: a sealed read model of
+// another projection version whose rebuild fails (here the stream is
+// gone) is still that read model on the next start, with its
+// subscriptions to carry over, not a file taken for damaged because
+// opening it to check it changed its bytes under the seal.
+func TestSealedOtherVersionSurvivesAFailedRebuild(t *testing.T) {
+	srv := natstest.Server(t)
+	conn := natstest.Conn(t, srv)
+	fill(t, conn, 50)
+	dir := t.TempDir()
+	path := filepath.Join(dir, projector.ModelFile)
+	project(t, conn, path)
+	st, _ := bolt.Open(path, bolt.Options{})
+	st.Update(context.Background(), func(tx projections.Tx) error {
+		return tx.Bucket(projections.BucketMeta).Put([]byte("version"), []byte{0, 0, 0, 0, 0, 0, 0, 99})
+	})
+	if err := st.SealAndClose(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gone := natstest.Conn(t, srv)
+	gone.Close()
+	if _, err := projector.OpenModel(context.Background(), gone, dir, nil, io.Discard, discard()); err == nil {
+		t.Fatal("rebuilt without a stream")
+	}
+	if _, err := bolt.VerifyFile(context.Background(), path); err != nil {
+		t.Fatalf("after the failed rebuild: %v", err)
+	}
+	st, err := projector.OpenModel(context.Background(), conn, dir, nil, io.Discard, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if aside, _ := filepath.Glob(path + ".damaged-*"); len(aside) > 0 {
+		t.Errorf("the old model was taken for damaged: %v", aside)
+	}
+}

@@ -171,7 +171,7 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 	path := filepath.Join(dir, ModelFile)
 	reason := check(ctx, path, buckets)
 	if reason == nil {
-		return openServing(ctx, path, buckets)
+		return bolt.Open(path, bolt.Options{Buckets: buckets})
 	}
 	if errors.Is(reason, bolt.ErrLocked) {
 		return nil, reason
@@ -202,15 +202,6 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 		return nil, err
 	}
 	log.Info("read model rebuilt", "events", stats.Events, "duration", stats.Duration, "events_per_second", int(stats.Rate()))
-	return openServing(ctx, path, buckets)
-}
-
-// openServing opens the file to be written and unseals it: from now on a
-// crash leaves it unsealed, and only a clean close seals it again.
-func openServing(ctx context.Context, path string, buckets []string) (*bolt.Store, error) {
-	if err := bolt.UnsealFile(path); err != nil {
-		return nil, err
-	}
 	return bolt.Open(path, bolt.Options{Buckets: buckets})
 }
 
@@ -229,9 +220,15 @@ func check(ctx context.Context, path string, buckets []string) (reason error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	// The bytes first: a damaged file is never handed to bbolt.
+	// The bytes first: a damaged file is never handed to bbolt. The seal
+	// has then told what it could, and goes: opening the file writes to
+	// it, and a seal left on other bytes would make the next start take
+	// the file for damaged.
 	if _, err := bolt.VerifyFile(ctx, path); err != nil {
 		return fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+	}
+	if err := bolt.UnsealFile(path); err != nil {
+		return err
 	}
 	st, err := bolt.Open(path, bolt.Options{Buckets: buckets})
 	if errors.Is(err, bolt.ErrLocked) {
