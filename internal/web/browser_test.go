@@ -23,7 +23,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/service"
+	"github.com/parley-news/parley/internal/stream"
 )
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "write the screenshots to docs/ as well")
@@ -557,6 +559,24 @@ func TestBrowser(t *testing.T) {
 		ingest(t, r.HTTPURL, `{"id":"late-report","type":"statement","occurred_at":"2025-11-21T09:15+02:00",`+
 			`"title":"A late report","sources":[{"outlet":"Test"}]}`)
 		b.mustWait(t, "the late report", q("#ev-late-report")+" !== null", 2*time.Second)
+		// A correction of an event the record never had (another writer's:
+		// ingest refuses it) is shown like any other, and breaks nothing.
+		conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL, Name: "browser-test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		amended := "Nothing"
+		fix := events.Event{ID: "fix-of-nothing", Type: events.TypeCorrection, OccurredAt: events.MustTime("2025-11-30"),
+			Title: "A correction of nothing", Corrects: "never-recorded", Amend: &events.Amend{Title: &amended},
+			Sources: []events.Source{{Outlet: "Test"}}}
+		if rs := conn.Append(ctx, []events.Event{fix}, ""); rs[0].Status != stream.Appended {
+			t.Fatalf("append: %s %v", rs[0].Status, rs[0].Err)
+		}
+		b.mustWait(t, "the correction of nothing", q("#ev-fix-of-nothing")+" !== null", 2*time.Second)
+		if msg := eval[string](t, b, `document.getElementById("error").hidden ? "" : document.getElementById("error").textContent`); msg != "" {
+			t.Errorf("the page shows an error: %s", msg)
+		}
 		if got := eval[int](t, b, timelineReads); got != before {
 			t.Errorf("the page read the timeline %d times for the burst, a correction and a late report; the feed carries what changed", got-before)
 		}

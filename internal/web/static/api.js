@@ -25,7 +25,9 @@ export async function getJSON(path, params, signal) {
       const body = await resp.json();
       if (body && body.error) msg = body.error;
     } catch (_) { /* not JSON */ }
-    throw new Error(`${u}: ${msg}`);
+    const err = new Error(`${u}: ${msg}`);
+    err.status = resp.status;
+    throw err;
   }
   const body = await resp.json();
   if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value);

@@ -35,7 +35,7 @@ const S = {
   freshTimer: 0,
   arrived: [], // event views from the feed, not yet in all
   amended: new Set(), // ids of events a correction or retraction changed
-  reload: true, // read the whole record at the next refresh
+  reload: false, // read the whole record at the next refresh (set when the feed opens)
   playTimer: 0,
   gen: 0,
   controller: null,
@@ -120,26 +120,37 @@ function upsert(ev) {
 // burst asks for one state (made once per new event for all pages) and
 // the few events it must, not for the whole timeline again.
 async function catchUp() {
-  if (S.reload) {
-    S.arrived = [];
-    S.amended.clear();
-    await loadBase();
-    S.reload = false;
-    return;
-  }
+  const reload = S.reload;
+  // Cleared before the wait, so that a feed reopened meanwhile asks again.
+  S.reload = false;
   const arrived = S.arrived.splice(0);
   const amended = [...S.amended];
   S.amended.clear();
   try {
+    if (reload) {
+      await loadBase();
+      return;
+    }
     const [latest, views] = await Promise.all([
       api.getJSON('/v1/state'),
-      Promise.all(amended.map((id) => api.getJSON(`/v1/events/${encodeURIComponent(id)}`))),
+      Promise.all(amended.map((id) => eventOrNone(id))),
     ]);
     for (const ev of arrived) upsert(ev);
-    for (const ev of views) upsert(ev);
+    for (const ev of views) if (ev) upsert(ev);
     S.latest = latest;
   } catch (err) {
     S.reload = true;
+    throw err;
+  }
+}
+
+// eventOrNone is an event as known now, or null for one the record does
+// not have: a correction may name an event never recorded.
+async function eventOrNone(id) {
+  try {
+    return await api.getJSON(`/v1/events/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (err.status === 404) return null;
     throw err;
   }
 }
@@ -418,8 +429,8 @@ function onFeed(m) {
 // refresh waiting and one running at most. It never postpones a waiting
 // refresh: a debounce that did would show nothing for as long as events
 // kept coming faster than it, which is when a newsroom is looking. The gap
-// keeps a burst from making every open page reload the record many times a
-// second, all at once.
+// keeps a burst from making every open page ask the server for the state
+// many times a second, all at once.
 let refreshing = false;
 let dirty = false;
 let lastRefresh = -Infinity;
@@ -437,8 +448,8 @@ function scheduleRefresh() {
       await refresh();
     } finally {
       refreshing = false;
+      if (dirty) scheduleRefresh();
     }
-    if (dirty) scheduleRefresh();
   }, wait);
 }
 
