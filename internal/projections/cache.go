@@ -6,12 +6,13 @@ import (
 	"sync"
 )
 
-// recordCache keeps decoded event records for queries, keyed by their
-// stored bytes: a state answer reads the records of the latest claim of
-// every (issue, party) pair, the same few hundred records query after
-// query, and decoding them is most of the answer's cost. Being keyed by
-// content, an entry can never be stale, whichever store or transaction it
-// came from. Queries only read what they get; Apply decodes its own.
+// recordCache keeps decoded event records for the queries that decode
+// them, keyed by their stored bytes: an event asked for by id (the feed
+// renders each new one, and every open page asks again for an event a
+// correction changed), the timeline as values, and an event whose stored
+// JSON is not canonical. Being keyed by content, an entry can never be
+// stale, whichever store or transaction it came from. Queries only read
+// what they get; Apply decodes its own.
 //
 // Two generations bound it: when the young one is full it becomes the old
 // one, and what is still used is carried forward on its next hit.

@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -125,39 +124,39 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 		b = append(b, `,"value":`...)
 		b = append(b, h.value...)
 	}
-	d := recordReader{b: h.tail}
-	occ, typ, title, quote, by := d.field(), d.field(), d.field(), d.field(), d.field()
-	recorded := time.Unix(0, int64(d.fixed64())).UTC()
-	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.b))+1 {
+	t, err := h.readTail()
+	if err != nil {
 		return bad("fields")
 	}
-	if len(quote) > 0 {
+	if len(t.quote) > 0 {
 		b = append(b, `,"quote":`...)
-		b = appendJSONBytes(b, quote)
+		b = appendJSONBytes(b, t.quote)
 	}
 	b = append(b, `,"event":`...)
 	b = appendJSONBytes(b, h.event)
 	b = append(b, `,"type":`...)
-	b = appendJSONBytes(b, typ)
+	b = appendJSONBytes(b, t.typ)
 	b = append(b, `,"title":`...)
-	b = appendJSONBytes(b, title)
+	b = appendJSONBytes(b, t.title)
 	b = append(b, `,"occurred_at":`...)
-	b = appendJSONBytes(b, occ)
+	b = appendJSONBytes(b, t.occurred)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, r.seq(), 10)
 	b = append(b, `,"recorded_at":`...)
-	b = appendTime(b, recorded)
+	b = appendTime(b, t.recorded)
 	b = append(b, `,"sources":`...)
-	if n == 0 {
+	if t.sources < 0 {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '[')
-		for i := range n - 1 {
+		for i := range t.sources {
+			outlet, url, pub, err := t.source()
+			if err != nil {
+				return bad("sources")
+			}
 			if i > 0 {
 				b = append(b, ',')
 			}
-			outlet, url, pub := d.field(), d.field(), d.field()
 			b = append(b, `{"outlet":`...)
 			b = appendJSONBytes(b, outlet)
 			if len(url) > 0 {
@@ -171,13 +170,10 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 			b = append(b, '}')
 		}
 		b = append(b, ']')
-		if d.err != nil {
-			return bad("sources")
-		}
 	}
-	if len(by) > 0 {
+	if len(t.by) > 0 {
 		b = append(b, `,"corrected_by":`...)
-		b = appendJSONBytes(b, by)
+		b = appendJSONBytes(b, t.by)
 	}
 	return b, nil
 }
@@ -189,68 +185,27 @@ func appendJSONBytes(b, s []byte) []byte { return appendQuoted(b, s) }
 // the page QueryHistory returns, byte for byte (TestHistoryJSON), written
 // straight from the claim entries as StateReader writes cells.
 func AppendHistoryJSON(b []byte, tx Tx, q HistoryQuery) ([]byte, error) {
-	limit := clampLimit(q.Limit)
-	seq := q.Knowledge.seq(tx)
-	parties := []string{q.Party}
-	if q.Party == "" {
-		parties = partiesOf(tx, q.Issue)
-	}
 	b = AppendJSONString(append(b, `{"issue":`...), q.Issue)
 	b = append(b, `,"entries":[`...)
-	// Each party's claim before, as the heads of the transaction's entries.
-	type before struct {
-		head *claimHead
-		seen bool
-	}
-	prev := make(map[string]*before, len(parties))
-	var (
-		n    int
-		last []byte
-		next string
-	)
-	err := mergeScan(tx, q.Issue, parties, q.From, q.To, q.Cursor, func(party string, suffix, v []byte) (bool, error) {
-		if !decodeValidity(v).at(seq) {
-			return true, nil
-		}
-		if n == limit {
-			next = hex.EncodeToString(last)
-			return false, nil
-		}
-		head, err := decodeClaimHead(v)
-		if err != nil {
-			return false, fmt.Errorf("claim %s/%s %x: %w", q.Issue, party, suffix, err)
-		}
-		p := prev[party]
-		if p == nil {
-			p = &before{}
-			prev[party] = p
-		}
-		if !p.seen {
-			if p.head, err = headBefore(tx, q.Issue, party, suffix, seq); err != nil {
-				return false, err
-			}
-			p.seen = true
-		}
-		if n > 0 {
+	start := len(b)
+	next, err := walkHistory(tx, q, func(ref *claimRef, before *claimHead) error {
+		if len(b) > start {
 			b = append(b, ',')
 		}
-		ref := claimRef{issue: q.Issue, party: party, suffix: suffix, head: head}
+		var err error
 		if b, err = ref.appendFields(append(b, '{')); err != nil {
-			return false, err
+			return err
 		}
 		b = append(b, `,"before":`...)
-		if p.head == nil {
+		if before == nil {
 			b = append(b, "null"...)
 		} else {
-			b = p.head.appendPosition(b)
+			b = appendPositionJSON(b, before.stance, before.value, before.event, false)
 		}
 		b = append(b, `,"changed":`...)
-		b = strconv.AppendBool(b, p.head == nil || !p.head.sameAs(&head))
+		b = strconv.AppendBool(b, ref.changedFrom(before))
 		b = append(b, '}')
-		p.head = &head
-		last = append(last[:0], suffix...)
-		n++
-		return true, nil
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -261,15 +216,4 @@ func AppendHistoryJSON(b []byte, tx Tx, q HistoryQuery) ([]byte, error) {
 		b = AppendJSONString(b, next)
 	}
 	return append(b, '}'), nil
-}
-
-// appendPosition appends the position a head states, as Position's
-// appendJSON writes the position found with it alone (never disputed).
-func (h *claimHead) appendPosition(b []byte) []byte {
-	b = appendJSONBytes(append(b, `{"stance":`...), h.stance)
-	if len(h.value) > 0 {
-		b = append(append(b, `,"value":`...), h.value...)
-	}
-	b = appendJSONBytes(append(b, `,"event":`...), h.event)
-	return append(b, '}')
 }

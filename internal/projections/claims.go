@@ -126,6 +126,36 @@ func field(b []byte) (f, rest []byte, ok bool) {
 	return b[k : k+int(n)], b[k+int(n):], true
 }
 
+// claimTail is a claim's tail read in place: its fields are bytes of the
+// entry, and the sources follow in rest.
+type claimTail struct {
+	occurred, typ, title, quote, by []byte
+	recorded                        time.Time
+	sources                         int // -1 when the event gave none
+	rest                            recordReader
+}
+
+// readTail reads the fixed part of the head's tail: the one place that
+// knows its layout, with source.
+func (h *claimHead) readTail() (claimTail, error) {
+	d := recordReader{b: h.tail}
+	t := claimTail{occurred: d.field(), typ: d.field(), title: d.field(), quote: d.field(), by: d.field()}
+	t.recorded = time.Unix(0, int64(d.fixed64())).UTC()
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b))+1 {
+		return t, errBadClaim
+	}
+	t.sources, t.rest = int(n)-1, d
+	return t, nil
+}
+
+// source reads the next source: its outlet, URL and published time as
+// written, empty when not given.
+func (t *claimTail) source() (outlet, url, published []byte, err error) {
+	outlet, url, published = t.rest.field(), t.rest.field(), t.rest.field()
+	return outlet, url, published, t.rest.err
+}
+
 // claim reads the whole claim: the head and its tail, copied out of the
 // transaction's memory.
 func (r *claimRef) claim() (Claim, error) {
@@ -142,33 +172,31 @@ func (r *claimRef) claim() (Claim, error) {
 			return bad("value", err)
 		}
 	}
-	d := recordReader{b: h.tail}
-	occ, typ, title, quote, by := d.field(), d.string(), d.string(), d.string(), d.string()
-	c.RecordedAt = time.Unix(0, int64(d.fixed64())).UTC()
-	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.b))+1 {
+	t, err := h.readTail()
+	if err != nil {
 		return bad("fields", nil)
 	}
-	var err error
-	if c.OccurredAt, err = events.ParseTime(string(occ)); err != nil {
+	if c.OccurredAt, err = events.ParseTime(string(t.occurred)); err != nil {
 		return bad("occurred_at", err)
 	}
-	c.Type, c.Title, c.Quote, c.CorrectedBy = typ, title, quote, by
-	if n > 0 {
-		c.Sources = make([]events.Source, n-1)
+	c.Type, c.Title, c.Quote, c.CorrectedBy = string(t.typ), string(t.title), string(t.quote), string(t.by)
+	c.RecordedAt = t.recorded
+	if t.sources >= 0 {
+		c.Sources = make([]events.Source, t.sources)
 		for i := range c.Sources {
-			s := events.Source{Outlet: d.string(), URL: d.string()}
-			if pub := d.field(); len(pub) > 0 {
-				t, err := events.ParseTime(string(pub))
+			outlet, url, pub, err := t.source()
+			if err != nil {
+				return bad("sources", nil)
+			}
+			s := events.Source{Outlet: string(outlet), URL: string(url)}
+			if len(pub) > 0 {
+				p, err := events.ParseTime(string(pub))
 				if err != nil {
 					return bad("sources", err)
 				}
-				s.PublishedAt = &t
+				s.PublishedAt = &p
 			}
 			c.Sources[i] = s
-		}
-		if d.err != nil {
-			return bad("sources", nil)
 		}
 	}
 	return c, nil

@@ -79,16 +79,22 @@ func (p *Position) appendJSON(b []byte) []byte {
 	if p == nil {
 		return append(b, "null"...)
 	}
-	b = append(b, `{"stance":`...)
-	b = AppendJSONString(b, p.Stance)
+	var v []byte
 	if !p.Value.IsZero() {
-		v, _ := p.Value.MarshalJSON() // a number or json.Marshal of a string
-		b = append(b, `,"value":`...)
-		b = append(b, v...)
+		v, _ = p.Value.MarshalJSON() // a number or json.Marshal of a string
 	}
-	b = append(b, `,"event":`...)
-	b = AppendJSONString(b, p.Event)
-	if p.Disputed {
+	return appendPositionJSON(b, p.Stance, v, p.Event, p.Disputed)
+}
+
+// appendPositionJSON writes a position, from a Position's strings or a
+// claim head's bytes; value is its JSON, empty for none.
+func appendPositionJSON[S ~string | ~[]byte](b []byte, stance S, value []byte, event S, disputed bool) []byte {
+	b = appendQuoted(append(b, `{"stance":`...), stance)
+	if len(value) > 0 {
+		b = append(append(b, `,"value":`...), value...)
+	}
+	b = appendQuoted(append(b, `,"event":`...), event)
+	if disputed {
 		b = append(b, `,"disputed":true`...)
 	}
 	return append(b, '}')

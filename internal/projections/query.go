@@ -68,9 +68,15 @@ func (f *found) position() *Position {
 	if f == nil {
 		return nil
 	}
-	p := &Position{Stance: string(f.top.head.stance), Event: string(f.top.head.event), Disputed: f.disputed}
-	if len(f.top.head.value) > 0 {
-		p.Value.UnmarshalJSON(f.top.head.value)
+	return f.top.head.position(f.disputed)
+}
+
+// position is the position a head states, copied out of the
+// transaction's memory.
+func (h *claimHead) position(disputed bool) *Position {
+	p := &Position{Stance: string(h.stance), Event: string(h.event), Disputed: disputed}
+	if len(h.value) > 0 {
+		p.Value.UnmarshalJSON(h.value)
 	}
 	return p
 }
@@ -529,48 +535,74 @@ type History struct {
 
 // QueryHistory answers a HistoryQuery in event-time order.
 func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
+	h := &History{Issue: q.Issue, Entries: []*HistoryEntry{}}
+	next, err := walkHistory(tx, q, func(ref *claimRef, before *claimHead) error {
+		cl, err := ref.claim()
+		if err != nil {
+			return err
+		}
+		e := &HistoryEntry{Claim: cl, Changed: ref.changedFrom(before)}
+		if before != nil {
+			e.Before = before.position(false)
+		}
+		h.Entries = append(h.Entries, e)
+		return nil
+	})
+	h.NextCursor = next
+	return h, err
+}
+
+// walkHistory walks a page of q's history in event-time order and calls
+// entry for each claim believed at the point of knowledge, with the head
+// of the party's claim before it (nil for the party's first). It returns
+// the cursor of the next page.
+func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimHead) error) (string, error) {
 	limit := clampLimit(q.Limit)
 	seq := q.Knowledge.seq(tx)
 	parties := []string{q.Party}
 	if q.Party == "" {
 		parties = partiesOf(tx, q.Issue)
 	}
-	h := &History{Issue: q.Issue, Entries: []*HistoryEntry{}}
-	prev := map[string]*Position{}
-	var last []byte
+	prev := make(map[string]*claimHead, len(parties)) // nil: no claim before
+	var (
+		n    int
+		last []byte
+		next string
+	)
 	err := mergeScan(tx, q.Issue, parties, q.From, q.To, q.Cursor, func(party string, suffix, v []byte) (bool, error) {
 		if !decodeValidity(v).at(seq) {
 			return true, nil
 		}
-		if len(h.Entries) == limit {
-			h.NextCursor = hex.EncodeToString(last)
+		if n == limit {
+			next = hex.EncodeToString(last)
 			return false, nil
 		}
 		head, err := decodeClaimHead(v)
 		if err != nil {
 			return false, fmt.Errorf("claim %s/%s %x: %w", q.Issue, party, suffix, err)
 		}
-		ref := claimRef{issue: q.Issue, party: party, suffix: suffix, head: head}
-		cl, err := ref.claim()
-		if err != nil {
-			return false, err
-		}
 		before, seen := prev[party]
 		if !seen {
-			b, err := claimBefore(tx, q.Issue, party, suffix, seq)
-			if err != nil {
+			if before, err = headBefore(tx, q.Issue, party, suffix, seq); err != nil {
 				return false, err
 			}
-			before = b
 		}
-		e := &HistoryEntry{Claim: cl, Before: before}
-		e.Changed = before == nil || before.Stance != cl.Stance || !before.Value.Equal(cl.Value)
-		prev[party] = &Position{Stance: cl.Stance, Value: cl.Value, Event: cl.Event}
-		h.Entries = append(h.Entries, e)
-		last = slices.Clone(suffix)
+		ref := &claimRef{issue: q.Issue, party: party, suffix: suffix, head: head}
+		if err := entry(ref, before); err != nil {
+			return false, err
+		}
+		prev[party] = &ref.head
+		last = append(last[:0], suffix...)
+		n++
 		return true, nil
 	})
-	return h, err
+	return next, err
+}
+
+// changedFrom says whether the claim states another position than the
+// claim before it (none counts as another).
+func (r *claimRef) changedFrom(before *claimHead) bool {
+	return before == nil || !before.sameAs(&r.head)
 }
 
 // partiesOf lists the parties that ever stated a position on an issue.
@@ -589,14 +621,15 @@ func pairs(tx Tx, prefix []byte) iter.Seq2[string, string] {
 		c := tx.Bucket(BucketPairs).Cursor()
 		var issue string // made once for all its parties
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			i := bytes.IndexByte(k, sep)
-			if i < 0 || len(k) < i+2 || k[len(k)-1] != sep || bytes.IndexByte(k[i+1:len(k)-1], sep) >= 0 {
+			is, rest, ok := bytes.Cut(k, []byte{sep})
+			party, end, ok2 := bytes.Cut(rest, []byte{sep})
+			if !ok || !ok2 || len(end) > 0 {
 				continue
 			}
-			if string(k[:i]) != issue {
-				issue = string(k[:i])
+			if string(is) != issue {
+				issue = string(is)
 			}
-			if !yield(issue, string(k[i+1:len(k)-1])) {
+			if !yield(issue, string(party)) {
 				return
 			}
 		}
@@ -670,16 +703,6 @@ func mergeScan(tx Tx, issue string, parties []string, from, to time.Time, cursor
 		}
 		min.k, min.v = min.c.Next()
 	}
-}
-
-// claimBefore returns the position of the claim on the pair just before
-// the key suffix, as believed at seq.
-func claimBefore(tx Tx, issue, party string, suffix []byte, seq uint64) (*Position, error) {
-	h, err := headBefore(tx, issue, party, suffix, seq)
-	if h == nil || err != nil {
-		return nil, err
-	}
-	return (&found{top: claimRef{head: *h}}).position(), nil
 }
 
 // headBefore returns the head of the claim on the pair just before the key
