@@ -1,9 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -63,10 +63,11 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := len(vals) == 0
-	buf := answers.get()
-	defer answers.put(buf)
-	var cached *stateNow
-	var seq uint64
+	var (
+		cached *stateNow
+		buf    *[]byte
+		seq    uint64
+	)
 	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
 		if now {
 			// The checkpoint commits with what it counts: the same
@@ -76,12 +77,16 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 				return nil
 			}
 		}
+		buf = answers.get()
 		sr := projections.NewStateReader(tx, q)
 		seq = sr.Seq()
 		var err error
 		*buf, err = a.appendState(*buf, sr, vals.Get("at"), vals.Get("known_at"))
 		return err
 	})
+	if buf != nil {
+		defer answers.put(buf)
+	}
 	if err != nil {
 		writeError(w, r, a.Logger, err)
 		return
@@ -90,15 +95,15 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 		writeJSONLine(w, http.StatusOK, cached.body)
 		return
 	}
+	*buf = append(*buf, '\n')
 	if now {
 		// Two answers made at once may be kept in either order: an older
 		// one is only a miss, since it is used at its own checkpoint only.
-		body := append(append(make([]byte, 0, len(*buf)+1), *buf...), '\n')
 		if c := a.now.Load(); c == nil || c.seq < seq {
-			a.now.Store(&stateNow{seq: seq, body: body})
+			a.now.Store(&stateNow{seq: seq, body: bytes.Clone(*buf)})
 		}
 	}
-	writeRawJSON(w, http.StatusOK, *buf)
+	writeJSONLine(w, http.StatusOK, *buf)
 }
 
 // appendState writes GET /v1/state's body: the parameters as given, the
@@ -138,18 +143,13 @@ func (a *API) appendState(b []byte, sr *projections.StateReader, at, knownAt str
 		b = append(b, "}}"...)
 		return nil
 	}
-	stated := slices.Collect(sr.Issues())
-	listed := make(map[string]bool, len(a.Vocabulary.Issues))
 	for _, t := range a.Vocabulary.Issues {
-		listed[t.ID] = true
-		if _, ok := slices.BinarySearch(stated, t.ID); ok {
-			if err := issue(t.ID, t.Label); err != nil {
-				return b, err
-			}
+		if err := issue(t.ID, t.Label); err != nil {
+			return b, err
 		}
 	}
-	for _, id := range stated {
-		if !listed[id] {
+	for id := range sr.Issues() {
+		if a.Vocabulary.Issue(id) == nil {
 			if err := issue(id, id); err != nil {
 				return b, err
 			}
