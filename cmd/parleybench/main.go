@@ -2,7 +2,9 @@
 // and prints a table with the ratios (and, with -json, every figure as one
 // flat JSON object). docs/performance.md says how to read it.
 //
-//	parleybench [-quick] [-only append,visible,fanout,query,rebuild] [-n N] [-json FILE]
+//	parleybench [-quick] [-only append,visible,fanout,query,rebuild] [-n N] [-append-n N]
+//	            [-json FILE] [-dir DIR] [-rebuild-cpuprofile FILE]
+//	            [-query-cpuprofile FILE] [-query-memprofile FILE]
 package main
 
 import (

@@ -64,14 +64,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stopProfile := func() {}
+	var err error
 	if *cpuProfile != "" {
-		var err error
 		if stopProfile, err = procstat.CPUProfile(*cpuProfile); err != nil {
 			fmt.Fprintf(os.Stderr, "projector %s: %v\n", cmd, err)
 			os.Exit(1)
 		}
 	}
-	var err error
 	switch cmd {
 	case "serve":
 		err = service.Run(ctx, c)

@@ -87,6 +87,7 @@ var rows = []Row{
 	{"append, no fsync (reference)", "append_nosync_eps", "raw_publish_nosync_eps", "ev/s", ""},
 	{"rebuild", "rebuild_eps", "raw_replay_eps", "ev/s", ">= 40% of raw, >= 60,000"},
 	{"rebuild peak RSS", "rebuild_peak_rss_mb", "", "MiB", "< 512"},
+	{"  rebuild CPU, cores busy", "rebuild_cpu_cores", "", "cores", ""},
 	{"visible p50 (readable and on the feed)", "visible_p50_ms", "", "ms", ""},
 	{"visible p99 (readable and on the feed)", "visible_p99_ms", "", "ms", "< 10"},
 	{"  publish to commit, p99", "visible_commit_p99_ms", "", "ms", ""},

@@ -24,30 +24,33 @@ func runFanout(ctx context.Context, cfg Config, _ string, res Results) error {
 		return err
 	}
 	sk := sizeKey(clients)
-	if err := metrics(out, res, "p50-ms", "sse_p50_ms_"+sk, "p99-ms", "sse_p99_ms_"+sk, "missing", "sse_missing_"+sk); err != nil {
+	v, err := metrics(out, "p50-ms", "p99-ms", "missing")
+	if err != nil {
 		return err
 	}
-	if m := res["sse_missing_"+sk]; m != 0 {
-		return fmt.Errorf("live feed: %v messages missing", m)
+	if v[2] != 0 {
+		return fmt.Errorf("live feed: %v messages missing", v[2])
 	}
-	delete(res, "sse_missing_"+sk)
+	res["sse_p50_ms_"+sk], res["sse_p99_ms_"+sk] = v[0], v[1]
 	say(cfg, "SSE: %d clients at 100 events/s, p50 %.1f ms, p99 %.1f ms", clients, res["sse_p50_ms_"+sk], res["sse_p99_ms_"+sk])
 	out, err = goBench(ctx, "./internal/feed", "BenchmarkSSEIdleClients", "-feed.idle", strconv.Itoa(idle))
 	if err != nil {
 		return err
 	}
 	ik := sizeKey(idle)
-	if err := metrics(out, res, "rss-MiB", "sse_idle_rss_mb_"+ik); err != nil {
+	if v, err = metrics(out, "rss-MiB"); err != nil {
 		return err
 	}
+	res["sse_idle_rss_mb_"+ik] = v[0]
 	say(cfg, "SSE: %d idle clients held in %.0f MiB", idle, res["sse_idle_rss_mb_"+ik])
 	out, err = goBench(ctx, "./internal/delivery", "BenchmarkDeliveryFanout")
 	if err != nil {
 		return err
 	}
-	if err := metrics(out, res, "deliveries/s", "webhook_eps_100"); err != nil {
+	if v, err = metrics(out, "deliveries/s"); err != nil {
 		return err
 	}
+	res["webhook_eps_100"] = v[0]
 	say(cfg, "webhooks: %.0f deliveries/s to 100 receivers", res["webhook_eps_100"])
 	return nil
 }
@@ -61,17 +64,17 @@ func goBench(ctx context.Context, pkg, name string, args ...string) (string, err
 	return string(out), nil
 }
 
-// metrics reads b.ReportMetric figures from go test's output into res,
-// given as pairs of unit and key. A figure missing from the output is an
+// metrics reads the b.ReportMetric figures of the given units from go
+// test's output, in their order. A figure missing from the output is an
 // error, not a zero in the table.
-func metrics(out string, res Results, unitKeys ...string) error {
-	for i := 0; i+1 < len(unitKeys); i += 2 {
-		unit, key := unitKeys[i], unitKeys[i+1]
+func metrics(out string, units ...string) ([]float64, error) {
+	v := make([]float64, len(units))
+	for i, unit := range units {
 		m := regexp.MustCompile(`([0-9.]+) ` + regexp.QuoteMeta(unit) + `\b`).FindStringSubmatch(out)
 		if m == nil {
-			return fmt.Errorf("no %s figure in the benchmark's output:\n%s", unit, out)
+			return nil, fmt.Errorf("no %s figure in the benchmark's output:\n%s", unit, out)
 		}
-		res[key], _ = strconv.ParseFloat(m[1], 64)
+		v[i], _ = strconv.ParseFloat(m[1], 64)
 	}
-	return nil
+	return v, nil
 }

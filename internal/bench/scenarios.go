@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -62,7 +63,9 @@ func Run(ctx context.Context, cfg Config) (Results, error) {
 		if s.name != "history" && !cfg.runs(s.name) {
 			continue
 		}
-		settle(cfg)
+		if s.name != "history" { // which settles after each of its fills
+			settle(cfg)
+		}
 		if err := s.run(ctx, cfg, filepath.Join(dir, s.name), res); err != nil {
 			return res, fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -204,15 +207,18 @@ func runVisible(ctx context.Context, cfg Config, dir string, res Results) error 
 	defer sse.close()
 	g := gen(2)
 	n := int(float64(cfg.VisibleRate) * cfg.VisibleFor.Seconds())
+	// One sample per event, by its stream sequence: when it was
+	// published, and how long until it was acknowledged and committed.
+	type sample struct {
+		t0          time.Time
+		ack, commit time.Duration
+	}
 	var (
-		mu       sync.Mutex
-		commit   []time.Duration
-		acked    []time.Duration // the append's own part: publish to acknowledgement
-		viaHTTP  []time.Duration
-		sent     = map[uint64]time.Time{}     // by stream sequence: the publish call
-		readable = map[uint64]time.Duration{} // by stream sequence: publish to commit
-		wg       sync.WaitGroup
-		failed   error
+		mu      sync.Mutex
+		samples = map[uint64]sample{}
+		viaHTTP []time.Duration
+		wg      sync.WaitGroup
+		failed  error
 	)
 	client := &http.Client{Timeout: 5 * time.Second}
 	tick := time.NewTicker(time.Second / time.Duration(cfg.VisibleRate))
@@ -264,9 +270,7 @@ func runVisible(ctx context.Context, cfg Config, dir string, res Results) error 
 				}
 			}
 			mu.Lock()
-			sent[rs[0].Seq], readable[rs[0].Seq] = t0, d
-			commit = append(commit, d)
-			acked = append(acked, da)
+			samples[rs[0].Seq] = sample{t0: t0, ack: da, commit: d}
 			if dh > 0 {
 				viaHTTP = append(viaHTTP, dh)
 			}
@@ -278,15 +282,15 @@ func runVisible(ctx context.Context, cfg Config, dir string, res Results) error 
 		return failed
 	}
 	// Visible is readable and delivered on the feed, whichever is later.
-	arrived, err := sse.wait(ctx, sent, 10*time.Second)
+	arrived, err := sse.wait(ctx, maps.Keys(samples), 10*time.Second)
 	if err != nil {
 		return err
 	}
-	var onFeed, visible []time.Duration
-	for seq, t0 := range sent {
-		f := arrived[seq].Sub(t0)
-		onFeed = append(onFeed, f)
-		visible = append(visible, max(f, readable[seq]))
+	var acked, commit, onFeed, visible []time.Duration
+	for seq, s := range samples {
+		f := arrived[seq].Sub(s.t0)
+		acked, commit, onFeed = append(acked, s.ack), append(commit, s.commit), append(onFeed, f)
+		visible = append(visible, max(f, s.commit))
 	}
 	res["visible_p50_ms"] = percentile(visible, 0.50)
 	res["visible_p99_ms"] = percentile(visible, 0.99)
@@ -355,7 +359,7 @@ func followFeed(ctx context.Context, base string) (*feedReader, error) {
 
 // wait returns the arrival times once every sequence in want has arrived,
 // or fails after within.
-func (f *feedReader) wait(ctx context.Context, want map[uint64]time.Time, within time.Duration) (map[uint64]time.Time, error) {
+func (f *feedReader) wait(ctx context.Context, want iter.Seq[uint64], within time.Duration) (map[uint64]time.Time, error) {
 	deadline := time.Now().Add(within)
 	for {
 		f.mu.Lock()
@@ -366,7 +370,10 @@ func (f *feedReader) wait(ctx context.Context, want map[uint64]time.Time, within
 			}
 		}
 		err := f.err
-		got := maps.Clone(f.arrived)
+		var got map[uint64]time.Time
+		if missing == 0 {
+			got = maps.Clone(f.arrived)
+		}
 		f.mu.Unlock()
 		switch {
 		case missing == 0:
@@ -440,6 +447,7 @@ func runHistory(ctx context.Context, cfg Config, dir string, res Results) error 
 		last := i == len(sizes)-1
 		stop := func() {}
 		if last && cfg.QueryCPUProfile != "" {
+			var err error
 			if stop, err = procstat.CPUProfile(cfg.QueryCPUProfile); err != nil {
 				return err
 			}
@@ -461,6 +469,7 @@ func runHistory(ctx context.Context, cfg Config, dir string, res Results) error 
 	if err := fill(final); err != nil {
 		return err
 	}
+	settle(cfg)
 	last, err := conn.LastSeq(ctx)
 	if err != nil {
 		return err
@@ -551,7 +560,7 @@ func rawReplay(ctx context.Context, conn *stream.Conn, last uint64) error {
 // queries times the three read queries with concurrent clients.
 func queries(ctx context.Context, cfg Config, base string, size int, start time.Time, res Results) error {
 	v := data.Vocabulary()
-	days := max(size/50, 1)
+	days := max(size/synth.PerDay, 1)
 	procstat.ResetPeak()
 	kinds := []struct {
 		key string

@@ -193,16 +193,15 @@ func (b boltBucket) Cursor() projections.Cursor { return b.b.Cursor() }
 // setting is the one used.
 type recordsBucket struct {
 	boltBucket
-	last       []byte // the largest key, once the first new key is put
-	started    bool
+	last       []byte // the largest key; nil until the first Put asks
 	outOfOrder bool
 }
 
 func (b *recordsBucket) Put(k, v []byte) error {
 	if !b.outOfOrder {
-		if !b.started {
+		if b.last == nil { // keys are never empty: nil is "not asked yet"
 			last, _ := b.b.Cursor().Last()
-			b.last, b.started = bytes.Clone(last), true
+			b.last = bytes.Clone(last)
 		}
 		switch c := bytes.Compare(k, b.last); {
 		case c > 0:

@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"errors"
+	"net/netip"
 	"net/url"
 	"slices"
 	"testing"
@@ -16,7 +17,8 @@ import (
 
 // FuzzSubscriptionBody feeds arbitrary bodies to POST /v1/subscriptions'
 // decoding and checks: never a panic, and a body that passes names only
-// http(s) URLs the guard accepts and filters of the vocabulary.
+// plain http(s) URLs, none to an address on this machine or a private
+// network, and filters of the vocabulary.
 func FuzzSubscriptionBody(f *testing.F) {
 	for _, s := range []string{
 		`{"url":"https://hooks.example.com/parley","filter":{"parties":["us"],"issues":["army-cap"],"types":["talks"],"changes":["position_change"]},"description":"desk"}`,
@@ -48,6 +50,11 @@ func FuzzSubscriptionBody(f *testing.F) {
 		u, perr := url.Parse(req.URL)
 		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil {
 			t.Fatalf("accepted a URL that is not a plain http(s) address: %q", req.URL)
+		}
+		if a, err := netip.ParseAddr(u.Hostname()); err == nil {
+			if a = a.Unmap(); a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsUnspecified() || a.IsMulticast() {
+				t.Fatalf("accepted an address on this machine or its network: %q", req.URL)
+			}
 		}
 		for _, terms := range []struct {
 			ids    []string

@@ -124,7 +124,8 @@ func (s *Stream) Close() {
 }
 
 // OpenStream connects to the configured NATS, starting the embedded
-// server first when no URL is given. listen overrides NATSListen.
+// server first, listening on listen ("" for the default), when no URL is
+// given.
 func OpenStream(ctx context.Context, c Config, listen string) (*Stream, error) {
 	s := &Stream{}
 	url := c.NATSURL

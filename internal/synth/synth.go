@@ -13,6 +13,10 @@ import (
 )
 
 // Generator makes events. The zero value is not usable: set Vocabulary.
+// PerDay is how many events the generator tells a day, on average: the
+// history spans its count over PerDay days.
+const PerDay = 50
+
 type Generator struct {
 	Vocabulary *events.Vocabulary
 	// Seed makes the sequence reproducible.
@@ -43,7 +47,7 @@ func (g *Generator) Next() events.Event {
 	g.n++
 	id := fmt.Sprintf("synth-%08d", g.n)
 	// Mostly in order, a tenth of them late by up to a week.
-	day := g.n / 50
+	day := g.n / PerDay
 	if r.IntN(10) == 0 {
 		day -= r.IntN(7)
 	}
