@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	rtmetrics "runtime/metrics"
 	"time"
 
 	"github.com/parley-news/parley/internal/bolt"
@@ -33,6 +35,27 @@ const RebuildBatch = 4000
 // rebuild of millions of events within a few hundred MiB. (The pages it
 // writes go through the file, not the map.)
 const RebuildRemap = 4_000
+
+// rebuildHeap is the room a rebuild's own garbage may take above the heap
+// live when it starts: well above what a batch keeps live, so that
+// collection runs before the heap doubles rather than after.
+const rebuildHeap = 256 << 20
+
+// rebuildMemoryLimit is the soft ceiling a rebuild sets on the heap: the
+// heap live when it starts, plus its own room. On the embedded default the
+// NATS server's heap is in the process too (a few hundred MiB for a
+// million events, one subject each); a ceiling below it would have the
+// collector run back to back for the whole rebuild.
+func rebuildMemoryLimit() int64 {
+	runtime.GC()
+	s := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	rtmetrics.Read(s)
+	var live int64
+	if s[0].Value.Kind() == rtmetrics.KindUint64 {
+		live = int64(s[0].Value.Uint64())
+	}
+	return live + rebuildHeap
+}
 
 // RebuildStats are the figures of one rebuild.
 type RebuildStats struct {
@@ -81,9 +104,7 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 	if w != nil {
 		bar = progress.New(w, "rebuild", "events", last)
 	}
-	// A soft ceiling on the heap, well above what a batch keeps live, so
-	// that collection runs before the heap doubles rather than after.
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(256 << 20))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(rebuildMemoryLimit()))
 	var n, sinceOpen uint64
 	if last > 0 {
 		err = conn.Consume(ctx, stream.ConsumeConfig{From: 1, Until: last, BatchMax: RebuildBatch, Prepare: prepare}, func(ctx context.Context, batch []stream.Message) error {
