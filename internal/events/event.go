@@ -100,7 +100,9 @@ func (e Event) Amended(a *Amend) Event {
 
 // Canonical is the event's JSON in a fixed form: the bytes that the stream
 // stores and that two sends of the same event are compared by.
-func (e Event) Canonical() []byte {
+func (e Event) Canonical() []byte { return e.AppendCanonical(nil) }
+
+func (e Event) marshal() []byte {
 	b, err := json.Marshal(e)
 	if err != nil {
 		// Every field marshals; an error here is a bug in this package.

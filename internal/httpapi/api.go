@@ -114,10 +114,10 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 func (a *API) appendState(b []byte, sr *projections.StateReader, at, knownAt string) ([]byte, error) {
 	b = append(b, '{')
 	if at != "" {
-		b = append(projections.AppendJSONString(append(b, `"at":`...), at), ',')
+		b = append(events.AppendJSONString(append(b, `"at":`...), at), ',')
 	}
 	if knownAt != "" {
-		b = append(projections.AppendJSONString(append(b, `"known_at":`...), knownAt), ',')
+		b = append(events.AppendJSONString(append(b, `"known_at":`...), knownAt), ',')
 	}
 	b = append(b, `"seq":`...)
 	b = strconv.AppendUint(b, sr.Seq(), 10)
@@ -128,8 +128,8 @@ func (a *API) appendState(b []byte, sr *projections.StateReader, at, knownAt str
 		if mark > start {
 			b = append(b, ',')
 		}
-		b = projections.AppendJSONString(append(b, `{"issue":`...), id)
-		b = projections.AppendJSONString(append(b, `,"label":`...), label)
+		b = events.AppendJSONString(append(b, `{"issue":`...), id)
+		b = events.AppendJSONString(append(b, `,"label":`...), label)
 		b = append(b, `,"positions":{`...)
 		var n int
 		var err error

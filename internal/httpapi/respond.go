@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/projections"
 )
 
@@ -29,7 +30,7 @@ func (e *ParamError) Error() string {
 	return "parameter " + e.Param + " " + quote(e.Value) + ": " + e.Reason
 }
 
-func quote(s string) string { return string(projections.AppendJSONString(nil, s)) }
+func quote(s string) string { return string(events.AppendJSONString(nil, s)) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	jsonHeader(w, status)

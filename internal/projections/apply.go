@@ -418,7 +418,7 @@ type prepared struct {
 // the stream stored it (raw), indexed under issues and parties.
 func newRecord(e events.Event, raw []byte, seq uint64, at time.Time, issues, parties []string) *eventRecord {
 	return &eventRecord{ID: e.ID, Seq: seq, RecordedAt: at, Versions: []version{{Seq: seq, RecordedAt: at,
-		Event: e, Issues: issues, Parties: parties, raw: raw, Canonical: bytes.Equal(raw, e.Canonical())}}}
+		Event: e, Issues: issues, Parties: parties, raw: raw, Canonical: e.IsCanonical(raw)}}}
 }
 
 // prepareAdd works out the writes of a new event recorded at seq and at.

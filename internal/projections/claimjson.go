@@ -6,6 +6,8 @@ import (
 	"iter"
 	"strconv"
 	"time"
+
+	"github.com/parley-news/parley/internal/events"
 )
 
 // StateReader answers a StateQuery one issue at a time, writing each
@@ -66,7 +68,7 @@ func (s *StateReader) AppendPositions(b []byte, issue string) ([]byte, int, erro
 		if n > 0 {
 			b = append(b, ',')
 		}
-		b = AppendJSONString(b, party)
+		b = events.AppendJSONString(b, party)
 		b = append(b, ':')
 		if b, err = f.appendJSON(b); err != nil {
 			return b, n, err
@@ -112,11 +114,11 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 		return b, fmt.Errorf("claim %s/%s of event %s: %s: %w", r.issue, r.party, h.event, what, errBadClaim)
 	}
 	b = append(b, `"issue":`...)
-	b = AppendJSONString(b, r.issue)
+	b = events.AppendJSONString(b, r.issue)
 	b = append(b, `,"party":`...)
-	b = AppendJSONString(b, r.party)
+	b = events.AppendJSONString(b, r.party)
 	b = append(b, `,"stance":`...)
-	b = appendJSONBytes(b, h.stance)
+	b = events.AppendJSONString(b, h.stance)
 	if len(h.value) > 0 {
 		if !json.Valid(h.value) {
 			return bad("value")
@@ -130,16 +132,16 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 	}
 	if len(t.quote) > 0 {
 		b = append(b, `,"quote":`...)
-		b = appendJSONBytes(b, t.quote)
+		b = events.AppendJSONString(b, t.quote)
 	}
 	b = append(b, `,"event":`...)
-	b = appendJSONBytes(b, h.event)
+	b = events.AppendJSONString(b, h.event)
 	b = append(b, `,"type":`...)
-	b = appendJSONBytes(b, t.typ)
+	b = events.AppendJSONString(b, t.typ)
 	b = append(b, `,"title":`...)
-	b = appendJSONBytes(b, t.title)
+	b = events.AppendJSONString(b, t.title)
 	b = append(b, `,"occurred_at":`...)
-	b = appendJSONBytes(b, t.occurred)
+	b = events.AppendJSONString(b, t.occurred)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, r.seq(), 10)
 	b = append(b, `,"recorded_at":`...)
@@ -158,14 +160,14 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"outlet":`...)
-			b = appendJSONBytes(b, outlet)
+			b = events.AppendJSONString(b, outlet)
 			if len(url) > 0 {
 				b = append(b, `,"url":`...)
-				b = appendJSONBytes(b, url)
+				b = events.AppendJSONString(b, url)
 			}
 			if len(pub) > 0 {
 				b = append(b, `,"published_at":`...)
-				b = appendJSONBytes(b, pub)
+				b = events.AppendJSONString(b, pub)
 			}
 			b = append(b, '}')
 		}
@@ -173,19 +175,16 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 	}
 	if len(t.by) > 0 {
 		b = append(b, `,"corrected_by":`...)
-		b = appendJSONBytes(b, t.by)
+		b = events.AppendJSONString(b, t.by)
 	}
 	return b, nil
 }
-
-// appendJSONBytes is AppendJSONString for the bytes of a string.
-func appendJSONBytes(b, s []byte) []byte { return appendQuoted(b, s) }
 
 // AppendHistoryJSON appends the answer to a HistoryQuery as the JSON of
 // the page QueryHistory returns, byte for byte (TestHistoryJSON), written
 // straight from the claim entries as StateReader writes cells.
 func AppendHistoryJSON(b []byte, tx Tx, q HistoryQuery) ([]byte, error) {
-	b = AppendJSONString(append(b, `{"issue":`...), q.Issue)
+	b = events.AppendJSONString(append(b, `{"issue":`...), q.Issue)
 	b = append(b, `,"entries":[`...)
 	start := len(b)
 	next, err := walkHistory(tx, q, func(ref *claimRef, before *claimHead) error {
@@ -213,7 +212,7 @@ func AppendHistoryJSON(b []byte, tx Tx, q HistoryQuery) ([]byte, error) {
 	b = append(b, ']')
 	if next != "" {
 		b = append(b, `,"next_cursor":`...)
-		b = AppendJSONString(b, next)
+		b = events.AppendJSONString(b, next)
 	}
 	return append(b, '}'), nil
 }

@@ -215,7 +215,7 @@ func TestStateReaderJSON(t *testing.T) {
 						if err != nil {
 							return err
 						}
-						exp = append(append(AppendJSONString(exp, p), ':'), cell...)
+						exp = append(append(events.AppendJSONString(exp, p), ':'), cell...)
 						cells++
 						if is.Positions[p].Disputed {
 							disputed++

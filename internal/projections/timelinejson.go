@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/parley-news/parley/internal/events"
 )
 
 // AppendTimelineJSON appends the answer to a TimelineQuery as the JSON
@@ -57,7 +59,7 @@ func AppendTimelineJSON(b []byte, tx Tx, q TimelineQuery) ([]byte, error) {
 	b = append(b, ']')
 	if next != "" {
 		b = append(b, `,"next_cursor":`...)
-		b = AppendJSONString(b, next)
+		b = events.AppendJSONString(b, next)
 	}
 	return append(b, '}'), nil
 }
@@ -106,7 +108,7 @@ func viewJSON(h *eventRecord, b []byte, seq uint64, q TimelineQuery) ([]byte, bo
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = AppendJSONString(b, v.By)
+			b = events.AppendJSONString(b, v.By)
 		}
 		b = append(b, `],"corrected_at":`...)
 		b = appendTime(b, ver.RecordedAt)
@@ -115,7 +117,7 @@ func viewJSON(h *eventRecord, b []byte, seq uint64, q TimelineQuery) ([]byte, bo
 	}
 	if m := h.Retraction; m != nil && m.Seq <= seq {
 		b = append(b, `,"retracted":true,"retracted_by":`...)
-		b = AppendJSONString(b, m.By)
+		b = events.AppendJSONString(b, m.By)
 		b = append(b, `,"retracted_at":`...)
 		b = appendTime(b, m.RecordedAt)
 	}
