@@ -484,7 +484,7 @@ func runHistory(ctx context.Context, cfg Config, dir string, res Results) error 
 	// The rebuild runs as users run it, `projector rebuild`, in a process
 	// of its own, so that its peak memory is its own and not the
 	// benchmark's server's.
-	rate, rss, cores, err := rebuildProcess(ctx, r.NATSURL, filepath.Join(dir, "rebuilt"), last, cfg.RebuildProfile)
+	rate, rss, cores, err := rebuildProcess(ctx, filepath.Join(dir, "rebuilt"), r.NATSURL, last, cfg.RebuildProfile)
 	if err != nil {
 		return err
 	}
@@ -493,20 +493,41 @@ func runHistory(ctx context.Context, cfg Config, dir string, res Results) error 
 	res["rebuild_eps"] = rate
 	res["rebuild_peak_rss_mb"] = rss
 	say(cfg, "rebuild of %d events: %.0f/s, raw replay %.0f/s, peak RSS %.0f MiB, %.2f cores busy", last, rate, raw, rss, cores)
+
+	// And as the embedded default runs it: `projector rebuild -data DIR`
+	// opens the stream's store itself, so the NATS server's memory and
+	// collections are the rebuild's too. The server must let go of the
+	// store first.
+	conn.Close()
+	if err := r.Close(); err != nil {
+		return err
+	}
+	rate, rss, cores, err = rebuildProcess(ctx, dir, "", last, "")
+	if err != nil {
+		return err
+	}
+	res["rebuild_embedded_eps"] = rate
+	res["rebuild_embedded_peak_rss_mb"] = rss
+	res["rebuild_embedded_cpu_cores"] = cores
+	say(cfg, "rebuild of %d events, embedded: %.0f/s, peak RSS %.0f MiB, %.2f cores busy", last, rate, rss, cores)
 	return nil
 }
 
-// rebuildProcess builds cmd/projector and runs `projector rebuild` against
-// the benchmark's server, returning its rate and peak resident memory.
+// rebuildProcess builds cmd/projector and runs `projector rebuild -data
+// dir`, against the NATS server at natsURL or, when it is empty, on the
+// embedded default, returning its rate and peak resident memory.
 //
 // cores is the process's CPU time over its wall time: how much of the
 // machine the rebuild itself used, beside the server it reads from.
-func rebuildProcess(ctx context.Context, natsURL, dir string, events uint64, profile string) (rate, rssMiB, cores float64, err error) {
+func rebuildProcess(ctx context.Context, dir, natsURL string, events uint64, profile string) (rate, rssMiB, cores float64, err error) {
 	bin := filepath.Join(filepath.Dir(dir), "projector")
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/projector").CombinedOutput(); err != nil {
 		return 0, 0, 0, fmt.Errorf("build projector (run from the repository's root): %v\n%s", err, out)
 	}
-	args := []string{"rebuild", "-data", dir, "-nats", natsURL}
+	args := []string{"rebuild", "-data", dir}
+	if natsURL != "" {
+		args = append(args, "-nats", natsURL)
+	}
 	if profile != "" {
 		args = append(args, "-cpuprofile", profile)
 	}
