@@ -559,6 +559,13 @@ func TestBrowser(t *testing.T) {
 		ingest(t, r.HTTPURL, `{"id":"late-report","type":"statement","occurred_at":"2025-11-21T09:15+02:00",`+
 			`"title":"A late report","sources":[{"outlet":"Test"}]}`)
 		b.mustWait(t, "the late report", q("#ev-late-report")+" !== null", 2*time.Second)
+		// Two reports within one millisecond, the later one recorded first:
+		// the server orders them by the nanosecond, which a JavaScript Date
+		// cannot hold.
+		for _, ev := range []struct{ id, at string }{{"same-ms-later", "2025-11-21T10:00:00.000000900Z"}, {"same-ms-earlier", "2025-11-21T10:00:00.0000001Z"}} {
+			ingest(t, r.HTTPURL, `{"id":"`+ev.id+`","type":"statement","occurred_at":"`+ev.at+`","title":"A report","sources":[{"outlet":"Test"}]}`)
+			b.mustWait(t, ev.id, q("#ev-"+ev.id)+" !== null", 2*time.Second)
+		}
 		// A correction of an event the record never had (another writer's:
 		// ingest refuses it) is shown like any other, and breaks nothing.
 		conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL, Name: "browser-test"})

@@ -102,15 +102,22 @@ async function loadBase(signal) {
 function upsert(ev) {
   const i = S.all.findIndex((e) => e.id === ev.id);
   if (i >= 0) S.all.splice(i, 1);
-  const t = parseTime(ev.occurred_at);
+  const t = parseTime(ev.occurred_at), tn = subMilli(ev.occurred_at);
   let j = S.all.length;
   for (; j > 0; j--) {
     const p = S.all[j - 1];
-    const u = parseTime(p.occurred_at);
-    if (u < t || (u === t && p.seq < ev.seq)) break;
+    const u = parseTime(p.occurred_at), un = subMilli(p.occurred_at);
+    if (u < t || (u === t && (un < tn || (un === tn && p.seq < ev.seq)))) break;
   }
   S.all.splice(j, 0, ev);
   S.titles.set(ev.id, ev.title);
+}
+
+// subMilli is the nanoseconds of an event time past its millisecond, which
+// a Date drops and the server orders by.
+function subMilli(s) {
+  const m = /T[^.]*\.\d{3}(\d{1,6})/.exec(s || '');
+  return m ? Number(m[1].padEnd(6, '0')) : 0;
 }
 
 // catchUp brings S.all and S.latest up to date with what the feed said:
