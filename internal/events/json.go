@@ -72,18 +72,7 @@ func (e *Event) appendJSON(b []byte) ([]byte, bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			s := &e.Sources[i]
-			b = append(b, `{"outlet":`...)
-			b = AppendJSONString(b, s.Outlet)
-			if s.URL != "" {
-				b = append(b, `,"url":`...)
-				b = AppendJSONString(b, s.URL)
-			}
-			if s.PublishedAt != nil {
-				b = append(b, `,"published_at":`...)
-				b = s.PublishedAt.appendJSON(b)
-			}
-			b = append(b, '}')
+			b = e.Sources[i].appendJSON(b)
 		}
 		b = append(b, ']')
 	}
@@ -93,31 +82,53 @@ func (e *Event) appendJSON(b []byte) ([]byte, bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			p := &e.Positions[i]
-			b = append(b, `{"party":`...)
-			b = AppendJSONString(b, p.Party)
-			b = append(b, `,"issue":`...)
-			b = AppendJSONString(b, p.Issue)
-			b = append(b, `,"stance":`...)
-			b = AppendJSONString(b, p.Stance)
-			if !p.Value.IsZero() {
-				var ok bool
-				b = append(b, `,"value":`...)
-				if b, ok = p.Value.appendJSON(b); !ok {
-					return b, false
-				}
+			var ok bool
+			if b, ok = e.Positions[i].appendJSON(b); !ok {
+				return b, false
 			}
-			if p.Quote != "" {
-				b = append(b, `,"quote":`...)
-				b = AppendJSONString(b, p.Quote)
-			}
-			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}
 	if e.Corrects != "" {
 		b = append(b, `,"corrects":`...)
 		b = AppendJSONString(b, e.Corrects)
+	}
+	return append(b, '}'), true
+}
+
+func (s *Source) appendJSON(b []byte) []byte {
+	b = append(b, `{"outlet":`...)
+	b = AppendJSONString(b, s.Outlet)
+	if s.URL != "" {
+		b = append(b, `,"url":`...)
+		b = AppendJSONString(b, s.URL)
+	}
+	if s.PublishedAt != nil {
+		b = append(b, `,"published_at":`...)
+		b = s.PublishedAt.appendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// appendJSON writes the position, or reports that its value is left to
+// encoding/json.
+func (p *Position) appendJSON(b []byte) ([]byte, bool) {
+	b = append(b, `{"party":`...)
+	b = AppendJSONString(b, p.Party)
+	b = append(b, `,"issue":`...)
+	b = AppendJSONString(b, p.Issue)
+	b = append(b, `,"stance":`...)
+	b = AppendJSONString(b, p.Stance)
+	if !p.Value.IsZero() {
+		var ok bool
+		b = append(b, `,"value":`...)
+		if b, ok = p.Value.appendJSON(b); !ok {
+			return b, false
+		}
+	}
+	if p.Quote != "" {
+		b = append(b, `,"quote":`...)
+		b = AppendJSONString(b, p.Quote)
 	}
 	return append(b, '}'), true
 }
