@@ -137,14 +137,7 @@ func (p *Position) appendJSON(b []byte) ([]byte, bool) {
 // holds nothing JSON escapes.
 func (t Time) appendJSON(b []byte) []byte {
 	b = append(b, '"')
-	switch t.Precision {
-	case Day:
-		b = t.Time.AppendFormat(b, "2006-01-02")
-	case Minute:
-		b = t.Time.AppendFormat(b, "2006-01-02T15:04Z07:00")
-	default:
-		b = t.Time.AppendFormat(b, "2006-01-02T15:04:05.999999999Z07:00")
-	}
+	b = t.Time.AppendFormat(b, t.layout())
 	return append(b, '"')
 }
 

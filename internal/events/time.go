@@ -114,14 +114,17 @@ func MustTime(s string) Time {
 }
 
 // String shows the time at its precision, with the offset it was given in.
-func (t Time) String() string {
+func (t Time) String() string { return t.Time.Format(t.layout()) }
+
+// layout is the form a time of this precision is written in.
+func (t Time) layout() string {
 	switch t.Precision {
 	case Day:
-		return t.Time.Format(time.DateOnly)
+		return time.DateOnly
 	case Minute:
-		return t.Time.Format("2006-01-02T15:04Z07:00")
+		return "2006-01-02T15:04Z07:00"
 	default:
-		return t.Time.Format(time.RFC3339Nano)
+		return time.RFC3339Nano
 	}
 }
 
