@@ -163,10 +163,7 @@ func (t *Time) UnmarshalText(b []byte) error {
 
 // MarshalJSON writes the time at its precision. (The embedded time.Time's
 // methods would write every time at nanosecond precision.)
-func (t Time) MarshalJSON() ([]byte, error) {
-	// A formatted time holds nothing JSON must escape.
-	return []byte(`"` + t.String() + `"`), nil
-}
+func (t Time) MarshalJSON() ([]byte, error) { return t.appendJSON(nil), nil }
 
 // UnmarshalJSON reads a JSON string as UnmarshalText does; anything else
 // is kept as invalid for Validate to report.

@@ -52,13 +52,12 @@ func (v Value) Equal(o Value) bool {
 
 // MarshalJSON writes a number or a string.
 func (v Value) MarshalJSON() ([]byte, error) {
-	switch {
-	case v.isNum:
-		return []byte(strconv.FormatFloat(v.num, 'f', -1, 64)), nil
-	case v.isText:
-		return json.Marshal(v.text)
+	if b, ok := v.appendJSON(nil); ok {
+		return b, nil
 	}
-	return []byte("null"), nil
+	// Not a number JSON can hold: written as it is, for encoding/json to
+	// refuse.
+	return []byte(v.String()), nil
 }
 
 // UnmarshalJSON takes a number or a string.

@@ -242,15 +242,10 @@ type IssueState struct {
 // QueryState answers a StateQuery: one look-up per (issue, party) pair
 // that ever had a position, each a seek on the event-time index.
 func QueryState(tx Tx, q StateQuery) (*State, error) {
-	seq := q.Knowledge.seq(tx)
-	at := q.At
-	if at.IsZero() {
-		at = endOfTime
-	}
-	st := &State{Seq: seq, Issues: []IssueState{}}
-	fd := &finder{claims: tx.Bucket(BucketClaims).Cursor()}
+	sr := NewStateReader(tx, q)
+	st := &State{Seq: sr.seq, Issues: []IssueState{}}
 	for issue, party := range pairs(tx, nil) {
-		f, err := fd.lookUp(issue, party, at, seq, true)
+		f, err := sr.fd.lookUp(issue, party, sr.at, sr.seq, true)
 		if err != nil {
 			return nil, err
 		}

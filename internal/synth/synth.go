@@ -12,11 +12,11 @@ import (
 	"github.com/parley-news/parley/internal/events"
 )
 
-// Generator makes events. The zero value is not usable: set Vocabulary.
 // PerDay is how many events the generator tells a day, on average: the
 // history spans its count over PerDay days.
 const PerDay = 50
 
+// Generator makes events. The zero value is not usable: set Vocabulary.
 type Generator struct {
 	Vocabulary *events.Vocabulary
 	// Seed makes the sequence reproducible.
