@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // CloudEvents 1.0 in structured JSON mode is how an event travels on the
@@ -73,72 +75,122 @@ func UnwrapData(b []byte) (Event, json.RawMessage, error) {
 	return unwrapSlow(b)
 }
 
-// unwrapFast decodes the envelope and its event in one pass of
-// encoding/json (unwrapSlow takes two, and validates the event's bytes
-// twice: half the projector's decoding), then finds the event's bytes
-// with a scan of the already valid JSON. It gives up, for unwrapSlow to
-// decide and word the error, on anything but a well-formed envelope with
-// exactly one member named "data" in that exact spelling (encoding/json
-// matches names without regard to case and merges repeated members).
+// unwrapFast reads the envelope with a scan of its members and the event
+// with decodeCanonical (encoding/json, in unwrapSlow, validates the
+// event's bytes twice and reflects over every field: most of a rebuild's
+// decoding). It gives up, for unwrapSlow to decide and word the error, on
+// anything but a well-formed envelope whose members are each spelled
+// exactly and given once: encoding/json matches names without regard to
+// case and merges repeated members. An event in another spelling than the
+// canonical one is decoded by encoding/json, from its own bytes only.
 func unwrapFast(b []byte) (Event, json.RawMessage, bool) {
-	data, ok := dataMember(b)
+	env, ok := scanEnvelope(b)
 	if !ok {
 		return Event{}, nil, false
 	}
-	var env struct {
-		Envelope
-		Data Event `json:"data"`
-	}
-	if err := json.Unmarshal(b, &env); err != nil {
+	e, ok := decodeCanonical(env.data)
+	if !ok && json.Unmarshal(env.data, &e) != nil {
 		return Event{}, nil, false
 	}
-	if envelopeErr(env.SpecVersion, env.ID, &env.Data) != nil {
+	if envelopeErr(env.specVersion, env.id, &e) != nil {
 		return Event{}, nil, false // for unwrapSlow to word, in its order
 	}
-	return env.Data, json.RawMessage(data), true
+	return e, json.RawMessage(env.data), true
 }
 
-// dataMember returns the bytes of the value of the top-level member
-// "data" of a JSON object, when there is exactly one member whose name
-// folds to "data" and it is spelled so without escapes.
-func dataMember(b []byte) ([]byte, bool) {
+// envelopeMembers are the members of an envelope that encoding/json
+// decodes into Envelope, each a string.
+var envelopeMembers = []string{"specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"}
+
+type scannedEnvelope struct {
+	specVersion, id string
+	data            []byte
+}
+
+// scanEnvelope reads the members of a JSON object as encoding/json would
+// decode them into Envelope: the string members checked and specversion
+// and id decoded, other members checked as JSON, and the bytes of data,
+// for its reader to check. ok is false on anything it leaves to
+// encoding/json: a name folding to a member's without its spelling, a
+// repeated member, a member that is not a string or null.
+func scanEnvelope(b []byte) (env scannedEnvelope, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, false
+		return env, false
 	}
-	var data []byte
-	found := false
+	var seen [8]bool
 	for i = skipSpace(b, i+1); i < len(b) && b[i] != '}'; {
 		if b[i] != '"' {
-			return nil, false
+			return env, false
 		}
 		end := stringEnd(b, i)
 		if end < 0 {
-			return nil, false
+			return env, false
 		}
 		name := b[i+1 : end-1]
 		if i = skipSpace(b, end); i >= len(b) || b[i] != ':' {
-			return nil, false
+			return env, false
 		}
 		start := skipSpace(b, i+1)
 		stop := valueEnd(b, start)
 		if stop < 0 {
-			return nil, false
+			return env, false
 		}
+		v := b[start:stop]
+		m := slices.IndexFunc(envelopeMembers, func(m string) bool { return bytes.EqualFold(name, []byte(m)) })
 		switch {
-		case bytes.IndexByte(name, '\\') >= 0 || (bytes.EqualFold(name, []byte("data")) && string(name) != "data"):
-			return nil, false
-		case string(name) == "data":
-			if found {
-				return nil, false
+		case bytes.IndexByte(name, '\\') >= 0 || !utf8.Valid(name) || m >= 0 && string(name) != envelopeMembers[m]:
+			return env, false
+		case m < 0: // an extension: ignored, if it is JSON
+			if !json.Valid(v) {
+				return env, false
 			}
-			data, found = b[start:stop], true
+		case seen[m]:
+			return env, false
+		case envelopeMembers[m] == "data":
+			env.data = v
+		default:
+			s, ok := jsonStringOrNull(v)
+			if !ok {
+				return env, false
+			}
+			switch envelopeMembers[m] {
+			case "specversion":
+				env.specVersion = s
+			case "id":
+				env.id = s
+			}
+		}
+		if m >= 0 {
+			seen[m] = true
 		}
 		if i = skipSpace(b, stop); i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
+			if i = skipSpace(b, i+1); i < len(b) && b[i] == '}' {
+				return env, false // a trailing comma
+			}
+		} else if i >= len(b) || b[i] != '}' {
+			return env, false
 		}
 	}
-	return data, found
+	if i >= len(b) || skipSpace(b, i+1) != len(b) || !seen[len(envelopeMembers)-1] {
+		return env, false
+	}
+	return env, true
+}
+
+// jsonStringOrNull decodes a JSON string, or null as "", as encoding/json
+// decodes them into a string.
+func jsonStringOrNull(v []byte) (string, bool) {
+	switch {
+	case string(v) == "null":
+		return "", true
+	case len(v) < 2 || v[0] != '"':
+		return "", false
+	case bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) && !slices.ContainsFunc(v, func(c byte) bool { return c < 0x20 }):
+		return string(v[1 : len(v)-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(v, &s) == nil
 }
 
 func skipSpace(b []byte, i int) int {

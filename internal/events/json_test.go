@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/synth"
 )
 
 // canonicalCases are events whose every field encoding/json treats in a
@@ -93,19 +95,23 @@ func FuzzCanonical(f *testing.F) {
 	})
 }
 
+// BenchmarkCanonical writes a synthetic 1 KiB event, plain text as most
+// are, and the case with every escape.
 func BenchmarkCanonical(b *testing.B) {
-	e := canonicalCases()["full"]
-	var buf []byte
-	b.Run("hand", func(b *testing.B) {
-		for b.Loop() {
-			buf = e.AppendCanonical(buf[:0])
-		}
-	})
-	b.Run("encoding-json", func(b *testing.B) {
-		for b.Loop() {
-			buf, _ = json.Marshal(e)
-		}
-	})
+	g := synth.Generator{Vocabulary: data.Vocabulary(), Seed: 1}
+	for name, e := range map[string]events.Event{"synthetic": g.Next(), "escapes": canonicalCases()["full"]} {
+		var buf []byte
+		b.Run(name+"/hand", func(b *testing.B) {
+			for b.Loop() {
+				buf = e.AppendCanonical(buf[:0])
+			}
+		})
+		b.Run(name+"/encoding-json", func(b *testing.B) {
+			for b.Loop() {
+				buf, _ = json.Marshal(e)
+			}
+		})
+	}
 }
 
 // FuzzJSONString holds AppendJSONString to encoding/json on any bytes,
