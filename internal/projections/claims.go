@@ -49,7 +49,7 @@ func encodeClaim(v validity, ver *version, id string, p events.Position) []byte 
 	v.encode(b)
 	b = append(b, byte(e.OccurredAt.Precision))
 	b = appendField(b, p.Stance)
-	b = appendField(b, string(val))
+	b = appendField(b, val)
 	b = appendField(b, id)
 	b = binary.AppendUvarint(b, uint64(outletsLen(e.Sources)))
 	for i, s := range e.Sources {
@@ -91,7 +91,7 @@ func outletsLen(ss []events.Source) int {
 	return n
 }
 
-func appendField(b []byte, s string) []byte {
+func appendField[S ~string | ~[]byte](b []byte, s S) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }

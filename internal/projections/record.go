@@ -56,7 +56,7 @@ func (r *eventRecord) encode() ([]byte, error) {
 		} else {
 			b = append(b, 0)
 		}
-		b = appendField(b, string(v.raw))
+		b = appendField(b, v.raw)
 	}
 	if m := r.Retraction; m != nil {
 		b = append(b, 1)
