@@ -240,3 +240,33 @@ func TestDecodeRecordIntoLeavesNothingBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSameMoment compares event times at the coarser precision, in UTC.
+func TestSameMoment(t *testing.T) {
+	day, minute, second := events.Day, events.Minute, events.Second
+	at := func(s string) time.Time { return events.MustTime(s).Time }
+	cases := []struct {
+		a     string
+		pa    events.Precision
+		b     string
+		pb    events.Precision
+		equal bool
+	}{
+		{"2025-11-23", day, "2025-11-23T14:30Z", minute, true},
+		{"2025-11-23", day, "2025-11-24", day, false},
+		{"2025-11-23", day, "2025-12-23", day, false},
+		{"2025-11-23", day, "2026-11-23", day, false},
+		{"2025-11-23T23:30-02:00", minute, "2025-11-24", day, true}, // 01:30 UTC on the 24th
+		{"2025-11-23T14:30Z", minute, "2025-11-23T14:30:59Z", second, true},
+		{"2025-11-23T14:30Z", minute, "2025-11-23T14:31:00Z", second, false},
+		{"2025-11-23T14:30:00Z", second, "2025-11-23T14:30:00.5Z", second, false},
+	}
+	for _, c := range cases {
+		if got := sameMoment(at(c.a), c.pa, at(c.b), c.pb); got != c.equal {
+			t.Errorf("sameMoment(%s, %s) = %v, want %v", c.a, c.b, got, c.equal)
+		}
+		if got := sameMoment(at(c.b), c.pb, at(c.a), c.pa); got != c.equal {
+			t.Errorf("sameMoment(%s, %s) = %v, want %v", c.b, c.a, got, c.equal)
+		}
+	}
+}

@@ -197,7 +197,9 @@ func sameMoment(ta time.Time, pa events.Precision, tb time.Time, pb events.Preci
 	ta, tb = ta.UTC(), tb.UTC()
 	switch p {
 	case events.Day:
-		return ta.Format(time.DateOnly) == tb.Format(time.DateOnly)
+		ya, ma, da := ta.Date()
+		yb, mb, db := tb.Date()
+		return ya == yb && ma == mb && da == db
 	case events.Minute:
 		return ta.Truncate(time.Minute).Equal(tb.Truncate(time.Minute))
 	}
