@@ -29,6 +29,11 @@ type Options struct {
 	// Buckets are created besides the projection's own, for adapters that
 	// keep their state in the same file (subscriptions, the outbox).
 	Buckets []string
+	// ReadOnly opens an existing file for reading only, beside other
+	// readers, and leaves its bytes as they are: even a transaction that
+	// writes nothing gives bbolt's meta page a new id, which would break
+	// the file's seal.
+	ReadOnly bool
 }
 
 // ErrLocked is returned when another process holds the file.
@@ -50,8 +55,9 @@ func Open(path string, opts Options) (*Store, error) {
 		timeout = time.Second
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout: timeout,
-		NoSync:  opts.NoSync,
+		Timeout:  timeout,
+		ReadOnly: opts.ReadOnly,
+		NoSync:   opts.NoSync,
 		// A file written without fsync has no use for one when it grows.
 		NoGrowSync: opts.NoSync,
 		// The freelist is written with each commit, so that opening a large
@@ -63,6 +69,9 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if opts.ReadOnly {
+		return &Store{db: db, path: path}, nil
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, names := range [][]string{projections.Buckets, opts.Buckets} {
@@ -262,10 +271,10 @@ func CopyBuckets(ctx context.Context, from, to *Store, names []string) error {
 }
 
 // DumpFile writes the canonical dump (projections.Dump) of the read model
-// file at path, which no process may hold open: how two read models are
-// compared.
+// file at path, read only, which no projector may hold open: how two read
+// models are compared.
 func DumpFile(path string, w io.Writer) error {
-	st, err := Open(path, Options{})
+	st, err := Open(path, Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}

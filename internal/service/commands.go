@@ -58,7 +58,8 @@ func OpenReadModel(c Config) (*bolt.Store, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no read model in %s: run the projector on it first (%w)", c.DataDir, err)
 	}
-	st, err := bolt.Open(path, bolt.Options{})
+	// Read only: the file stays as the projector left it, seal and all.
+	st, err := bolt.Open(path, bolt.Options{ReadOnly: true})
 	if err != nil {
 		return nil, LockedHint(c.DataDir, err)
 	}

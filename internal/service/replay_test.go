@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/parley-news/parley/internal/bolt"
+	"github.com/parley-news/parley/internal/projector"
 	"github.com/parley-news/parley/internal/service"
 )
 
@@ -56,5 +59,10 @@ func TestReplayCommands(t *testing.T) {
 	var out bytes.Buffer
 	if err := service.Replay(context.Background(), c, "state", service.ReplayQuery{At: "soon"}, &out); err == nil || !strings.Contains(err.Error(), `-at "soon"`) {
 		t.Errorf("bad -at: %v", err)
+	}
+	// The projector stopped cleanly and sealed its file; reading it must
+	// leave it so, or its next start would take it for damaged and rebuild.
+	if sealed, err := bolt.VerifyFile(context.Background(), filepath.Join(dir, projector.ModelFile)); !sealed || err != nil {
+		t.Errorf("after the replay commands: sealed %v, %v", sealed, err)
 	}
 }
