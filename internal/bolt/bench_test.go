@@ -3,6 +3,7 @@ package bolt_test
 import (
 	"context"
 	"encoding/binary"
+	"flag"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
@@ -134,10 +135,28 @@ func BenchmarkQueryState(b *testing.B) {
 	}
 }
 
+// modelFile points the query benchmarks at a read model of synthetic
+// events made elsewhere, such as the one `parleybench -dir DIR` leaves in
+// DIR/history at a million events: go test -run '^$' -bench StateAnswer
+// ./internal/bolt/ -args -bolt.model DIR/history/readmodel.db
+var modelFile = flag.String("bolt.model", "", "read model `file` of synthetic events for the query benchmarks, opened read only (default: 100,000 events made here)")
+
 // queryModel is a read model of 100,000 synthetic events for the query
-// benchmarks, with its generator and the number of days it spans.
+// benchmarks, or the one -bolt.model names, with its generator and the
+// number of days it spans.
 func queryModel(b *testing.B) (*bolt.Store, *synth.Generator, int) {
 	g := &synth.Generator{Vocabulary: data.Vocabulary(), Seed: 5, Amends: 2}
+	if *modelFile != "" {
+		st, err := bolt.Open(*modelFile, bolt.Options{ReadOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		var n uint64
+		st.View(context.Background(), func(tx projections.Tx) error { n = projections.Checkpoint(tx); return nil })
+		g.Start = synth.DefaultStart
+		return st, g, int(n) / synth.PerDay
+	}
 	st := openBench(b)
 	const n = 100_000
 	applyAll(b, st, messages(g, n))

@@ -16,12 +16,15 @@ import (
 // history spans its count over PerDay days.
 const PerDay = 50
 
+// DefaultStart is the first event day when Generator.Start is zero.
+var DefaultStart = time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
+
 // Generator makes events. The zero value is not usable: set Vocabulary.
 type Generator struct {
 	Vocabulary *events.Vocabulary
 	// Seed makes the sequence reproducible.
 	Seed uint64
-	// Start is the first event day; zero means 2025-11-01.
+	// Start is the first event day; zero means DefaultStart.
 	Start time.Time
 	// Amends is the share of corrections and retractions, in percent.
 	Amends int
@@ -40,7 +43,7 @@ func (g *Generator) Next() events.Event {
 	if g.rng == nil {
 		g.rng = rand.New(rand.NewPCG(g.Seed, 0x5eed))
 		if g.Start.IsZero() {
-			g.Start = time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
+			g.Start = DefaultStart
 		}
 	}
 	v, r := g.Vocabulary, g.rng
