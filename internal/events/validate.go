@@ -22,8 +22,15 @@ const (
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
 
-// ValidID reports whether s is a well-formed event id.
-func ValidID(s string) bool { return idPattern.MatchString(s) }
+// idRule is how an invalid event id is told.
+const idRule = "not an id: want a lower-case slug [a-z0-9][a-z0-9._-]{0,127}, without two dots in a row or a dot at the end"
+
+// ValidID reports whether s is a well-formed event id. An id ends the
+// subject the event is stored under, in which dots separate tokens and no
+// token may be empty.
+func ValidID(s string) bool {
+	return idPattern.MatchString(s) && !strings.Contains(s, "..") && !strings.HasSuffix(s, ".")
+}
 
 // Validate checks an event against the rules of the wire format and the
 // vocabulary. It returns every problem found, not only the first, each
@@ -104,8 +111,8 @@ func (c *checker) id(field, s string) {
 	switch {
 	case s == "":
 		c.add(field, "", "required")
-	case !idPattern.MatchString(s):
-		c.add(field, s, "not an id: want a lower-case slug [a-z0-9][a-z0-9._-]{0,127}")
+	case !ValidID(s):
+		c.add(field, s, idRule)
 	}
 }
 

@@ -61,6 +61,29 @@ func Subject(id string) string { return EventsPrefix + id }
 // retry cannot store the event twice. There is one result per event, in
 // order, whatever happens: when ctx ends, the events not sent fail.
 func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []Result {
+	results := make([]Result, len(evs))
+	valid, at := make([]events.Event, 0, len(evs)), make([]int, 0, len(evs))
+	for i, e := range evs {
+		if !events.ValidID(e.ID) {
+			// Its subject would have an empty token or a wildcard: the
+			// server would never acknowledge it, and the publish would be
+			// retried until ctx ended.
+			results[i] = Result{ID: e.ID, Status: Failed, Err: fmt.Errorf("append %q: %w", e.ID, ErrInvalidID)}
+			continue
+		}
+		valid, at = append(valid, e), append(at, i)
+	}
+	for j, r := range c.append(ctx, valid, source) {
+		results[at[j]] = r
+	}
+	return results
+}
+
+// ErrInvalidID is the error of an event whose id is not one (see
+// events.ValidID). Ingest refuses such events before they reach Append.
+var ErrInvalidID = errors.New("not an event id")
+
+func (c *Conn) append(ctx context.Context, evs []events.Event, source string) []Result {
 	msgs := make([]*nats.Msg, len(evs))
 	for i, e := range evs {
 		msgs[i] = c.NewMessage(e, source)

@@ -46,6 +46,35 @@ func TestAppendOnceAndConflict(t *testing.T) {
 	}
 }
 
+// TestAppendRefusesWhatIsNotAnID fails at once an event whose id would
+// leave an empty token in its subject, which the server never
+// acknowledges, and appends the others in their order.
+func TestAppendRefusesWhatIsNotAnID(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn := natstest.Conn(t, natstest.Server(t))
+	for _, evs := range [][]events.Event{
+		{event("geneva..talks", "A")},
+		{event("c", "C"), event("geneva-talks.", "B"), event("d", "D")},
+	} {
+		rs := conn.Append(ctx, evs, "")
+		if len(rs) != len(evs) {
+			t.Fatalf("%d results for %d events", len(rs), len(evs))
+		}
+		for i, r := range rs {
+			bad := !events.ValidID(evs[i].ID)
+			switch {
+			case r.ID != evs[i].ID:
+				t.Errorf("result %d is for %q, want %q", i, r.ID, evs[i].ID)
+			case bad && (r.Status != stream.Failed || !errors.Is(r.Err, stream.ErrInvalidID)):
+				t.Errorf("%s: %s %v, want failed: %v", r.ID, r.Status, r.Err, stream.ErrInvalidID)
+			case !bad && r.Status != stream.Appended:
+				t.Errorf("%s: %s %v, want appended", r.ID, r.Status, r.Err)
+			}
+		}
+	}
+}
+
 func TestConsumeInOrderFromCheckpoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
