@@ -230,8 +230,13 @@ func (d *Decoder) decodeJSON(br *bufio.Reader, emit func(Record) bool) {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			// Lines of a syntax error are the input's own: no Line to
-			// offset them by.
-			emit(Record{Err: syntaxError(err, all, 0)})
+			// offset them by. An array cannot be read past one, which the
+			// record says, since a sender counts on a result per record.
+			re := syntaxError(err, all, 0)
+			if !errors.Is(err, io.ErrUnexpectedEOF) {
+				re.Fields[0].Reason += "; nothing after it was read"
+			}
+			emit(Record{Err: re})
 			return
 		}
 		rec := Record{Line: lineAt(all, off)}
@@ -493,34 +498,95 @@ func (d *Decoder) decodeYAML(br *bufio.Reader, emit func(Record) bool) {
 		emit(Record{Line: lineAt(all, i), Err: &RecordError{Fields: []FieldError{{Reason: fmt.Sprintf("invalid UTF-8 at byte %d", i)}}}})
 		return
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(all))
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			line, msg := yamlError(err)
-			emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Line: line, Reason: "invalid YAML: " + msg}}}})
-			return
-		}
-		if len(doc.Content) == 0 {
-			continue
-		}
-		root := doc.Content[0]
-		items := []*yaml.Node{root}
-		if root.Kind == yaml.SequenceNode {
-			items = root.Content
-		}
-		for _, n := range items {
-			rec := Record{Line: n.Line}
-			rec.Event, rec.Err = d.yamlRecord(n)
-			if !emit(rec) {
-				return
+	// Each document is decoded on its own, so that a syntax error in one
+	// leaves the others readable; its lines are then made the file's.
+	for _, doc := range yamlDocuments(all) {
+		dec := yaml.NewDecoder(bytes.NewReader(doc.text))
+		for {
+			var node yaml.Node
+			err := dec.Decode(&node)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				line, msg := yamlError(err)
+				if line > 0 {
+					line += doc.line - 1
+				}
+				// yaml.v3 reads a document whole or not at all.
+				if !emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Line: line, Reason: "invalid YAML: " + msg + "; nothing of this document was read"}}}}) {
+					return
+				}
+				break
+			}
+			if len(node.Content) == 0 {
+				continue
+			}
+			shiftLines(&node, doc.line-1)
+			root := node.Content[0]
+			items := []*yaml.Node{root}
+			if root.Kind == yaml.SequenceNode {
+				items = root.Content
+			}
+			for _, n := range items {
+				rec := Record{Line: n.Line}
+				rec.Event, rec.Err = d.yamlRecord(n)
+				if !emit(rec) {
+					return
+				}
 			}
 		}
 	}
+}
+
+// shiftLines moves the lines of a node and all it holds down by n.
+func shiftLines(node *yaml.Node, n int) {
+	if n == 0 {
+		return
+	}
+	node.Line += n
+	for _, c := range node.Content {
+		shiftLines(c, n)
+	}
+}
+
+// yamlDocument is one document of a YAML stream and the line it starts on.
+type yamlDocument struct {
+	text []byte
+	line int
+}
+
+// yamlDocuments splits a YAML stream before each line that starts a
+// document ("---" alone or followed by a blank), which YAML forbids
+// inside a document's content. Directives and comments before a marker
+// stay with the document they precede.
+func yamlDocuments(all []byte) []yamlDocument {
+	var docs []yamlDocument
+	start, startLine, line := 0, 1, 1
+	onlyPreamble := true // the current piece holds nothing but directives, comments and blanks
+	for i := 0; i < len(all); line++ {
+		end := i + bytes.IndexByte(all[i:], '\n') + 1
+		if end == i {
+			end = len(all)
+		}
+		l := all[i:end]
+		marker := bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\n' || l[3] == '\r')
+		if marker && !onlyPreamble {
+			docs = append(docs, yamlDocument{text: all[start:i], line: startLine})
+			start, startLine, onlyPreamble = i, line, true
+		}
+		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' && t[0] != '%' && !marker {
+			onlyPreamble = false
+		}
+		if marker {
+			// A document's content may follow its marker on the same line.
+			if t := bytes.TrimSpace(l[3:]); len(t) > 0 && t[0] != '#' {
+				onlyPreamble = false
+			}
+		}
+		i = end
+	}
+	return append(docs, yamlDocument{text: all[start:], line: startLine})
 }
 
 func (d *Decoder) yamlRecord(n *yaml.Node) (Event, *RecordError) {

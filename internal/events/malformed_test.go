@@ -28,8 +28,8 @@ var malformed = []struct {
 	{"trailing garbage", good + ` xyz`, events.JSON, `in:1: record 1: invalid JSON: invalid character 'x' looking for beginning of value`},
 	{"two objects", good + good, events.JSON, `in:1: record 1 (id ok): more than one JSON value (use NDJSON, one object a line)`},
 	// The good record before the garbage is still valid.
-	{"array with garbage", `[` + good + `, nope]`, events.JSON, `in:1: record 2: invalid JSON: invalid character 'o' in literal null (expecting 'u')`},
-	{"array with garbage on line 3", "[\n" + good + ",\n nope]", events.JSON, `in:3: record 2: invalid JSON: invalid character 'o' in literal null (expecting 'u')`},
+	{"array with garbage", `[` + good + `, nope]`, events.JSON, `in:1: record 2: invalid JSON: invalid character 'o' in literal null (expecting 'u'); nothing after it was read`},
+	{"array with garbage on line 3", "[\n" + good + ",\n nope]", events.JSON, `in:3: record 2: invalid JSON: invalid character 'o' in literal null (expecting 'u'); nothing after it was read`},
 	{"truncated array", "[\n" + good + ",\n" + `{"id":"ok"`, events.JSON, `in:3: record 2: truncated JSON`},
 	{"title is a number", with(`"Talks"`, `5`), events.JSON, `in:1: record 1 (id ok): title "number": want a string`},
 	{"sources not a list", with(`[{"outlet":"AP"}]`, `{"outlet":"AP"}`), events.JSON, `in:1: record 1 (id ok): sources "object": want a list`},
@@ -81,7 +81,7 @@ var malformed = []struct {
 	{"amend with bad date", with(`"talks"`, `"correction","corrects":"x","amend":{"occurred_at":"soon"}`), events.JSON, `in:1: record 1 (id ok): amend.occurred_at "soon": not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)`},
 	{"amend unknown field", with(`"talks"`, `"correction","corrects":"x","amend":{"id":"y"}`), events.JSON, `in:1: record 1: amend.id: unknown field`},
 	{"ndjson bad line", "{\n", events.NDJSON, `in:1: record 1: truncated JSON`},
-	{"yaml syntax", "- id: ok\n  title: [unclosed\n", events.YAML, `in:1: record 1: invalid YAML: did not find expected ',' or ']'`},
+	{"yaml syntax", "- id: ok\n  title: [unclosed\n", events.YAML, `in:1: record 1: invalid YAML: did not find expected ',' or ']'; nothing of this document was read`},
 	{"yaml unknown field", "- id: ok\n  colour: red\n", events.YAML, `in:2: record 1 (id ok): colour: unknown field`},
 	{"yaml duplicate key", "- id: ok\n  id: again\n", events.YAML, `in:2: record 1 (id ok): id: key given twice`},
 	{"yaml alias bomb", "- &a id: ok\n  title: *a\n", events.YAML, `in:2: record 1 (id ok): title: YAML aliases are not accepted in events`},
@@ -113,5 +113,62 @@ func TestMalformedInputs(t *testing.T) {
 				t.Errorf("error\n got %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDecodeReadsPastABadYAMLDocument reads every document of a YAML
+// stream, each record with its line in the file, when one document
+// between them cannot be read.
+func TestDecodeReadsPastABadYAMLDocument(t *testing.T) {
+	const in = `# events
+---
+id: a1
+type: talks
+occurred_at: 2025-11-23
+title: One
+sources: [{outlet: AP}]
+--- # the second
+id: a2
+title: [unclosed
+...
+---
+# the third
+id: a3
+type: talks
+occurred_at: 2025-11-23
+title: Three
+sources: [{outlet: AP}]
+---
+- {id: a4, type: talks, occurred_at: 2025-11-23, title: Four, sources: [{outlet: AP}]}
+- {id: a5, type: talks, occurred_at: 2025-11-23, title: Five, sources: [{outlet: AP}], colour: red}
+`
+	want := []struct {
+		id, err string
+		line    int
+	}{
+		{"a1", "", 3},
+		{"", "in:9: record 2: invalid YAML: did not find expected ',' or ']'; nothing of this document was read", 9}, // where the mapping starts, as yaml.v3 tells
+		{"a3", "", 14},
+		{"a4", "", 20},
+		{"", "in:21: record 5 (id a5): colour: unknown field", 21},
+	}
+	dec := events.Decoder{Vocabulary: data.Vocabulary()}
+	var got []events.Record
+	for rec := range dec.Decode("in", strings.NewReader(in), events.YAML) {
+		got = append(got, rec)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		r := got[i]
+		switch {
+		case w.err == "" && (r.Err != nil || r.Event.ID != w.id):
+			t.Errorf("record %d: %q %v, want %s", i+1, r.Event.ID, r.Err, w.id)
+		case w.err != "" && (r.Err == nil || r.Err.Error() != w.err):
+			t.Errorf("record %d: %v, want %s", i+1, r.Err, w.err)
+		case r.Line != w.line:
+			t.Errorf("record %d on line %d, want %d", i+1, r.Line, w.line)
+		}
 	}
 }
