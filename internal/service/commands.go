@@ -34,7 +34,7 @@ func Rebuild(ctx context.Context, c Config) (projector.RebuildStats, error) {
 	defer lock.Close()
 	st, err := OpenStream(ctx, c, "127.0.0.1:0")
 	if err != nil {
-		return projector.RebuildStats{}, err
+		return projector.RebuildStats{}, LockedHint(c.DataDir, err)
 	}
 	defer st.Close()
 	// The parts' buckets (alert subscriptions, their status and position)

@@ -201,7 +201,7 @@ type parts struct {
 
 // Start starts the projector process: stream, read model, projection
 // loop, the parts, the HTTP server. It returns once the server listens.
-func Start(ctx context.Context, c Config) (r *Running, err error) {
+func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	c.setDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -211,23 +211,28 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// run, not the named result, which a failing return sets to nil.
-	run := &Running{cfg: c, runErr: make(chan error, 1), httpErr: make(chan error, 1)}
-	r = run
+	r := &Running{cfg: c, runErr: make(chan error, 1), httpErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
-			run.close()
+			r.close()
 		}
 	}()
 	if err := writable(c.DataDir); err != nil {
 		return nil, err
 	}
+	// The address first: a port in use is told before anything starts or
+	// is appended.
+	ln, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
+	}
+	r.stops = append(r.stops, func() { ln.Close() }) // until Serve owns it
 	if r.stream, err = OpenStream(ctx, c, c.NATSListen); err != nil {
-		return nil, err
+		return nil, LockedHint(c.DataDir, err)
 	}
 	r.NATSURL = r.stream.URL()
 	if r.Store, err = projector.OpenModel(ctx, r.stream.Conn, c.DataDir, partBuckets(), c.Out, log); err != nil {
-		return nil, err
+		return nil, LockedHint(c.DataDir, err)
 	}
 
 	mux := http.NewServeMux()
@@ -280,10 +285,6 @@ func Start(ctx context.Context, c Config) (r *Running, err error) {
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", c.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
 	r.HTTPURL = "http://" + ln.Addr().String()
 	srv := r.srv
@@ -427,7 +428,7 @@ func seed(ctx context.Context, ing *ingest.Ingester, out io.Writer) error {
 
 // LockedHint explains what to do when the read model is in use.
 func LockedHint(dir string, err error) error {
-	if errors.Is(err, bolt.ErrLocked) {
+	if errors.Is(err, bolt.ErrLocked) || errors.Is(err, stream.ErrStoreInUse) {
 		return fmt.Errorf("%w: a projector is running on %s; ask its HTTP API, or stop it first", err, dir)
 	}
 	return err

@@ -2,8 +2,10 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -44,7 +46,8 @@ func (c ServerConfig) Validate() error {
 
 // Server is a NATS server with JetStream running in this process.
 type Server struct {
-	ns *server.Server
+	ns   *server.Server
+	lock *os.File // the store's, held while the server runs
 }
 
 // StartServer starts an embedded NATS server with JetStream on file storage
@@ -85,8 +88,24 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	} else {
 		opts.SyncInterval = cfg.SyncInterval
 	}
+	// One server a store: a second would write the same files beside the
+	// first, and its stream would lose or repeat messages.
+	lock, err := lockStore(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	// A port in use is told now, not as a server that never gets ready.
+	if port != server.RANDOM_PORT {
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("embedded nats: %w", err)
+		}
+		ln.Close()
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
 	go ns.Start()
@@ -96,9 +115,32 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	}
 	if !ns.ReadyForConnections(deadline) {
 		ns.Shutdown()
+		lock.Close()
 		return nil, fmt.Errorf("embedded nats: not ready on %s within %s", listen, deadline)
 	}
-	return &Server{ns: ns}, nil
+	return &Server{ns: ns, lock: lock}, nil
+}
+
+// ErrStoreInUse is returned when another process runs a server on the
+// same store.
+var ErrStoreInUse = errors.New("the stream's store is in use by another process")
+
+// lockStore takes the lock of the store under dir, in a file of its own
+// beside the store.
+func lockStore(dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	path := filepath.Join(dir, "jetstream.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("embedded nats: lock %s: %w", path, err)
+	}
+	return f, nil
 }
 
 // ClientURL is the URL clients connect to.
@@ -108,4 +150,5 @@ func (s *Server) ClientURL() string { return s.ns.ClientURL() }
 func (s *Server) Shutdown() {
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
+	s.lock.Close()
 }

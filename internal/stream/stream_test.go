@@ -75,6 +75,33 @@ func TestAppendRefusesWhatIsNotAnID(t *testing.T) {
 	}
 }
 
+// TestOneServerAStore refuses a second embedded server on a store in use,
+// before it opens the store, and lets one start once the first is gone.
+func TestOneServerAStore(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	start := func() (*stream.Server, error) {
+		return stream.StartServer(ctx, stream.ServerConfig{Dir: dir, Listen: "127.0.0.1:0"})
+	}
+	first, err := start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, err := start(); !errors.Is(err, stream.ErrStoreInUse) {
+		if second != nil {
+			second.Shutdown()
+		}
+		t.Fatalf("second server on the store: %v, want %v", err, stream.ErrStoreInUse)
+	}
+	first.Shutdown()
+	again, err := start()
+	if err != nil {
+		t.Fatalf("after the first stopped: %v", err)
+	}
+	again.Shutdown()
+}
+
 func TestConsumeInOrderFromCheckpoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

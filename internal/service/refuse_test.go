@@ -1,0 +1,48 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-news/parley/internal/service"
+	"github.com/parley-news/parley/internal/stream"
+)
+
+// TestStartRefusesWhatIsInUse refuses to start on an HTTP address in use,
+// before anything is appended, and a second projector on a folder in use,
+// before its embedded server opens the store; the first keeps running.
+func TestStartRefusesWhatIsInUse(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	_, err = service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: busy.Addr().String(), NATSListen: "127.0.0.1:0", Seed: true, Out: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "listen "+busy.Addr().String()) {
+		t.Fatalf("start on an address in use: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "jetstream")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the stream's store was made before the address was found in use: %v", err)
+	}
+
+	first := start(t, dir, true)
+	waitReady(t, first)
+	_, err = service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard})
+	if !errors.Is(err, stream.ErrStoreInUse) || !strings.Contains(err.Error(), "a projector is running on "+dir) {
+		t.Fatalf("second projector on the folder: %v", err)
+	}
+	var st struct{ Seq uint64 }
+	if code := getJSON(t, first.HTTPURL+"/v1/state", &st); code != 200 || st.Seq == 0 {
+		t.Errorf("first projector after the refusal: %d, seq %d", code, st.Seq)
+	}
+}
