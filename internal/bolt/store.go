@@ -70,7 +70,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if opts.ReadOnly {
+	if opts.ReadOnly || hasBuckets(db, projections.Buckets, opts.Buckets) {
+		// Nothing to create: no transaction, which would rewrite the meta
+		// page of a file that may be sealed.
 		return &Store{db: db, path: path}, nil
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
@@ -88,6 +90,20 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return &Store{db: db, path: path}, nil
+}
+
+// hasBuckets reports whether every named bucket exists.
+func hasBuckets(db *bbolt.DB, lists ...[]string) bool {
+	all := true
+	_ = db.View(func(tx *bbolt.Tx) error {
+		for _, names := range lists {
+			for _, name := range names {
+				all = all && tx.Bucket([]byte(name)) != nil
+			}
+		}
+		return nil
+	})
+	return all
 }
 
 // Path is the file's path.

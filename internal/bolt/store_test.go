@@ -1,6 +1,8 @@
 package bolt_test
 
 import (
+	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 
@@ -29,5 +31,38 @@ func TestLockedByAnother(t *testing.T) {
 	defer s.Close()
 	if _, err := bolt.Open(path, bolt.Options{Timeout: 50e6}); err == nil {
 		t.Fatal("second open of a locked file succeeded")
+	}
+}
+
+// TestOpeningLeavesASealedFileAlone opens a sealed file for writing and
+// for reading, and closes it, without a transaction that writes: its
+// seal still holds. Adding a bucket it lacks is a write, and breaks it.
+func TestOpeningLeavesASealedFileAlone(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "readmodel.db")
+	s, err := bolt.Open(path, bolt.Options{Buckets: []string{"extra"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SealAndClose(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []bolt.Options{{Buckets: []string{"extra"}}, {}, {ReadOnly: true}} {
+		s, err := bolt.Open(path, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if sealed, err := bolt.VerifyFile(ctx, path); !sealed || err != nil {
+			t.Fatalf("after an open with %+v: sealed %v, %v", opts, sealed, err)
+		}
+	}
+	s, err = bolt.Open(path, bolt.Options{Buckets: []string{"another"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := bolt.VerifyFile(ctx, path); !errors.Is(err, bolt.ErrDamaged) {
+		t.Fatalf("a bucket was added, and the seal still holds: %v", err)
 	}
 }
