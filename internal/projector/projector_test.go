@@ -200,3 +200,42 @@ func TestSealedOtherVersionSurvivesAFailedRebuild(t *testing.T) {
 		t.Errorf("the old model was taken for damaged: %v", aside)
 	}
 }
+
+// TestDamagedModelTakesItsSealAside: a sealed file found damaged is kept
+// aside with its seal gone, so that when the rebuild after it dies, the
+// file the next start makes is not judged by the old seal and taken for
+// damaged in turn.
+func TestDamagedModelTakesItsSealAside(t *testing.T) {
+	srv := natstest.Server(t)
+	conn := natstest.Conn(t, srv)
+	fill(t, conn, 50)
+	dir := t.TempDir()
+	path := filepath.Join(dir, projector.ModelFile)
+	project(t, conn, path)
+	st, _ := bolt.Open(path, bolt.Options{})
+	if err := st.SealAndClose(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(path, b, 0o600)
+
+	gone := natstest.Conn(t, srv)
+	gone.Close()
+	if _, err := projector.OpenModel(context.Background(), gone, dir, nil, io.Discard, discard()); err == nil {
+		t.Fatal("rebuilt without a stream")
+	}
+	if sealed, _ := bolt.VerifyFile(context.Background(), path); sealed {
+		t.Fatal("the damaged file's seal stayed behind")
+	}
+	for range 2 { // the second start finds the first's file, unsealed as after a crash
+		st, err := projector.OpenModel(context.Background(), conn, dir, nil, io.Discard, discard())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+	}
+	if aside, _ := filepath.Glob(path + ".damaged-*"); len(aside) != 1 {
+		t.Errorf("damaged files kept aside: %v, want the one", aside)
+	}
+}

@@ -216,6 +216,12 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 		if err := os.Rename(path, aside); err != nil {
 			return nil, fmt.Errorf("keep damaged read model aside: %w", err)
 		}
+		// Its seal goes with it: left in place, it would judge the rebuilt
+		// file if this rebuild were killed before its swap, and the one
+		// after.
+		if err := bolt.UnsealFile(path); err != nil {
+			return nil, err
+		}
 		log.Warn("damaged read model kept aside", "path", aside)
 	}
 	stats, err := Rebuild(ctx, conn, path, w, buckets, carry)
