@@ -245,7 +245,7 @@ func (a *API) diff(w http.ResponseWriter, r *http.Request) {
 	vals := r.URL.Query()
 	p := NewParams(vals)
 	p.Only("from", "to", "known_at")
-	q := projections.DiffQuery{From: p.time("from"), To: p.time("to"), Knowledge: p.knowledge()}
+	q := projections.DiffQuery{From: p.start("from"), To: p.time("to"), Knowledge: p.knowledge()}
 	switch {
 	case p.Err != nil:
 	case q.From.IsZero():

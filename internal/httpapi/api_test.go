@@ -211,3 +211,44 @@ func TestStateNowFollowsCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffCountsItsFirstDay: from starts at the beginning of its day, so a
+// diff from a date counts the changes made on it, and one from the next
+// day does not.
+func TestDiffCountsItsFirstDay(t *testing.T) {
+	h := newAPI(t)
+	tests := []struct {
+		query string
+		want  []string // parties whose army-cap position changed
+	}{
+		{"from=2025-11-20&to=2025-11-20", []string{"us"}},
+		{"from=2025-11-20&to=2025-11-23", []string{"e3", "us"}},
+		{"from=2025-11-21&to=2025-11-23", []string{"e3"}},
+		{"from=2025-11-21&to=2025-11-22", nil},
+		{"from=2025-11-23T00:00Z&to=2025-11-23T00:00Z", []string{"e3"}},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/diff?"+tt.query, nil))
+		var d struct {
+			Changes []struct {
+				Party  string
+				Before *struct{ Stance string }
+				Events []string
+			}
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &d); rec.Code != 200 || err != nil {
+			t.Fatalf("%s: %d %v %s", tt.query, rec.Code, err, rec.Body)
+		}
+		var got []string
+		for _, c := range d.Changes {
+			got = append(got, c.Party)
+			if len(c.Events) != 1 {
+				t.Errorf("%s: %s changed by %v, want one event", tt.query, c.Party, c.Events)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s: changes for %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}

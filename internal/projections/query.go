@@ -726,7 +726,10 @@ func headBefore(tx Tx, issue, party string, suffix []byte, seq uint64) (*claimHe
 	return nil, nil
 }
 
-// DiffQuery asks what positions changed between two event times.
+// DiffQuery asks what positions changed between two event times: from
+// the positions just before From to those as of To, with the events of
+// From to To that stated them. A date asked for stands for its day: From
+// its start, To its end.
 type DiffQuery struct {
 	From, To time.Time
 	Knowledge
@@ -754,7 +757,7 @@ func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 	d := &Diff{Seq: seq, Changes: []*DiffEntry{}}
 	claims := tx.Bucket(BucketClaims).Cursor()
 	for issue, party := range pairs(tx, nil) {
-		fb, err := findCell(claims, issue, party, q.From, seq)
+		fb, err := findCell(claims, issue, party, q.From.Add(-time.Nanosecond), seq)
 		if err != nil {
 			return nil, err
 		}
@@ -774,7 +777,7 @@ func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 			return nil, err
 		}
 		e := &DiffEntry{Issue: issue, Party: party, Before: before, After: after, Events: []string{}}
-		err = scan(tx, BucketClaims, namePrefix(issue, party), claimKeyLen, q.From.Add(time.Nanosecond), q.To, "", func(_, v []byte) (bool, error) {
+		err = scan(tx, BucketClaims, namePrefix(issue, party), claimKeyLen, q.From, q.To, "", func(_, v []byte) (bool, error) {
 			if decodeValidity(v).at(seq) {
 				h, err := decodeClaimHead(v)
 				if err != nil {

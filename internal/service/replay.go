@@ -35,7 +35,7 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 	if err != nil {
 		return err
 	}
-	from, err := endOf("-from", q.From)
+	from, err := startOf("-from", q.From)
 	if err != nil {
 		return err
 	}
@@ -85,6 +85,19 @@ func orJSON(w io.Writer, v any, err error) error {
 		return err
 	}
 	return console.JSON(w, v)
+}
+
+// startOf reads a date or time as the start of what it stands for, as
+// from does in the API: a diff from a date counts the changes of that day.
+func startOf(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := events.ParseTime(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q: %w", flag, s, err)
+	}
+	return t.Time, nil
 }
 
 func endOf(flag, s string) (time.Time, error) {

@@ -38,6 +38,8 @@ func TestReplayCommands(t *testing.T) {
 		{"state", service.ReplayQuery{At: "2025-11-21"}, []string{"army-cap", "proposes 600,000"}},
 		{"history", service.ReplayQuery{Issue: "army-cap"}, []string{"OCCURRED", "2025-11-20", "us", "e3", "proposes 800,000"}},
 		{"diff", service.ReplayQuery{From: "2025-11-21", To: "2025-11-25"}, []string{"ISSUE", "army-cap", "e3", "-", "proposes 800,000"}},
+		// from starts at the beginning of its day: the leak of the 20th counts.
+		{"diff", service.ReplayQuery{From: "2025-11-20", To: "2025-11-20"}, []string{"army-cap", "us", "proposes 600,000"}},
 	}
 	for _, tt := range tests {
 		out := run(tt.what, tt.q)
