@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,6 +22,13 @@ func Rebuild(ctx context.Context, c Config) (projector.RebuildStats, error) {
 	if err := c.Validate(); err != nil {
 		return projector.RebuildStats{}, err
 	}
+	if c.NATSURL == "" {
+		// A mistyped folder would otherwise get an empty store, and a
+		// rebuild of nothing that says it succeeded.
+		if _, err := os.Stat(filepath.Join(c.DataDir, "jetstream")); err != nil {
+			return projector.RebuildStats{}, fmt.Errorf("no stream in %s to rebuild from (%w): is -data right, or is the stream on a server (-nats)?", c.DataDir, err)
+		}
+	}
 	if err := writable(c.DataDir); err != nil {
 		return projector.RebuildStats{}, err
 	}
@@ -28,6 +36,16 @@ func Rebuild(ctx context.Context, c Config) (projector.RebuildStats, error) {
 	// Holding the file's lock for the whole rebuild keeps a projector from
 	// starting on the folder meanwhile.
 	lock, err := bolt.Open(path, bolt.Options{})
+	if err != nil && !errors.Is(err, bolt.ErrLocked) {
+		// A file bbolt refuses is what a rebuild is for: kept aside, as a
+		// start does, and replaced.
+		aside, aerr := projector.KeepAside(path)
+		if aerr != nil {
+			return projector.RebuildStats{}, fmt.Errorf("%w (and %v)", err, aerr)
+		}
+		fmt.Fprintf(c.Out, "rebuild: %v; kept aside as %s\n", err, aside)
+		lock, err = bolt.Open(path, bolt.Options{})
+	}
 	if err != nil {
 		return projector.RebuildStats{}, LockedHint(c.DataDir, err)
 	}
@@ -57,6 +75,11 @@ func OpenReadModel(c Config) (*bolt.Store, error) {
 	path := filepath.Join(c.DataDir, projector.ModelFile)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no read model in %s: run the projector on it first (%w)", c.DataDir, err)
+	}
+	// A sealed file whose bytes differ is never handed to bbolt, which
+	// would print what a flipped bit says, or crash.
+	if _, err := bolt.VerifyFile(context.Background(), path); err != nil {
+		return nil, fmt.Errorf("%w: start the projector on %s, which keeps it aside and rebuilds it", err, c.DataDir)
 	}
 	// Read only: the file stays as the projector left it, seal and all.
 	st, err := bolt.Open(path, bolt.Options{ReadOnly: true})

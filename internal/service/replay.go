@@ -21,8 +21,15 @@ type ReplayQuery struct {
 
 // Replay answers one replay command from the read model file, printing a
 // table (or JSON) to out.
-func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Writer) error {
+func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Writer) (err error) {
 	c.setDefaults()
+	// bbolt trusts its pages: a file damaged without a seal to tell (left
+	// by a crash) can panic on read.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read model in %s seems damaged (%v): start the projector on it, which checks it and rebuilds it", c.DataDir, r)
+		}
+	}()
 	vocab, err := c.Vocabulary()
 	if err != nil {
 		return err

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,7 +66,15 @@ func TestReplayCommands(t *testing.T) {
 	}
 	// The projector stopped cleanly and sealed its file; reading it must
 	// leave it so, or its next start would take it for damaged and rebuild.
-	if sealed, err := bolt.VerifyFile(context.Background(), filepath.Join(dir, projector.ModelFile)); !sealed || err != nil {
+	path := filepath.Join(dir, projector.ModelFile)
+	if sealed, err := bolt.VerifyFile(context.Background(), path); !sealed || err != nil {
 		t.Errorf("after the replay commands: sealed %v, %v", sealed, err)
+	}
+	// A sealed file whose bytes changed is not read.
+	b, _ := os.ReadFile(path)
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(path, b, 0o600)
+	if err := service.Replay(context.Background(), c, "state", service.ReplayQuery{}, &out); !errors.Is(err, bolt.ErrDamaged) {
+		t.Errorf("state on a damaged file: %v, want %v", err, bolt.ErrDamaged)
 	}
 }
