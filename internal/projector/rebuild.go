@@ -212,14 +212,8 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 			return bolt.CopyBuckets(ctx, old, new, buckets)
 		}
 	} else if _, err := os.Stat(path); err == nil {
-		aside := fmt.Sprintf("%s.damaged-%s", path, time.Now().UTC().Format("20060102T150405"))
-		if err := os.Rename(path, aside); err != nil {
-			return nil, fmt.Errorf("keep damaged read model aside: %w", err)
-		}
-		// Its seal goes with it: left in place, it would judge the rebuilt
-		// file if this rebuild were killed before its swap, and the one
-		// after.
-		if err := bolt.UnsealFile(path); err != nil {
+		aside, err := KeepAside(path)
+		if err != nil {
 			return nil, err
 		}
 		log.Warn("damaged read model kept aside", "path", aside)
@@ -230,6 +224,21 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 	}
 	log.Info("read model rebuilt", "events", stats.Events, "duration", stats.Duration, "events_per_second", int(stats.Rate()))
 	return bolt.Open(path, bolt.Options{Buckets: buckets})
+}
+
+// KeepAside renames a damaged read model file with a .damaged-TIME
+// suffix, never deleting it, and returns the new name. Its seal goes:
+// left in place, it would judge the file rebuilt in its stead if that
+// rebuild were killed before its swap.
+func KeepAside(path string) (string, error) {
+	aside := fmt.Sprintf("%s.damaged-%s", path, time.Now().UTC().Format("20060102T150405.000"))
+	if err := os.Rename(path, aside); err != nil {
+		return "", fmt.Errorf("keep damaged read model aside: %w", err)
+	}
+	if err := bolt.UnsealFile(path); err != nil {
+		return "", err
+	}
+	return aside, nil
 }
 
 var errVersion = fmt.Errorf("%w: written by another projection version", ErrNeedsRebuild)

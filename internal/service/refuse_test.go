@@ -46,3 +46,33 @@ func TestStartRefusesWhatIsInUse(t *testing.T) {
 		t.Errorf("first projector after the refusal: %d, seq %d", code, st.Seq)
 	}
 }
+
+// TestRebuildCommand refuses a folder with no stream in it (a mistyped
+// -data), and rebuilds over a file bbolt refuses, keeping that file aside.
+func TestRebuildCommand(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	typo := filepath.Join(t.TempDir(), "parly")
+	if _, err := service.Rebuild(ctx, service.Config{DataDir: typo, Out: io.Discard}); err == nil || !strings.Contains(err.Error(), "no stream in "+typo) {
+		t.Errorf("rebuild of a folder without a stream: %v", err)
+	}
+	if _, err := os.Stat(typo); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the mistyped folder was made: %v", err)
+	}
+
+	dir := t.TempDir()
+	r := start(t, dir, true)
+	waitReady(t, r)
+	r.Close()
+	path := filepath.Join(dir, "readmodel.db")
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a bbolt file ", 4096)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := service.Rebuild(ctx, service.Config{DataDir: dir, Out: io.Discard})
+	if err != nil || stats.Events == 0 {
+		t.Fatalf("rebuild over a file bbolt refuses: %v, %d events", err, stats.Events)
+	}
+	if aside, _ := filepath.Glob(path + ".damaged-*"); len(aside) != 1 {
+		t.Errorf("kept aside: %v, want the refused file", aside)
+	}
+}
