@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/parley-news/parley/internal/procstat"
@@ -60,6 +62,14 @@ func main() {
 		os.Exit(2)
 	}
 	fs.Parse(args)
+	if fs.NArg() > 0 {
+		// "projector -data D rebuild" would otherwise serve.
+		fmt.Fprintf(os.Stderr, "projector %s: unexpected argument %q: the command comes first, then its flags (projector %s -data DIR ...)\n", cmd, fs.Arg(0), cmd)
+		if slices.Contains([]string{"serve", "rebuild", "state", "history", "diff"}, fs.Arg(0)) {
+			fmt.Fprintf(os.Stderr, "did you mean: projector %s %s\n", fs.Arg(0), strings.Join(args[:len(args)-fs.NArg()], " "))
+		}
+		os.Exit(2)
+	}
 	c.Logger = service.NewLogger(os.Stderr, *logFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
