@@ -167,9 +167,7 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 		Type: p.Term("type", a.Vocabulary.Type), From: p.start("from"), To: p.time("to"),
 		Knowledge: p.knowledge(), Limit: p.limit(), Cursor: p.cursor(),
 	}
-	if p.Err == nil && !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
-		p.Fail("to", vals.Get("to"), "before from")
-	}
+	p.ordered(q.From, q.To)
 	if p.Err != nil {
 		writeError(w, r, a.Logger, p.Err)
 		return
@@ -198,6 +196,7 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 	}
 	q := projections.HistoryQuery{Issue: issue, Party: p.Term("party", a.Vocabulary.Party),
 		From: p.start("from"), To: p.time("to"), Knowledge: p.knowledge(), Limit: p.limit(), Cursor: p.cursor()}
+	p.ordered(q.From, q.To)
 	if p.Err != nil {
 		writeError(w, r, a.Logger, p.Err)
 		return

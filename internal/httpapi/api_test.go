@@ -74,6 +74,9 @@ func TestParameters(t *testing.T) {
 		{"/v1/issues/army-cap/history", 200, ""},
 		{"/v1/issues/moon/history", 404, "issue"},
 		{"/v1/issues/army-cap/history?party=atlantis", 400, "party"},
+		{"/v1/issues/army-cap/history?from=2025-11-25&to=2025-11-20", 400, "to"},
+		{"/v1/timeline?from=2025-11-25&to=2025-11-20", 400, "to"},
+		{"/v1/timeline?from=2025-11-20&to=2025-11-20", 200, ""},
 		{"/v1/events/leak", 200, ""},
 		{"/v1/events/nope", 404, ""},
 		{"/v1/events/..%2F..%2Fetc", 400, "id"},
@@ -249,6 +252,27 @@ func TestDiffCountsItsFirstDay(t *testing.T) {
 		}
 		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 			t.Errorf("%s: changes for %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}
+
+// TestRequireToken takes the bearer scheme in any case, as RFC 9110 has
+// it, and nothing else.
+func TestRequireToken(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})
+	h := httpapi.RequireToken("s3cret", ok)
+	for auth, want := range map[string]int{
+		"Bearer s3cret": 200, "bearer s3cret": 200, "BEARER s3cret": 200,
+		"": 401, "s3cret": 401, "Basic s3cret": 401, "Bearer": 401, "Bearer wrong": 401, "Bearer s3cret ": 401, "Bearers3cret": 401,
+	} {
+		req := httptest.NewRequest("POST", "/v1/events", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("Authorization %q: %d, want %d", auth, rec.Code, want)
 		}
 	}
 }

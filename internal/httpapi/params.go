@@ -64,6 +64,13 @@ func (p *Params) start(name string) time.Time {
 	return t.Time
 }
 
+// ordered fails "to" when the range it ends starts after it.
+func (p *Params) ordered(from, to time.Time) {
+	if p.Err == nil && !from.IsZero() && !to.IsZero() && to.Before(from) {
+		p.Fail("to", p.Single("to"), "before from")
+	}
+}
+
 // when reads a date or time at the precision it was given.
 func (p *Params) when(name string) (events.Time, bool) {
 	s := p.Single(name)
