@@ -136,6 +136,11 @@ func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
 		default:
 			d.decodeYAML(br, emit)
 		}
+		if n == 0 {
+			// An empty body or file is a mistake more often than a batch
+			// of nothing, and answering "0 appended" would hide it.
+			emit(Record{Line: 1, Err: &RecordError{Fields: []FieldError{{Reason: "empty input: no events in it"}}}})
+		}
 	}
 }
 
@@ -522,8 +527,11 @@ func (d *Decoder) decodeYAML(br *bufio.Reader, emit func(Record) bool) {
 			if len(node.Content) == 0 {
 				continue
 			}
-			shiftLines(&node, doc.line-1)
 			root := node.Content[0]
+			if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+				continue // an empty document: "---" with nothing after it
+			}
+			shiftLines(&node, doc.line-1)
 			items := []*yaml.Node{root}
 			if root.Kind == yaml.SequenceNode {
 				items = root.Content

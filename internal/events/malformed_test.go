@@ -21,6 +21,10 @@ var malformed = []struct {
 	want        string
 }{
 	{"empty", ``, events.JSON, `in:1: record 1: empty input: want a JSON object or array of objects`},
+	{"empty array", `[ ]`, events.JSON, `in:1: record 1: empty input: no events in it`},
+	{"empty YAML", ``, events.YAML, `in:1: record 1: empty input: no events in it`},
+	{"YAML of comments", "# nothing yet\n---\n", events.YAML, `in:1: record 1: empty input: no events in it`},
+	{"blank NDJSON", "\n\n", events.NDJSON, `in:1: record 1: empty input: no events in it`},
 	{"truncated object", `{"id":"ok","type":"talks"`, events.JSON, `in:1: record 1: truncated JSON`},
 	{"truncated string", `{"id":"ok`, events.JSON, `in:1: record 1: truncated JSON`},
 	{"not an object", `"just a string"`, events.JSON, `in:1: record 1: want a JSON object`},
