@@ -59,11 +59,39 @@ func Print(res *Result, out, errOut io.Writer) {
 		fmt.Fprintf(out, ", %d failed", res.Failed)
 	}
 	fmt.Fprintln(out)
-	for _, rr := range res.Records {
+	for i := 0; i < len(res.Records); i++ {
+		rr := res.Records[i]
 		switch rr.Status {
 		case Appended, Duplicate, Valid:
-		default:
+		case Rejected:
+			// Its error names the file, line, record and field already.
 			fmt.Fprintf(errOut, "  %s: %s\n", rr.Status, rr.Error)
+		default:
+			// A run of records that failed alike (the stream went away,
+			// ingest was stopped) is one line, not thousands.
+			j := i
+			for j+1 < len(res.Records) && res.Records[j+1].Status == rr.Status && res.Records[j+1].Error == rr.Error && rr.Status == Failed {
+				j++
+			}
+			if j > i {
+				fmt.Fprintf(errOut, "  %s: %s: records %d to %d: %s\n", rr.Status, res.Name, rr.Record, res.Records[j].Record, rr.Error)
+				i = j
+				continue
+			}
+			fmt.Fprintf(errOut, "  %s: %s: %s\n", rr.Status, where(res.Name, rr), rr.Error)
 		}
 	}
+}
+
+// where names a record as the decoder's errors do: file:line: record N (id X).
+func where(name string, rr RecordResult) string {
+	s := name
+	if rr.Line > 0 {
+		s += fmt.Sprintf(":%d", rr.Line)
+	}
+	s += fmt.Sprintf(": record %d", rr.Record)
+	if rr.ID != "" {
+		s += " (id " + rr.ID + ")"
+	}
+	return s
 }

@@ -123,6 +123,14 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 	}
 	// ids seen in this input, for corrections of events earlier in it.
 	known := map[string]bool{}
+	// When only checking, the first record of each id and its event, to
+	// tell a repeated id as the stream would: a duplicate if the event is
+	// the same, else a conflict.
+	type seen struct {
+		record int
+		event  []byte
+	}
+	first := map[string]seen{}
 	var pending []int // indexes into res.Records of valid records not yet appended
 	var evs []events.Event
 	flush := func() error {
@@ -169,6 +177,19 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 				res.Records = append(res.Records, rr)
 				continue
 			}
+		}
+		if in.Stream == nil {
+			b := rec.Event.Canonical()
+			if f, ok := first[rec.Event.ID]; ok {
+				if string(f.event) == string(b) {
+					rr.Status = Duplicate
+				} else {
+					rr.Status, rr.Error = Conflict, fmt.Sprintf("id %s already given to other content in record %d", rec.Event.ID, f.record)
+				}
+				res.Records = append(res.Records, rr)
+				continue
+			}
+			first[rec.Event.ID] = seen{rec.Index, b}
 		}
 		known[rec.Event.ID] = true
 		res.Records = append(res.Records, rr)

@@ -1,0 +1,59 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/parley-news/parley/data"
+	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/ingest"
+)
+
+// TestCheckTellsRepeatedIDs: checking an input without a stream tells an
+// id given twice as appending it would, a duplicate when the event is the
+// same and a conflict when not, and prints where the conflict is.
+func TestCheckTellsRepeatedIDs(t *testing.T) {
+	ev := func(id, title string) string {
+		return `{"id":"` + id + `","type":"statement","occurred_at":"2025-11-21","title":"` + title + `","sources":[{"outlet":"AP"}]}`
+	}
+	in := strings.Join([]string{ev("a", "A"), ev("b", "B"), ev("a", "A"), ev("a", "changed")}, "\n")
+	ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}
+	res, err := ing.Ingest(context.Background(), "in.ndjson", strings.NewReader(in), events.NDJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ingest.Valid, ingest.Valid, ingest.Duplicate, ingest.Conflict}
+	for i, rr := range res.Records {
+		if rr.Status != want[i] {
+			t.Errorf("record %d: %s %s, want %s", rr.Record, rr.Status, rr.Error, want[i])
+		}
+	}
+	if res.OK() || res.Appended != 2 || res.Duplicate != 1 || res.Rejected != 1 {
+		t.Errorf("counts: %+v", res)
+	}
+	var out, errOut bytes.Buffer
+	ingest.Print(res, &out, &errOut)
+	if got := errOut.String(); !strings.Contains(got, "conflict: in.ndjson:4: record 4 (id a): id a already given to other content in record 1") {
+		t.Errorf("conflict line:\n%s", got)
+	}
+}
+
+// TestPrintFoldsAlikeFailures prints a run of records that failed for one
+// reason as one line, and names the record of a lone one.
+func TestPrintFoldsAlikeFailures(t *testing.T) {
+	res := &ingest.Result{Name: "big.ndjson", Failed: 4, Records: []ingest.RecordResult{
+		{Record: 1, Line: 1, ID: "a", Status: ingest.Appended},
+		{Record: 2, Line: 2, ID: "b", Status: ingest.Failed, Error: "context canceled"},
+		{Record: 3, Line: 3, ID: "c", Status: ingest.Failed, Error: "context canceled"},
+		{Record: 4, Line: 4, ID: "d", Status: ingest.Failed, Error: "context canceled"},
+		{Record: 5, Line: 5, ID: "e", Status: ingest.Failed, Error: "no responders"},
+	}}
+	var out, errOut bytes.Buffer
+	ingest.Print(res, &out, &errOut)
+	want := "  failed: big.ndjson: records 2 to 4: context canceled\n  failed: big.ndjson:5: record 5 (id e): no responders\n"
+	if errOut.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", errOut.String(), want)
+	}
+}
