@@ -274,7 +274,15 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 		i := invalidUTF8At(b)
 		return fail(FieldError{Line: lineAt(b, i), Reason: fmt.Sprintf("invalid UTF-8 at byte %d", i)})
 	}
-	if fe := checkJSONShape(b, d.maxDepth()); fe != nil {
+	if fe := checkJSONShape(b, reflect.TypeFor[Event](), d.maxDepth()); fe != nil {
+		// The id, if it can be read (and was given once), names the record
+		// in its result.
+		var named struct {
+			ID string `json:"id"`
+		}
+		if fe.Field != "id" && json.Unmarshal(b, &named) == nil {
+			e.ID = named.ID
+		}
 		return fail(*fe)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -291,12 +299,18 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 	return e, nil
 }
 
-// checkJSONShape walks the tokens once, beside the Event type, to refuse
-// what encoding/json lets through or reports without a path: a key given
-// twice (it would keep the last silently), an unknown field anywhere (it
-// names only the leaf), nesting deeper than max, and a top-level value that
-// is not an object.
-func checkJSONShape(b []byte, max int) *FieldError {
+// CheckJSONShape checks b as the JSON of a T, before encoding/json decodes
+// it, as the events' decoder does: it refuses what encoding/json lets
+// through or reports without a path, which is a key given twice (it would
+// keep the last silently), a field T does not have, at any depth and in
+// its exact spelling (encoding/json would take "ID" for "id"), nesting
+// deeper than max, and a top-level value that is not an object. nil means
+// the shape is fine.
+func CheckJSONShape[T any](b []byte, max int) *FieldError {
+	return checkJSONShape(b, reflect.TypeFor[T](), max)
+}
+
+func checkJSONShape(b []byte, root reflect.Type, max int) *FieldError {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	type frame struct {
@@ -362,7 +376,7 @@ func checkJSONShape(b []byte, max int) *FieldError {
 				var vt reflect.Type
 				switch {
 				case top == nil:
-					vt = reflect.TypeFor[Event]()
+					vt = root
 				case top.obj:
 					path, vt = join(top.path, top.key), top.valTyp
 				default:
