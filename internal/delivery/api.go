@@ -66,9 +66,21 @@ type StatusView struct {
 	Dead    *uint64 `json:"dead,omitempty"`
 }
 
+// maxRequestDepth bounds the nesting of a subscription request: an
+// object, its filter, a list.
+const maxRequestDepth = 4
+
 // DecodeRequest reads the body of POST /v1/subscriptions: one JSON object
-// of known fields.
+// of known fields, each given once and spelled as documented, as events
+// are read; a *alert.FieldError names what is wrong with it.
 func DecodeRequest(body []byte) (Request, error) {
+	if fe := events.CheckJSONShape[Request](body, maxRequestDepth); fe != nil {
+		field := fe.Field
+		if field == "" {
+			field = "body"
+		}
+		return Request{}, &alert.FieldError{Field: field, Reason: fe.Reason}
+	}
 	var req Request
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -139,7 +151,16 @@ func (s *Service) postSubscription(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, httpapi.Problem{Error: fmt.Sprintf("body larger than %d bytes", maxBody)})
 		return
 	}
+	if err := httpapi.RequireJSON(r); err != nil {
+		writeJSON(w, http.StatusUnsupportedMediaType, httpapi.Problem{Error: err.Error()})
+		return
+	}
 	req, err := DecodeRequest(body)
+	var fe *alert.FieldError
+	if errors.As(err, &fe) {
+		s.writeError(w, r, err)
+		return
+	}
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: err.Error()})
 		return

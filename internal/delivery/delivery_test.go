@@ -477,13 +477,26 @@ func TestCreateRefusals(t *testing.T) {
 		{map[string]any{}, "url", "required"},
 		{map[string]any{"url": "https://example.com/", "filter": map[string]any{"changes": []string{"position-change"}}}, "filter.changes", "not a kind"},
 		{map[string]any{"url": "https://example.com/", "filter": map[string]any{"parties": []string{"atlantis"}}}, "filter.parties", "vocabulary"},
-		{map[string]any{"url": "https://example.com/", "filters": map[string]any{}}, "", "unknown field"},
+		{map[string]any{"url": "https://example.com/", "filters": map[string]any{}}, "filters", "unknown field"},
+		{map[string]any{"URL": "https://example.com/"}, "URL", "unknown field"},
 	} {
 		var p subView
 		code := call(t, "POST", r.api.URL+"/v1/subscriptions", "s3cret", c.body, &p)
 		if code != 400 || p.Param != c.param || !strings.Contains(p.Error, c.want) {
 			t.Errorf("%v: %d %q (param %q), want 400 %q on %q", c.body, code, p.Error, p.Param, c.want, c.param)
 		}
+	}
+	// A body declared as something else than JSON.
+	req, _ := http.NewRequest("POST", r.api.URL+"/v1/subscriptions", strings.NewReader(`{"url":"https://example.com/hook"}`))
+	req.Header.Set("Authorization", "Bearer s3cret")
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 415 {
+		t.Errorf("text/plain body: %d, want 415", resp.StatusCode)
 	}
 	var p subView
 	body := map[string]any{"url": "https://example.com/hook"}

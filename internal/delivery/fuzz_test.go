@@ -73,3 +73,30 @@ func FuzzSubscriptionBody(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeRequestIsStrict reads a subscription request as events are
+// read: a key given twice or spelled otherwise than documented is an
+// error naming it, not the last value or a case-folded match.
+func TestDecodeRequestIsStrict(t *testing.T) {
+	for body, field := range map[string]string{
+		`{"url":"https://a.example/","url":"https://b.example/"}`:  "url",
+		`{"url":"https://a.example/","filter":{"Issues":["x"]}}`:   "filter.Issues",
+		`{"url":"https://a.example/","filter":{"issues":[["x"]]}}`: "",
+		`[{"url":"https://a.example/"}]`:                           "body",
+	} {
+		_, err := delivery.DecodeRequest([]byte(body))
+		var fe *alert.FieldError
+		if field == "" {
+			if err == nil {
+				t.Errorf("%s: accepted", body)
+			}
+			continue
+		}
+		if !errors.As(err, &fe) || fe.Field != field {
+			t.Errorf("%s: %v, want an error on %s", body, err, field)
+		}
+	}
+	if _, err := delivery.DecodeRequest([]byte(`{"url":"https://a.example/","filter":{"issues":["army-cap"]}}`)); err != nil {
+		t.Errorf("a good request: %v", err)
+	}
+}

@@ -109,6 +109,23 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, ans)
 }
 
+// RequireJSON checks that a request's body is declared JSON, or not
+// declared at all.
+func RequireJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return fmt.Errorf("Content-Type %q: %v", ct, err)
+	}
+	if mt != "application/json" {
+		return fmt.Errorf("Content-Type %q not accepted: send application/json", mt)
+	}
+	return nil
+}
+
 func bodyFormat(ct string) (events.Format, error) {
 	if ct == "" {
 		return events.Auto, nil
