@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,6 +274,29 @@ func TestRequireToken(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != want {
 			t.Errorf("Authorization %q: %d, want %d", auth, rec.Code, want)
+		}
+	}
+}
+
+// TestJSONErrors answers the mux's own 404 and 405 in JSON, naming the
+// path and the methods allowed, and leaves the handlers' answers alone.
+func TestJSONErrors(t *testing.T) {
+	h := httpapi.JSONErrors(newAPI(t))
+	for _, c := range []struct {
+		method, path string
+		status       int
+		want         string
+	}{
+		{"GET", "/v1/nope", 404, "no such endpoint: /v1/nope"},
+		{"POST", "/v1/state", 405, "POST is not allowed on /v1/state (allowed: GET, HEAD)"},
+		{"GET", "/v1/events/nope", 404, "nope"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, nil))
+		var p httpapi.Problem
+		err := json.Unmarshal(rec.Body.Bytes(), &p)
+		if rec.Code != c.status || err != nil || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") || !strings.Contains(p.Error, c.want) {
+			t.Errorf("%s %s: %d %s %q, want %d with %q", c.method, c.path, rec.Code, rec.Header().Get("Content-Type"), rec.Body, c.status, c.want)
 		}
 	}
 }

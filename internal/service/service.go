@@ -275,9 +275,9 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	(&httpapi.API{Store: r.Store, Vocabulary: vocab, Status: r.Projector, Logger: log}).Register(mux)
 	(&httpapi.Ingest{Ingester: ing, Token: c.APIToken, Logger: log}).Register(mux)
 	mux.Handle("GET /metrics", metrics.Handler())
-	var handler http.Handler = mux
+	var handler http.Handler = httpapi.JSONErrors(mux)
 	if c.PrivateReads && c.APIToken != "" {
-		handler = privateReads(c.APIToken, mux)
+		handler = privateReads(c.APIToken, handler)
 	}
 	r.srv = &http.Server{
 		Handler:           metrics.Instrument(handler),
@@ -386,14 +386,14 @@ func Run(ctx context.Context, c Config) error {
 
 // privateReads requires the token for every read of the API, as the
 // write endpoints already do.
-func privateReads(token string, mux *http.ServeMux) http.Handler {
-	guarded := httpapi.RequireToken(token, mux)
+func privateReads(token string, next http.Handler) http.Handler {
+	guarded := httpapi.RequireToken(token, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/v1/") {
 			guarded.ServeHTTP(w, r)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 	})
 }
 
