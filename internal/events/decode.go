@@ -31,6 +31,9 @@ const (
 	NDJSON
 	// YAML is a list of events, or one event a document.
 	YAML
+	// AnyJSON is JSON or NDJSON, told apart as Auto does, but never YAML:
+	// what a body declared as application/json may be.
+	AnyJSON
 )
 
 // FormatOf tells the format of a file by its name's extension.
@@ -95,8 +98,18 @@ func (d *Decoder) maxDepth() int {
 func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		br := bufio.NewReaderSize(r, 64<<10)
-		if f == Auto {
+		// A byte order mark says UTF-8, which every input is: skipped, as
+		// RFC 8259 allows, whatever the format.
+		if b, _ := br.Peek(3); string(b) == "\ufeff" {
+			br.Discard(3)
+		}
+		switch f {
+		case Auto:
 			f = sniff(br)
+		case AnyJSON:
+			if f = sniff(br); f == YAML {
+				f = JSON // and its error says where it is not JSON
+			}
 		}
 		var n int
 		emit := func(rec Record) bool {

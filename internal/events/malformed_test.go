@@ -22,6 +22,7 @@ var malformed = []struct {
 }{
 	{"empty", ``, events.JSON, `in:1: record 1: empty input: want a JSON object or array of objects`},
 	{"empty array", `[ ]`, events.JSON, `in:1: record 1: empty input: no events in it`},
+	{"YAML declared JSON", "id: ok\ntitle: Talks\n", events.AnyJSON, `in:1: record 1: invalid JSON: invalid character 'i' looking for beginning of value`},
 	{"empty YAML", ``, events.YAML, `in:1: record 1: empty input: no events in it`},
 	{"YAML of comments", "# nothing yet\n---\n", events.YAML, `in:1: record 1: empty input: no events in it`},
 	{"blank NDJSON", "\n\n", events.NDJSON, `in:1: record 1: empty input: no events in it`},
@@ -173,6 +174,24 @@ sources: [{outlet: AP}]
 			t.Errorf("record %d: %v, want %s", i+1, r.Err, w.err)
 		case r.Line != w.line:
 			t.Errorf("record %d on line %d, want %d", i+1, r.Line, w.line)
+		}
+	}
+}
+
+// TestDecodeSkipsAByteOrderMark reads an input that starts with a UTF-8
+// byte order mark in every format.
+func TestDecodeSkipsAByteOrderMark(t *testing.T) {
+	dec := events.Decoder{Vocabulary: data.Vocabulary()}
+	for _, f := range []events.Format{events.Auto, events.AnyJSON, events.JSON, events.NDJSON, events.YAML} {
+		n := 0
+		for rec := range dec.Decode("in", strings.NewReader("\ufeff"+good+"\n"), f) {
+			if rec.Err != nil || rec.Event.ID != "ok" || rec.Line != 1 {
+				t.Errorf("format %d: %+v %v", f, rec.Event.ID, rec.Err)
+			}
+			n++
+		}
+		if n != 1 {
+			t.Errorf("format %d: %d records", f, n)
 		}
 	}
 }

@@ -136,7 +136,7 @@ func bodyFormat(ct string) (events.Format, error) {
 	}
 	switch mt {
 	case "application/json":
-		return events.Auto, nil // one object, an array, or NDJSON sent as JSON
+		return events.AnyJSON, nil // one object, an array, or NDJSON sent as JSON
 	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines":
 		return events.NDJSON, nil
 	case "application/yaml", "application/x-yaml", "text/yaml":
