@@ -42,6 +42,10 @@ func main() {
 	fs.Int64Var(&c.MaxBody, "max-body", 8<<20, "largest body in `bytes` (serve)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	fs.Parse(args)
+	if err := service.CheckLogFormat(*logFormat); err != nil {
+		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
+		os.Exit(2)
+	}
 	c.Logger = service.NewLogger(os.Stderr, *logFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -70,6 +70,10 @@ func main() {
 		}
 		os.Exit(2)
 	}
+	if err := service.CheckLogFormat(*logFormat); err != nil {
+		fmt.Fprintf(os.Stderr, "projector %s: %v\n", cmd, err)
+		os.Exit(2)
+	}
 	c.Logger = service.NewLogger(os.Stderr, *logFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

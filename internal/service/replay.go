@@ -65,8 +65,13 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 			}
 			return console.State(out, s, vocab)
 		case "history":
-			if vocab.Issue(q.Issue) == nil {
+			switch {
+			case q.Issue == "":
+				return fmt.Errorf("history needs -issue")
+			case vocab.Issue(q.Issue) == nil:
 				return fmt.Errorf("-issue %q: not in the vocabulary", q.Issue)
+			case q.Party != "" && vocab.Party(q.Party) == nil:
+				return fmt.Errorf("-party %q: not in the vocabulary", q.Party)
 			}
 			h, err := projections.QueryHistory(tx, projections.HistoryQuery{Issue: q.Issue, Party: q.Party, Knowledge: k, Limit: projections.MaxLimit})
 			if err != nil || q.JSON {

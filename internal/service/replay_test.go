@@ -61,8 +61,18 @@ func TestReplayCommands(t *testing.T) {
 		t.Errorf("state -json: %v, %d issues", err, len(st.Issues))
 	}
 	var out bytes.Buffer
-	if err := service.Replay(context.Background(), c, "state", service.ReplayQuery{At: "soon"}, &out); err == nil || !strings.Contains(err.Error(), `-at "soon"`) {
-		t.Errorf("bad -at: %v", err)
+	for _, bad := range []struct {
+		what string
+		q    service.ReplayQuery
+		want string
+	}{
+		{"state", service.ReplayQuery{At: "soon"}, `-at "soon"`},
+		{"history", service.ReplayQuery{}, "history needs -issue"},
+		{"history", service.ReplayQuery{Issue: "army-cap", Party: "atlantis"}, `-party "atlantis": not in the vocabulary`},
+	} {
+		if err := service.Replay(context.Background(), c, bad.what, bad.q, &out); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s %+v: %v, want %s", bad.what, bad.q, err, bad.want)
+		}
 	}
 	// The projector stopped cleanly and sealed its file; reading it must
 	// leave it so, or its next start would take it for damaged and rebuild.
