@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,11 @@ type Config struct {
 	// should hold a whole batch of the projector (stream.DefaultBatchMax),
 	// or a burst would cut off every client.
 	Buffer int
+	// LastSeq, when set, returns the stream's last sequence: a client
+	// resuming from an id past it was never sent that id by any replica
+	// (a stream restored from an older backup, a made-up id) and is told
+	// so, rather than wait for the stream to grow past it in silence.
+	LastSeq func(ctx context.Context) (uint64, error)
 	// KeepAlive is how long an SSE stream may stay silent before a comment
 	// is sent, so that proxies do not close it; 0 means DefaultKeepAlive.
 	KeepAlive time.Duration

@@ -29,6 +29,15 @@ func (b *Broker) filter(p *params) Filter {
 	}
 }
 
+// resumedBy names what the client resumed with: the header, or else the
+// parameter.
+func (p *params) resumedBy(r *http.Request) string {
+	if strings.TrimSpace(r.Header.Get("Last-Event-ID")) != "" {
+		return "Last-Event-ID"
+	}
+	return "last_event_id"
+}
+
 // lastEventID reads where a client resumes. The header wins over the
 // parameter: a browser reconnects to the URL it first opened, with the
 // header saying how far it got since.

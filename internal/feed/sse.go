@@ -3,12 +3,13 @@ package feed
 import (
 	"context"
 	"errors"
-	"github.com/parley-news/parley/internal/httpapi"
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
 	"time"
 
+	"github.com/parley-news/parley/internal/httpapi"
 	"github.com/parley-news/parley/internal/projections"
 )
 
@@ -32,6 +33,13 @@ func (b *Broker) serveSSE(w http.ResponseWriter, r *http.Request) {
 	p.Only("party", "issue", "type", "last_event_id")
 	f := b.filter(&p)
 	after, resume := p.lastEventID(r.Header.Get("Last-Event-ID"))
+	if p.Err == nil && resume && b.cfg.LastSeq != nil {
+		// Asked of the stream, not of this replica's read model, which
+		// may be behind the one that sent the id.
+		if last, err := b.cfg.LastSeq(r.Context()); err == nil && after > last {
+			p.Fail(p.resumedBy(r), strconv.FormatUint(after, 10), fmt.Sprintf("past the stream's last message (%d): not an id this feed sent", last))
+		}
+	}
 	if p.Err != nil {
 		writeProblem(w, http.StatusBadRequest, p.Err.Error(), p.Err.Param)
 		return

@@ -1,12 +1,15 @@
 package feed_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -358,4 +361,40 @@ func grepLines(s, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestSSERefusesAnIDPastTheStream: an id past the stream's last message
+// was never sent by any replica, and the client is told so instead of
+// waiting in silence; the last id itself resumes.
+func TestSSERefusesAnIDPastTheStream(t *testing.T) {
+	r := startService(t, true)
+	last := strconv.FormatUint(r.Projector.Applied(), 10)
+	for _, c := range []struct {
+		query, header, param string
+		status               int
+	}{
+		{"?last_event_id=99999999", "", "last_event_id", 400},
+		{"", "99999999", "Last-Event-ID", 400},
+		{"?last_event_id=" + last, "", "", 200},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "GET", r.HTTPURL+"/v1/feed"+c.query, nil)
+		if c.header != "" {
+			req.Header.Set("Last-Event-ID", c.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		var p struct{ Param string }
+		if c.status != 200 {
+			json.NewDecoder(resp.Body).Decode(&p)
+		}
+		resp.Body.Close()
+		cancel()
+		if resp.StatusCode != c.status || p.Param != c.param {
+			t.Errorf("%s %s: %d on %q, want %d on %q", c.query, c.header, resp.StatusCode, p.Param, c.status, c.param)
+		}
+	}
 }
