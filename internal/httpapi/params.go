@@ -40,6 +40,11 @@ func (p *Params) Single(name string) string {
 	if len(vs) == 0 {
 		return ""
 	}
+	if strings.TrimSpace(vs[0]) == "" {
+		// "?party=" would otherwise widen the answer to every party.
+		p.Fail(name, vs[0], "empty: give a value, or leave the parameter out")
+		return ""
+	}
 	return vs[0]
 }
 
@@ -78,8 +83,16 @@ func (p *Params) when(name string) (events.Time, bool) {
 		return events.Time{}, false
 	}
 	t, err := events.ParseTime(s)
-	if err != nil {
+	switch {
+	case err != nil && strings.Contains(s, " "):
+		// An offset's "+" sent unencoded arrives as a space.
+		p.Fail(name, s, err.Error()+` (a "+" in a URL is a space: write it %2B)`)
+		return events.Time{}, false
+	case err != nil:
 		p.Fail(name, s, err.Error())
+		return events.Time{}, false
+	case s != strings.TrimSpace(s):
+		p.Fail(name, s, "spaces around the time")
 		return events.Time{}, false
 	}
 	return t, true
