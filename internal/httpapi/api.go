@@ -276,6 +276,12 @@ func (a *API) diff(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) vocabulary(w http.ResponseWriter, r *http.Request) {
+	p := NewParams(r.URL.Query())
+	p.Only() // it takes none
+	if p.Err != nil {
+		writeError(w, r, a.Logger, p.Err)
+		return
+	}
 	w.Header().Set("Cache-Control", "max-age=60")
 	writeJSON(w, http.StatusOK, a.Vocabulary)
 }

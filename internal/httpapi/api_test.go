@@ -79,6 +79,8 @@ func TestParameters(t *testing.T) {
 		{"/v1/timeline?from=2025-11-25&to=2025-11-20", 400, "to"},
 		{"/v1/timeline?from=2025-11-20&to=2025-11-20", 200, ""},
 		{"/v1/timeline?party=", 400, "party"},
+		{"/v1/vocabulary?lang=fr", 400, "lang"},
+		{"/v1/vocabulary", 200, ""},
 		{"/v1/state?at=", 400, "at"},
 		{"/v1/state?known_at=%20", 400, "known_at"},
 		{"/v1/state?at=2025-11-21%20", 400, "at"},

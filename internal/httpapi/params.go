@@ -146,6 +146,10 @@ func (p *Params) Only(names ...string) {
 			}
 		}
 		if !found {
+			if len(names) == 0 {
+				p.Fail(k, p.q.Get(k), "unknown parameter (this endpoint takes none)")
+				continue
+			}
 			p.Fail(k, p.q.Get(k), "unknown parameter (known: "+strings.Join(names, ", ")+")")
 		}
 	}
