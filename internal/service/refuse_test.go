@@ -38,7 +38,7 @@ func TestStartRefusesWhatIsInUse(t *testing.T) {
 	first := start(t, dir, true)
 	waitReady(t, first)
 	_, err = service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard})
-	if !errors.Is(err, stream.ErrStoreInUse) || !strings.Contains(err.Error(), "a projector is running on "+dir) {
+	if !errors.Is(err, stream.ErrStoreInUse) || !strings.Contains(err.Error(), "a projector or a rebuild is running on "+dir) {
 		t.Fatalf("second projector on the folder: %v", err)
 	}
 	var st struct{ Seq uint64 }

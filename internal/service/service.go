@@ -429,7 +429,7 @@ func seed(ctx context.Context, ing *ingest.Ingester, out io.Writer) error {
 // LockedHint explains what to do when the read model is in use.
 func LockedHint(dir string, err error) error {
 	if errors.Is(err, bolt.ErrLocked) || errors.Is(err, stream.ErrStoreInUse) {
-		return fmt.Errorf("%w: a projector is running on %s; ask its HTTP API, or stop it first", err, dir)
+		return fmt.Errorf("%w: a projector or a rebuild is running on %s; ask the projector's HTTP API, or wait until it stops", err, dir)
 	}
 	return err
 }
