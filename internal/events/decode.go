@@ -533,45 +533,98 @@ func (d *Decoder) decodeYAML(br *bufio.Reader, emit func(Record) bool) {
 	// Each document is decoded on its own, so that a syntax error in one
 	// leaves the others readable; its lines are then made the file's.
 	for _, doc := range yamlDocuments(all) {
-		dec := yaml.NewDecoder(bytes.NewReader(doc.text))
-		for {
-			var node yaml.Node
-			err := dec.Decode(&node)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				line, msg := yamlError(err)
-				if line > 0 {
-					line += doc.line - 1
+		if !d.yamlDocument(doc, emit, true) {
+			return
+		}
+	}
+}
+
+// yamlDocument emits the records of one piece of a YAML stream, and
+// reports whether to go on. yaml.v3 reads a document whole or not at all:
+// when a document that is a list fails, and split is set, each item of the
+// list is read on its own, so that one broken item does not hide the
+// others.
+func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split bool) bool {
+	dec := yaml.NewDecoder(bytes.NewReader(doc.text))
+	for {
+		var node yaml.Node
+		err := dec.Decode(&node)
+		if errors.Is(err, io.EOF) {
+			return true
+		}
+		if err != nil {
+			if items := yamlItems(doc); split && len(items) > 1 {
+				for _, item := range items {
+					if !d.yamlDocument(item, emit, false) {
+						return false
+					}
 				}
-				// yaml.v3 reads a document whole or not at all.
-				if !emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Line: line, Reason: "invalid YAML: " + msg + "; nothing of this document was read"}}}}) {
-					return
-				}
-				break
+				return true
 			}
-			if len(node.Content) == 0 {
-				continue
+			line, msg := yamlError(err)
+			if line > 0 {
+				line += doc.line - 1
 			}
-			root := node.Content[0]
-			if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-				continue // an empty document: "---" with nothing after it
+			what := "this document"
+			if !split {
+				what = "this item"
 			}
-			shiftLines(&node, doc.line-1)
-			items := []*yaml.Node{root}
-			if root.Kind == yaml.SequenceNode {
-				items = root.Content
-			}
-			for _, n := range items {
-				rec := Record{Line: n.Line}
-				rec.Event, rec.Err = d.yamlRecord(n)
-				if !emit(rec) {
-					return
-				}
+			return emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Line: line, Reason: "invalid YAML: " + msg + "; nothing of " + what + " was read"}}}})
+		}
+		if len(node.Content) == 0 {
+			continue
+		}
+		root := node.Content[0]
+		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+			continue // an empty document: "---" with nothing after it
+		}
+		shiftLines(&node, doc.line-1)
+		items := []*yaml.Node{root}
+		if root.Kind == yaml.SequenceNode {
+			items = root.Content
+		}
+		for _, n := range items {
+			rec := Record{Line: n.Line}
+			rec.Event, rec.Err = d.yamlRecord(n)
+			if !emit(rec) {
+				return false
 			}
 		}
 	}
+}
+
+// yamlItems splits a document that is a block list at its first column
+// into one piece for each item, each a list of one, with the line it
+// starts on. It returns nil for any other document. What comes before the
+// first item (a marker, comments) is left out.
+func yamlItems(doc yamlDocument) []yamlDocument {
+	var items []yamlDocument
+	line := doc.line
+	text := doc.text
+	start := -1
+	for i := 0; i < len(text); line++ {
+		end := i + bytes.IndexByte(text[i:], '\n') + 1
+		if end == i {
+			end = len(text)
+		}
+		l := text[i:end]
+		if t := bytes.TrimRight(l, "\r\n"); bytes.HasPrefix(t, []byte("- ")) || string(t) == "-" {
+			if start >= 0 {
+				items[len(items)-1].text = text[start:i]
+			}
+			start = i
+			items = append(items, yamlDocument{line: line})
+		} else if start < 0 {
+			if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' && !bytes.HasPrefix(t, []byte("---")) {
+				return nil // content before any item: not a block list
+			}
+		}
+		i = end
+	}
+	if start >= 0 {
+		items[len(items)-1].text = text[start:]
+	}
+	return items
 }
 
 // shiftLines moves the lines of a node and all it holds down by n.

@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -193,5 +194,40 @@ func TestDecodeSkipsAByteOrderMark(t *testing.T) {
 		if n != 1 {
 			t.Errorf("format %d: %d records", f, n)
 		}
+	}
+}
+
+// TestDecodeReadsPastABadYAMLItem reads the other items of a list whose
+// one item yaml.v3 cannot read, each with its line in the file.
+func TestDecodeReadsPastABadYAMLItem(t *testing.T) {
+	const in = `# the shipped files are lists like this one
+- id: b1
+  type: talks
+  occurred_at: 2025-11-23
+  title: One
+  sources: [{outlet: AP}]
+
+- id: b2
+  title: [unclosed
+  sources: [{outlet: AP}]
+- id: b3
+  type: talks
+  occurred_at: 2025-11-23
+  title: "Three: a colon"
+  sources:
+    - outlet: AP
+`
+	dec := events.Decoder{Vocabulary: data.Vocabulary()}
+	var got []string
+	for rec := range dec.Decode("in", strings.NewReader(in), events.YAML) {
+		if rec.Err != nil {
+			got = append(got, rec.Err.Error())
+			continue
+		}
+		got = append(got, fmt.Sprintf("%s@%d", rec.Event.ID, rec.Line))
+	}
+	want := []string{"b1@2", "in:8: record 2: invalid YAML: did not find expected ',' or ']'; nothing of this item was read", "b3@11"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
 }
