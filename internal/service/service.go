@@ -220,13 +220,14 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	if err := writable(c.DataDir); err != nil {
 		return nil, err
 	}
-	// The address first: a port in use is told before anything starts or
-	// is appended.
+	// A port in use is told before anything starts or is appended. It is
+	// let go again until the server is ready: a client that came meanwhile
+	// (a start may rebuild for minutes) would hang rather than be refused.
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
-	r.stops = append(r.stops, func() { ln.Close() }) // until Serve owns it
+	ln.Close()
 	if r.stream, err = OpenStream(ctx, c, c.NATSListen); err != nil {
 		return nil, LockedHint(c.DataDir, err)
 	}
@@ -285,6 +286,9 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if ln, err = net.Listen("tcp", c.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
 	r.HTTPURL = "http://" + ln.Addr().String()
 	srv := r.srv
