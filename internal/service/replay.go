@@ -99,26 +99,31 @@ func orJSON(w io.Writer, v any, err error) error {
 	return console.JSON(w, v)
 }
 
+// flagTime reads the date or time given to a flag; zero when none was.
+func flagTime(flag, s string) (events.Time, error) {
+	if s == "" {
+		return events.Time{}, nil
+	}
+	t, err := events.ParseTime(s)
+	if err != nil {
+		return events.Time{}, fmt.Errorf("%s %q: %w", flag, s, err)
+	}
+	return t, nil
+}
+
 // startOf reads a date or time as the start of what it stands for, as
 // from does in the API: a diff from a date counts the changes of that day.
 func startOf(flag, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := events.ParseTime(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%s %q: %w", flag, s, err)
-	}
-	return t.Time, nil
+	t, err := flagTime(flag, s)
+	return t.Time, err
 }
 
+// endOf reads a date or time as the end of what it stands for: "as of
+// 2025-11-21" counts all of the 21st.
 func endOf(flag, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := events.ParseTime(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%s %q: %w", flag, s, err)
+	t, err := flagTime(flag, s)
+	if err != nil || t.IsZero() {
+		return time.Time{}, err
 	}
 	return t.End(), nil
 }
