@@ -546,6 +546,7 @@ func (d *Decoder) decodeYAML(br *bufio.Reader, emit func(Record) bool) {
 // others.
 func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split bool) bool {
 	dec := yaml.NewDecoder(bytes.NewReader(doc.text))
+	read := false // records of this piece emitted: splitting it would repeat them
 	for {
 		var node yaml.Node
 		err := dec.Decode(&node)
@@ -553,7 +554,7 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 			return true
 		}
 		if err != nil {
-			if items := yamlItems(doc); split && len(items) > 1 {
+			if items := yamlItems(doc); split && !read && len(items) > 1 {
 				for _, item := range items {
 					if !d.yamlDocument(item, emit, false) {
 						return false
@@ -586,6 +587,7 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 		for _, n := range items {
 			rec := Record{Line: n.Line}
 			rec.Event, rec.Err = d.yamlRecord(n)
+			read = true
 			if !emit(rec) {
 				return false
 			}
