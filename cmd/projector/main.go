@@ -49,12 +49,19 @@ func main() {
 		fs.BoolVar(&c.PrivateReads, "private-reads", false, "require the API token for reads too")
 		fs.BoolVar(&c.WebhookAllowLoopback, "webhook-allow-loopback", false, "allow webhook deliveries to 127.0.0.1 (local testing)")
 	case "state", "history", "diff":
-		fs.StringVar(&q.At, "at", "", "event time `T`: a date or RFC 3339 time")
+		// Each command takes only its own flags: one that would be
+		// ignored (history -at) is an error instead.
+		switch cmd {
+		case "state":
+			fs.StringVar(&q.At, "at", "", "event time `T`: a date or RFC 3339 time")
+		case "history":
+			fs.StringVar(&q.Issue, "issue", "", "issue id")
+			fs.StringVar(&q.Party, "party", "", "party id")
+		case "diff":
+			fs.StringVar(&q.From, "from", "", "from event time: a date stands for its start")
+			fs.StringVar(&q.To, "to", "", "to event time: a date stands for its end")
+		}
 		fs.StringVar(&q.KnownAt, "known-at", "", "count only what was recorded by `R`")
-		fs.StringVar(&q.Issue, "issue", "", "issue id (history)")
-		fs.StringVar(&q.Party, "party", "", "party id (history)")
-		fs.StringVar(&q.From, "from", "", "from event time (diff)")
-		fs.StringVar(&q.To, "to", "", "to event time (diff)")
 		fs.BoolVar(&q.JSON, "json", false, "print JSON instead of a table")
 	case "rebuild":
 	default:
