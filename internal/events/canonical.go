@@ -141,18 +141,14 @@ func (d *canonicalReader) rawString() ([]byte, bool) {
 		d.i += q + 2
 		return s, false
 	}
-	for j := d.i + 1; j < len(d.b); j++ {
-		switch d.b[j] {
-		case '"':
-			s := d.b[d.i : j+1]
-			d.i = j + 1
-			return s, true
-		case '\\':
-			j++
-		}
+	end := stringEnd(d.b, d.i)
+	if end < 0 {
+		d.ok = false
+		return nil, false
 	}
-	d.ok = false
-	return nil, false
+	s := d.b[d.i:end]
+	d.i = end
+	return s, true
 }
 
 // str reads a string. Escaped ones, a few in a real report (a quotation

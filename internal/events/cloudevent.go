@@ -62,17 +62,22 @@ func Wrap(e Event, source string) []byte {
 // holds only as far as its syntax: the projector applies what was appended
 // even if the vocabulary has changed since.
 func Unwrap(b []byte) (Event, error) {
-	e, _, err := UnwrapData(b)
+	e, _, _, err := UnwrapData(b)
 	return e, err
 }
 
 // UnwrapData is Unwrap that also returns the event's JSON as stored, for
-// a reader that keeps it without encoding it again.
-func UnwrapData(b []byte) (Event, json.RawMessage, error) {
-	if e, data, ok := unwrapFast(b); ok {
-		return e, data, nil
+// a reader that keeps it without encoding it again, and whether that JSON
+// is the event's canonical form (IsCanonical), which reading it usually
+// tells already.
+func UnwrapData(b []byte) (e Event, data json.RawMessage, canonical bool, err error) {
+	if e, data, canonical, ok := unwrapFast(b); ok {
+		return e, data, canonical, nil
 	}
-	return unwrapSlow(b)
+	if e, data, err = unwrapSlow(b); err != nil {
+		return e, data, false, err
+	}
+	return e, data, e.IsCanonical(data), nil
 }
 
 // unwrapFast reads the envelope with a scan of its members and the event
@@ -83,19 +88,24 @@ func UnwrapData(b []byte) (Event, json.RawMessage, error) {
 // exactly and given once: encoding/json matches names without regard to
 // case and merges repeated members. An event in another spelling than the
 // canonical one is decoded by encoding/json, from its own bytes only.
-func unwrapFast(b []byte) (Event, json.RawMessage, bool) {
+func unwrapFast(b []byte) (e Event, data json.RawMessage, canonical, ok bool) {
 	env, ok := scanEnvelope(b)
 	if !ok {
-		return Event{}, nil, false
+		return Event{}, nil, false, false
 	}
-	e, ok := decodeCanonical(env.data)
-	if !ok && json.Unmarshal(env.data, &e) != nil {
-		return Event{}, nil, false
+	e, canonical = decodeCanonical(env.data)
+	if !canonical && json.Unmarshal(env.data, &e) != nil {
+		return Event{}, nil, false, false
 	}
 	if envelopeErr(env.specVersion, env.id, &e) != nil {
-		return Event{}, nil, false // for unwrapSlow to word, in its order
+		return Event{}, nil, false, false // for unwrapSlow to word, in its order
 	}
-	return e, json.RawMessage(env.data), true
+	if !canonical {
+		// decodeCanonical leaves some canonical events to encoding/json
+		// (an amend): refused is not yet told apart from not canonical.
+		canonical = e.IsCanonical(env.data)
+	}
+	return e, json.RawMessage(env.data), canonical, true
 }
 
 // envelopeMembers are the members of an envelope that encoding/json

@@ -38,7 +38,7 @@ func unwrapCases() []struct {
 
 func TestUnwrapFastTakesWhatItMay(t *testing.T) {
 	for i, c := range unwrapCases() {
-		if _, _, ok := unwrapFast([]byte(c.in)); ok != c.fast {
+		if _, _, _, ok := unwrapFast([]byte(c.in)); ok != c.fast {
 			t.Errorf("case %d: fast path took it: %v, want %v\n%s", i, ok, c.fast, c.in)
 		}
 	}
@@ -52,7 +52,7 @@ func FuzzUnwrap(f *testing.F) {
 		f.Add(c.in)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		e, data, ok := unwrapFast([]byte(in))
+		e, data, canonical, ok := unwrapFast([]byte(in))
 		if !ok {
 			return
 		}
@@ -65,6 +65,9 @@ func FuzzUnwrap(f *testing.F) {
 		}
 		if !bytes.Equal(e.Canonical(), want.Canonical()) {
 			t.Fatalf("events differ:\n got %s\nwant %s", e.Canonical(), want.Canonical())
+		}
+		if canonical != want.IsCanonical(wantData) {
+			t.Fatalf("told canonical %v, IsCanonical says otherwise:\n%s", canonical, wantData)
 		}
 	})
 }

@@ -105,8 +105,8 @@ func maxOccurred(tx Tx) uint64 {
 type applier struct {
 	tx     Tx
 	m      Message
-	maxOcc uint64 // the latest event time applied, carried through a batch
-	raw    []byte // the event's JSON as stored
+	maxOcc uint64   // the latest event time applied, carried through a batch
+	dec    *Decoded // the message's event, and its JSON as stored
 
 	// now holds, for the pairs looked up in this batch, the position as of
 	// the present and the last message applied; writing a claim of a pair
@@ -135,7 +135,7 @@ func (a *applier) apply() (Outcome, error) {
 		return a.skip(d.err.Error())
 	}
 	e := d.event
-	a.raw = d.raw
+	a.dec = d
 	if prev, err := getRecord(a.tx, e.ID); err != nil {
 		return Outcome{}, err
 	} else if prev != nil {
@@ -165,7 +165,7 @@ func (a *applier) add(e events.Event) (Outcome, error) {
 	pre := a.m.Decoded.preparedFor(a.m)
 	if pre == nil {
 		var err error
-		if pre, err = prepareAdd(e, a.raw, a.m.Seq, a.m.Time); err != nil {
+		if pre, err = prepareAdd(e, a.dec.raw, a.dec.canonical, a.m.Seq, a.m.Time); err != nil {
 			return Outcome{}, err
 		}
 	}
@@ -207,7 +207,7 @@ func (a *applier) amend(e events.Event) (Outcome, error) {
 		issues = union(issues, events.Event{Positions: *e.Amend.Positions}.Issues())
 		parties = union(parties, events.Event{Positions: *e.Amend.Positions}.Parties())
 	}
-	rec := newRecord(e, a.raw, a.m.Seq, a.m.Time, issues, parties)
+	rec := newRecord(e, a.dec.raw, a.dec.canonical, a.m.Seq, a.m.Time, issues, parties)
 	// A correction's own positions are not claims: what it says of
 	// positions is in amend, and lands on the event it corrects.
 	if err := a.open(rec, 0, false); err != nil {
@@ -415,15 +415,16 @@ type prepared struct {
 }
 
 // newRecord is the record of an event first recorded at seq and at, as
-// the stream stored it (raw), indexed under issues and parties.
-func newRecord(e events.Event, raw []byte, seq uint64, at time.Time, issues, parties []string) *eventRecord {
+// the stream stored it (raw, canonical or not), indexed under issues and
+// parties.
+func newRecord(e events.Event, raw []byte, canonical bool, seq uint64, at time.Time, issues, parties []string) *eventRecord {
 	return &eventRecord{ID: e.ID, Seq: seq, RecordedAt: at, Versions: []version{{Seq: seq, RecordedAt: at,
-		Event: e, Issues: issues, Parties: parties, raw: raw, Canonical: e.IsCanonical(raw)}}}
+		Event: e, Issues: issues, Parties: parties, raw: raw, Canonical: canonical}}}
 }
 
 // prepareAdd works out the writes of a new event recorded at seq and at.
-func prepareAdd(e events.Event, raw []byte, seq uint64, at time.Time) (*prepared, error) {
-	rec := newRecord(e, raw, seq, at, e.Issues(), e.Parties())
+func prepareAdd(e events.Event, raw []byte, canonical bool, seq uint64, at time.Time) (*prepared, error) {
+	rec := newRecord(e, raw, canonical, seq, at, e.Issues(), e.Parties())
 	es := versionEntries(rec, 0, true)
 	vd := validity{from: seq, to: forever}
 	for i := range es {

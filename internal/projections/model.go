@@ -195,9 +195,10 @@ type Message struct {
 // goroutine that receives messages, so that decoding one batch overlaps
 // applying the one before.
 type Decoded struct {
-	event events.Event
-	raw   []byte
-	err   error
+	event     events.Event
+	raw       []byte
+	canonical bool // raw is the event's canonical JSON
+	err       error
 	// pre is what applying the event as new writes, when Prepare worked
 	// it out.
 	pre *prepared
@@ -205,8 +206,8 @@ type Decoded struct {
 
 // decode decodes a stream message's event.
 func decode(data []byte) *Decoded {
-	e, raw, err := events.UnwrapData(data)
-	return &Decoded{event: e, raw: raw, err: err}
+	e, raw, canonical, err := events.UnwrapData(data)
+	return &Decoded{event: e, raw: raw, canonical: canonical, err: err}
 }
 
 // Prepare decodes the event of the message recorded at seq and at and,
@@ -220,7 +221,7 @@ func Prepare(seq uint64, at time.Time, data []byte) *Decoded {
 	if d.err != nil || d.event.Type == events.TypeCorrection || d.event.Type == events.TypeRetraction {
 		return d
 	}
-	d.pre, _ = prepareAdd(d.event, d.raw, seq, at) // on error, ApplyBatch meets it again
+	d.pre, _ = prepareAdd(d.event, d.raw, d.canonical, seq, at) // on error, ApplyBatch meets it again
 	return d
 }
 
