@@ -51,6 +51,10 @@ type Broker struct {
 	once    sync.Once
 
 	dropped atomic.Uint64
+	// applied is the read model's checkpoint as last published (or read
+	// at start): a client resuming at or below it needs no question to
+	// the stream.
+	applied atomic.Uint64
 }
 
 // New returns a Broker that serves the read model in store, with filters
@@ -71,6 +75,11 @@ func New(store projections.Store, vocab *events.Vocabulary, cfg Config) (*Broker
 		hooked: map[*http.Server]bool{},
 		ctx:    ctx, cancel: cancel, stopped: make(chan struct{}),
 	}
+	// Until a batch is published, what the read model holds.
+	_ = store.View(ctx, func(tx projections.Tx) error {
+		b.applied.Store(projections.Checkpoint(tx))
+		return nil
+	})
 	go b.run()
 	return b, nil
 }
@@ -79,6 +88,7 @@ func New(store projections.Store, vocab *events.Vocabulary, cfg Config) (*Broker
 // clients. It is the projector's OnApply hook and returns at once: it
 // never waits for a client or for the read model.
 func (b *Broker) Publish(checkpoint uint64, devs []*projections.Development) {
+	b.applied.Store(checkpoint)
 	if len(devs) == 0 {
 		return
 	}

@@ -19,7 +19,7 @@ func FuzzLastEventID(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, header, query string) {
 		p := params{httpapi.NewParams(url.Values{"last_event_id": []string{query}})}
-		n, ok := p.lastEventID(header)
+		n, _, ok := p.lastEventID(header)
 		given := strings.TrimSpace(header)
 		if given == "" {
 			given = query

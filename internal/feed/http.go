@@ -29,32 +29,23 @@ func (b *Broker) filter(p *params) Filter {
 	}
 }
 
-// resumedBy names what the client resumed with: the header, or else the
-// parameter.
-func (p *params) resumedBy(r *http.Request) string {
-	if strings.TrimSpace(r.Header.Get("Last-Event-ID")) != "" {
-		return "Last-Event-ID"
-	}
-	return "last_event_id"
-}
-
-// lastEventID reads where a client resumes. The header wins over the
-// parameter: a browser reconnects to the URL it first opened, with the
-// header saying how far it got since.
-func (p *params) lastEventID(header string) (uint64, bool) {
-	name, s := "Last-Event-ID", strings.TrimSpace(header)
+// lastEventID reads where a client resumes, and by which name it said so.
+// The header wins over the parameter: a browser reconnects to the URL it
+// first opened, with the header saying how far it got since.
+func (p *params) lastEventID(header string) (n uint64, by string, ok bool) {
+	by, s := "Last-Event-ID", strings.TrimSpace(header)
 	if s == "" {
-		name, s = "last_event_id", p.Single("last_event_id")
+		by, s = "last_event_id", p.Single("last_event_id")
 	}
 	if s == "" {
-		return 0, false
+		return 0, by, false
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		p.Fail(name, s, "want the id of a message this feed sent (a stream sequence)")
-		return 0, false
+		p.Fail(by, s, "want the id of a message this feed sent (a stream sequence)")
+		return 0, by, false
 	}
-	return n, true
+	return n, by, true
 }
 
 func (p *params) limit(def int) int {

@@ -32,12 +32,12 @@ func (b *Broker) serveSSE(w http.ResponseWriter, r *http.Request) {
 	p := params{httpapi.NewParams(r.URL.Query())}
 	p.Only("party", "issue", "type", "last_event_id")
 	f := b.filter(&p)
-	after, resume := p.lastEventID(r.Header.Get("Last-Event-ID"))
-	if p.Err == nil && resume && b.cfg.LastSeq != nil {
-		// Asked of the stream, not of this replica's read model, which
-		// may be behind the one that sent the id.
+	after, by, resume := p.lastEventID(r.Header.Get("Last-Event-ID"))
+	if p.Err == nil && resume && after > b.applied.Load() && b.cfg.LastSeq != nil {
+		// Past what this replica applied: asked of the stream, since the
+		// replica that sent the id may be ahead of this one.
 		if last, err := b.cfg.LastSeq(r.Context()); err == nil && after > last {
-			p.Fail(p.resumedBy(r), strconv.FormatUint(after, 10), fmt.Sprintf("past the stream's last message (%d): not an id this feed sent", last))
+			p.Fail(by, strconv.FormatUint(after, 10), fmt.Sprintf("past the stream's last message (%d): not an id this feed sent", last))
 		}
 	}
 	if p.Err != nil {
