@@ -112,29 +112,33 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 // RequireJSON checks that a request's body is declared JSON, or not
 // declared at all.
 func RequireJSON(r *http.Request) error {
-	ct := r.Header.Get("Content-Type")
+	mt, err := mediaType(r.Header.Get("Content-Type"))
+	if err == nil && mt != "" && mt != "application/json" {
+		err = fmt.Errorf("Content-Type %q not accepted: send application/json", mt)
+	}
+	return err
+}
+
+// mediaType is the media type of a Content-Type header, "" for none.
+func mediaType(ct string) (string, error) {
 	if ct == "" {
-		return nil
+		return "", nil
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return fmt.Errorf("Content-Type %q: %v", ct, err)
+		return "", fmt.Errorf("Content-Type %q: %v", ct, err)
 	}
-	if mt != "application/json" {
-		return fmt.Errorf("Content-Type %q not accepted: send application/json", mt)
-	}
-	return nil
+	return mt, nil
 }
 
 func bodyFormat(ct string) (events.Format, error) {
-	if ct == "" {
-		return events.Auto, nil
-	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, err := mediaType(ct)
 	if err != nil {
-		return 0, fmt.Errorf("Content-Type %q: %v", ct, err)
+		return 0, err
 	}
 	switch mt {
+	case "":
+		return events.Auto, nil
 	case "application/json":
 		return events.AnyJSON, nil // one object, an array, or NDJSON sent as JSON
 	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines":

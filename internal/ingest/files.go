@@ -70,7 +70,7 @@ func Print(res *Result, out, errOut io.Writer) {
 			// A run of records that failed alike (the stream went away,
 			// ingest was stopped) is one line, not thousands.
 			j := i
-			for j+1 < len(res.Records) && res.Records[j+1].Status == rr.Status && res.Records[j+1].Error == rr.Error && rr.Status == Failed {
+			for rr.Status == Failed && j+1 < len(res.Records) && res.Records[j+1].Status == Failed && res.Records[j+1].Error == rr.Error {
 				j++
 			}
 			if j > i {
@@ -78,20 +78,10 @@ func Print(res *Result, out, errOut io.Writer) {
 				i = j
 				continue
 			}
-			fmt.Fprintf(errOut, "  %s: %s: %s\n", rr.Status, where(res.Name, rr), rr.Error)
+			// Named as the decoder names a record: file:line: record N (id X).
+			at := &events.RecordError{File: res.Name, Line: rr.Line, Record: rr.Record, ID: rr.ID,
+				Fields: []events.FieldError{{Reason: rr.Error}}}
+			fmt.Fprintf(errOut, "  %s: %v\n", rr.Status, at)
 		}
 	}
-}
-
-// where names a record as the decoder's errors do: file:line: record N (id X).
-func where(name string, rr RecordResult) string {
-	s := name
-	if rr.Line > 0 {
-		s += fmt.Sprintf(":%d", rr.Line)
-	}
-	s += fmt.Sprintf(": record %d", rr.Record)
-	if rr.ID != "" {
-		s += " (id " + rr.ID + ")"
-	}
-	return s
 }
