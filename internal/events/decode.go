@@ -601,15 +601,11 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 // first item (a marker, comments) is left out.
 func yamlItems(doc yamlDocument) []yamlDocument {
 	var items []yamlDocument
-	line := doc.line
+	line := doc.line - 1
 	text := doc.text
 	start := -1
-	for i := 0; i < len(text); line++ {
-		end := i + bytes.IndexByte(text[i:], '\n') + 1
-		if end == i {
-			end = len(text)
-		}
-		l := text[i:end]
+	for i, l := range lines(text) {
+		line++
 		if t := bytes.TrimRight(l, "\r\n"); bytes.HasPrefix(t, []byte("- ")) || string(t) == "-" {
 			if start >= 0 {
 				items[len(items)-1].text = text[start:i]
@@ -621,7 +617,6 @@ func yamlItems(doc yamlDocument) []yamlDocument {
 				return nil // content before any item: not a block list
 			}
 		}
-		i = end
 	}
 	if start >= 0 {
 		items[len(items)-1].text = text[start:]
@@ -652,14 +647,10 @@ type yamlDocument struct {
 // stay with the document they precede.
 func yamlDocuments(all []byte) []yamlDocument {
 	var docs []yamlDocument
-	start, startLine, line := 0, 1, 1
+	start, startLine, line := 0, 1, 0
 	onlyPreamble := true // the current piece holds nothing but directives, comments and blanks
-	for i := 0; i < len(all); line++ {
-		end := i + bytes.IndexByte(all[i:], '\n') + 1
-		if end == i {
-			end = len(all)
-		}
-		l := all[i:end]
+	for i, l := range lines(all) {
+		line++
 		marker := bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\n' || l[3] == '\r')
 		if marker && !onlyPreamble {
 			docs = append(docs, yamlDocument{text: all[start:i], line: startLine})
@@ -674,9 +665,25 @@ func yamlDocuments(all []byte) []yamlDocument {
 				onlyPreamble = false
 			}
 		}
-		i = end
 	}
 	return append(docs, yamlDocument{text: all[start:], line: startLine})
+}
+
+// lines yields each line of b, its end of line included, with the offset
+// it starts at.
+func lines(b []byte) iter.Seq2[int, []byte] {
+	return func(yield func(int, []byte) bool) {
+		for i := 0; i < len(b); {
+			n := bytes.IndexByte(b[i:], '\n') + 1
+			if n == 0 {
+				n = len(b) - i
+			}
+			if !yield(i, b[i:i+n]) {
+				return
+			}
+			i += n
+		}
+	}
 }
 
 func (d *Decoder) yamlRecord(n *yaml.Node) (Event, *RecordError) {
