@@ -164,27 +164,43 @@ func TestOpenModelRebuildsOtherVersionAndDamage(t *testing.T) {
 	}
 }
 
+// sealedModel is a folder holding the read model of 50 events, changed by
+// change (nil for none) and closed sealed, as a clean stop leaves it, with
+// a connection to its stream and a closed one, on which a rebuild fails.
+func sealedModel(t *testing.T, change func(projections.Tx) error) (conn, gone *stream.Conn, dir, path string) {
+	t.Helper()
+	srv := natstest.Server(t)
+	conn = natstest.Conn(t, srv)
+	fill(t, conn, 50)
+	dir = t.TempDir()
+	path = filepath.Join(dir, projector.ModelFile)
+	project(t, conn, path)
+	st, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if change != nil {
+		if err := st.Update(context.Background(), change); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.SealAndClose(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gone = natstest.Conn(t, srv)
+	gone.Close()
+	return conn, gone, dir, path
+}
+
 // TestSealedOtherVersionSurvivesAFailedRebuild: a sealed read model of
 // another projection version whose rebuild fails (here the stream is
 // gone) is still that read model on the next start, with its
 // subscriptions to carry over, not a file taken for damaged because
 // opening it to check it changed its bytes under the seal.
 func TestSealedOtherVersionSurvivesAFailedRebuild(t *testing.T) {
-	srv := natstest.Server(t)
-	conn := natstest.Conn(t, srv)
-	fill(t, conn, 50)
-	dir := t.TempDir()
-	path := filepath.Join(dir, projector.ModelFile)
-	project(t, conn, path)
-	st, _ := bolt.Open(path, bolt.Options{})
-	st.Update(context.Background(), func(tx projections.Tx) error {
+	conn, gone, dir, path := sealedModel(t, func(tx projections.Tx) error {
 		return tx.Bucket(projections.BucketMeta).Put([]byte("version"), []byte{0, 0, 0, 0, 0, 0, 0, 99})
 	})
-	if err := st.SealAndClose(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	gone := natstest.Conn(t, srv)
-	gone.Close()
 	if _, err := projector.OpenModel(context.Background(), gone, dir, nil, io.Discard, discard()); err == nil {
 		t.Fatal("rebuilt without a stream")
 	}
@@ -206,22 +222,10 @@ func TestSealedOtherVersionSurvivesAFailedRebuild(t *testing.T) {
 // file the next start makes is not judged by the old seal and taken for
 // damaged in turn.
 func TestDamagedModelTakesItsSealAside(t *testing.T) {
-	srv := natstest.Server(t)
-	conn := natstest.Conn(t, srv)
-	fill(t, conn, 50)
-	dir := t.TempDir()
-	path := filepath.Join(dir, projector.ModelFile)
-	project(t, conn, path)
-	st, _ := bolt.Open(path, bolt.Options{})
-	if err := st.SealAndClose(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	conn, gone, dir, path := sealedModel(t, nil)
 	b, _ := os.ReadFile(path)
 	b[len(b)/2] ^= 0xff
 	os.WriteFile(path, b, 0o600)
-
-	gone := natstest.Conn(t, srv)
-	gone.Close()
 	if _, err := projector.OpenModel(context.Background(), gone, dir, nil, io.Discard, discard()); err == nil {
 		t.Fatal("rebuilt without a stream")
 	}
