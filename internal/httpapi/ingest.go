@@ -53,6 +53,7 @@ type ingestAnswer struct {
 	Appended  int                   `json:"appended"`
 	Duplicate int                   `json:"duplicate"`
 	Rejected  int                   `json:"rejected"`
+	Conflict  int                   `json:"conflict"`
 	Failed    int                   `json:"failed,omitempty"`
 	Results   []ingest.RecordResult `json:"results"`
 }
@@ -85,25 +86,22 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, Problem{Error: "the stream is unavailable: " + err.Error()})
 		return
 	}
-	ans := ingestAnswer{Appended: res.Appended, Duplicate: res.Duplicate, Rejected: res.Rejected, Failed: res.Failed, Results: res.Records}
+	ans := ingestAnswer{Appended: res.Appended, Duplicate: res.Duplicate, Rejected: res.Rejected, Conflict: res.Conflict, Failed: res.Failed, Results: res.Records}
 	status := http.StatusOK
-	var invalid, conflict int
 	for _, rr := range res.Records {
 		switch rr.Status {
 		case ingest.Rejected:
-			invalid++
 			h.Logger.Warn("record rejected", "id", rr.ID, "record", rr.Record, "reason", rr.Error)
 		case ingest.Conflict:
-			conflict++
 			h.Logger.Warn("record conflicts", "id", rr.ID, "reason", rr.Error)
 		}
 	}
 	switch {
 	case res.Failed > 0:
 		status = http.StatusServiceUnavailable
-	case invalid > 0:
+	case res.Rejected > 0:
 		status = http.StatusBadRequest
-	case conflict > 0:
+	case res.Conflict > 0:
 		status = http.StatusConflict
 	}
 	writeJSON(w, status, ans)

@@ -55,6 +55,9 @@ func Print(res *Result, out, errOut io.Writer) {
 		verb = "valid"
 	}
 	fmt.Fprintf(out, "%s: %d %s, %d duplicate, %d rejected", res.Name, res.Appended, verb, res.Duplicate, res.Rejected)
+	if res.Conflict > 0 {
+		fmt.Fprintf(out, ", %d conflict", res.Conflict)
+	}
 	if res.Failed > 0 {
 		fmt.Fprintf(out, ", %d failed", res.Failed)
 	}

@@ -47,14 +47,17 @@ type Result struct {
 	Appended  int    `json:"appended"`
 	Duplicate int    `json:"duplicate"`
 	Rejected  int    `json:"rejected"`
-	Failed    int    `json:"failed,omitempty"`
+	// Conflict counts records whose id is taken by other content: valid
+	// records, told apart from invalid (Rejected) ones.
+	Conflict int `json:"conflict"`
+	Failed   int `json:"failed,omitempty"`
 	// Checked is set when the input was only validated (no stream).
 	Checked bool           `json:"checked,omitempty"`
 	Records []RecordResult `json:"records"`
 }
 
 // OK reports whether every record went in (appended or already there).
-func (r *Result) OK() bool { return r.Rejected == 0 && r.Failed == 0 }
+func (r *Result) OK() bool { return r.Rejected == 0 && r.Conflict == 0 && r.Failed == 0 }
 
 // count adds up the records' statuses and counts them in the metrics.
 func (res *Result) count() {
@@ -83,8 +86,10 @@ func (res *Result) count() {
 			res.Appended++
 		case Duplicate:
 			res.Duplicate++
-		case Rejected, Conflict:
+		case Rejected:
 			res.Rejected++
+		case Conflict:
+			res.Conflict++
 		default:
 			res.Failed++
 		}

@@ -30,7 +30,7 @@ func TestCheckTellsRepeatedIDs(t *testing.T) {
 			t.Errorf("record %d: %s %s, want %s", rr.Record, rr.Status, rr.Error, want[i])
 		}
 	}
-	if res.OK() || res.Appended != 2 || res.Duplicate != 1 || res.Rejected != 1 {
+	if res.OK() || res.Appended != 2 || res.Duplicate != 1 || res.Rejected != 0 || res.Conflict != 1 {
 		t.Errorf("counts: %+v", res)
 	}
 	var out, errOut bytes.Buffer

@@ -424,7 +424,7 @@ func seed(ctx context.Context, ing *ingest.Ingester, out io.Writer) error {
 		}
 		ingest.Print(res, out, out)
 		if !res.OK() {
-			return fmt.Errorf("seed %s: %d records did not go in", name, res.Rejected+res.Failed)
+			return fmt.Errorf("seed %s: %d records did not go in", name, res.Rejected+res.Conflict+res.Failed)
 		}
 	}
 	return nil

@@ -255,8 +255,8 @@ func TestPostEvents(t *testing.T) {
 	if code, m := post(good); code != 200 || m["duplicate"].(float64) != 1 {
 		t.Errorf("resend: %d %v, want 200 duplicate", code, m)
 	}
-	if code, _ := post(strings.Replace(good, `"T"`, `"Other"`, 1)); code != 409 {
-		t.Errorf("same id, other content: %d, want 409", code)
+	if code, m := post(strings.Replace(good, `"T"`, `"Other"`, 1)); code != 409 || m["conflict"] != 1.0 || m["rejected"] != 0.0 {
+		t.Errorf("same id, other content: %d %v, want 409 with one conflict, none rejected", code, m)
 	}
 	big := strings.Repeat(" ", 9<<20) + good
 	if code, _ := post(big); code != 413 {

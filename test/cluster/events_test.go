@@ -27,14 +27,14 @@ type corpus struct {
 	// Invalid are ids of records rejected by validation: never stored.
 	Invalid map[string]bool
 	// Expected totals over all files, as ingest prints them.
-	Appended, Duplicate, Rejected int
+	Appended, Duplicate, Rejected, Conflict int
 }
 
 // writeCorpus writes n events over files NDJSON files in dir, their ids
 // and file names starting with prefix, drawn from
 // the shipped vocabulary, about 1 KiB each. Among them: invalid records
 // (an unknown party), records repeated as they were (duplicates), records
-// that reuse an id for other content (conflicts, rejected) and corrections
+// that reuse an id for other content (conflicts) and corrections
 // of events of earlier files, which ingest checks against the stream.
 func writeCorpus(t *testing.T, dir, prefix string, n, files int) corpus {
 	t.Helper()
@@ -115,7 +115,7 @@ response statement talks summit deadline corridor monitoring mission delegation 
 				other := stored[firstOfFile+r.IntN(len(stored)-firstOfFile)]
 				other.Title = "Conflicting " + other.Title
 				write(other)
-				c.Rejected++
+				c.Conflict++
 				continue
 			case made%101 == 0 && firstOfFile > 0:
 				// A correction of an event of an earlier file: ingest asks

@@ -81,9 +81,9 @@ func TestClusterNodeLoss(t *testing.T) {
 	ingestTook := time.Since(ingestStart)
 	mon.stop()
 	got := parseIngest(t, ing.output())
-	if code != 1 || got.Failed != 0 || got.Rejected != corp.Rejected || got.Appended+got.Duplicate != corp.Appended+corp.Duplicate {
-		t.Errorf("ingest exited %d with %d appended, %d duplicate, %d rejected, %d failed; want exit 1 (rejections) with %d appended, %d duplicate, %d rejected, 0 failed",
-			code, got.Appended, got.Duplicate, got.Rejected, got.Failed, corp.Appended, corp.Duplicate, corp.Rejected)
+	if code != 1 || got.Failed != 0 || got.Rejected != corp.Rejected || got.Conflict != corp.Conflict || got.Appended+got.Duplicate != corp.Appended+corp.Duplicate {
+		t.Errorf("ingest exited %d with %d appended, %d duplicate, %d rejected, %d conflict, %d failed; want exit 1 (rejections) with %d appended, %d duplicate, %d rejected, %d conflict, 0 failed",
+			code, got.Appended, got.Duplicate, got.Rejected, got.Conflict, got.Failed, corp.Appended, corp.Duplicate, corp.Rejected, corp.Conflict)
 	}
 	if got.Appended != corp.Appended {
 		// A retry after a lost acknowledgement of a record that is a
@@ -336,12 +336,12 @@ func (p *progress) waitFor(ctx context.Context, seq uint64, ing *proc) bool {
 
 // ingestCounts are ingest's per-file lines added up.
 type ingestCounts struct {
-	Appended, Duplicate, Rejected, Failed int
-	RejectedIDs                           map[string]bool
+	Appended, Duplicate, Rejected, Conflict, Failed int
+	RejectedIDs                                     map[string]bool
 }
 
 var (
-	countsLine = regexp.MustCompile(`^\S+\.ndjson: (\d+) appended, (\d+) duplicate, (\d+) rejected(?:, (\d+) failed)?$`)
+	countsLine = regexp.MustCompile(`^\S+\.ndjson: (\d+) appended, (\d+) duplicate, (\d+) rejected(?:, (\d+) conflict)?(?:, (\d+) failed)?$`)
 	idInError  = regexp.MustCompile(`\(id ([a-z0-9._-]+)\)|^id ([a-z0-9._-]+):`)
 )
 
@@ -352,7 +352,7 @@ func parseIngest(t *testing.T, lines []string) ingestCounts {
 	for _, l := range lines {
 		if m := countsLine.FindStringSubmatch(l); m != nil {
 			files++
-			for i, into := range []*int{&c.Appended, &c.Duplicate, &c.Rejected, &c.Failed} {
+			for i, into := range []*int{&c.Appended, &c.Duplicate, &c.Rejected, &c.Conflict, &c.Failed} {
 				if m[i+1] != "" {
 					v, _ := strconv.Atoi(m[i+1])
 					*into += v
