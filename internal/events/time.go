@@ -79,6 +79,20 @@ func likelyLayout(s string) int {
 // ParseTime reads a date (2006-01-02), a minute (2006-01-02T15:04Z07:00) or an
 // RFC 3339 time, keeping its precision and its offset.
 func ParseTime(s string) (Time, error) {
+	t, err := ReadTime(s)
+	if err == nil && t.Precision != Day {
+		err = checkRFC3339(strings.TrimSpace(s))
+	}
+	if err != nil {
+		return Time{}, err
+	}
+	return t, nil
+}
+
+// ReadTime reads a time as ParseTime does, without the checks ParseTime
+// added later: for times read back from a read model, which an earlier
+// version may have let through.
+func ReadTime(s string) (Time, error) {
 	s = strings.TrimSpace(s)
 	var (
 		t   time.Time
@@ -102,6 +116,23 @@ func ParseTime(s string) (Time, error) {
 		return Time{}, fmt.Errorf("year %d out of range %d-%d", y, minYear, maxYear)
 	}
 	return Time{Time: t, Precision: p}, nil
+}
+
+// checkRFC3339 refuses what time.Parse lets through but RFC 3339 does
+// not: an offset past 23:59 (it reads -00:60 as -01:00 and keeps +24:00)
+// and a fraction after a comma. Either is more likely a typing error than
+// a time.
+func checkRFC3339(s string) error {
+	if strings.IndexByte(s, ',') >= 0 {
+		return fmt.Errorf("a comma in the time: write fractions of a second after a point (10:00:00.5)")
+	}
+	if n := len(s); n >= 6 && (s[n-6] == '+' || s[n-6] == '-') {
+		off := s[n-6:]
+		if off[1:3] > "23" || off[4:6] > "59" {
+			return fmt.Errorf("offset %s out of range (-23:59 to +23:59)", off)
+		}
+	}
+	return nil
 }
 
 // MustTime is ParseTime for literals in tests and examples.

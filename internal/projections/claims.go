@@ -176,7 +176,7 @@ func (r *claimRef) claim() (Claim, error) {
 	if err != nil {
 		return bad("fields", nil)
 	}
-	if c.OccurredAt, err = events.ParseTime(string(t.occurred)); err != nil {
+	if c.OccurredAt, err = events.ReadTime(string(t.occurred)); err != nil {
 		return bad("occurred_at", err)
 	}
 	c.Type, c.Title, c.Quote, c.CorrectedBy = string(t.typ), string(t.title), string(t.quote), string(t.by)
@@ -190,7 +190,7 @@ func (r *claimRef) claim() (Claim, error) {
 			}
 			s := events.Source{Outlet: string(outlet), URL: string(url)}
 			if len(pub) > 0 {
-				p, err := events.ParseTime(string(pub))
+				p, err := events.ReadTime(string(pub))
 				if err != nil {
 					return bad("sources", err)
 				}
