@@ -39,6 +39,29 @@ type Options struct {
 // ErrLocked is returned when another process holds the file.
 var ErrLocked = errors.New("read model file is in use by another process")
 
+// RemoveStale removes the bbolt file at path unless another process has
+// it open (ErrLocked): what a rebuild killed before its swap leaves
+// behind, a partial copy nothing reads. It reports whether there was a
+// file to remove.
+func RemoveStale(path string) (bool, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	// A shared lock, which a writer's exclusive one refuses; a file too
+	// damaged to open is stale all the same.
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: 50 * time.Millisecond})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return false, fmt.Errorf("remove %s: %w", path, ErrLocked)
+	}
+	if err == nil {
+		db.Close()
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("remove %s: %w", path, err)
+	}
+	return true, nil
+}
+
 // Store is a read model in a bbolt file.
 type Store struct {
 	db   *bbolt.DB

@@ -3,6 +3,7 @@ package bolt_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -64,5 +65,55 @@ func TestOpeningLeavesASealedFileAlone(t *testing.T) {
 	s.Close()
 	if _, err := bolt.VerifyFile(ctx, path); !errors.Is(err, bolt.ErrDamaged) {
 		t.Fatalf("a bucket was added, and the seal still holds: %v", err)
+	}
+}
+
+// TestRemoveStale removes what a killed rebuild leaves (a bbolt file, or
+// one too short to be one) and leaves a file another store holds.
+func TestRemoveStale(t *testing.T) {
+	cases := []struct {
+		name        string
+		make        func(t *testing.T, path string) // nil: no file
+		held        bool
+		wantRemoved bool
+		wantErr     error
+	}{
+		{name: "no file"},
+		{name: "a closed bbolt file", make: func(t *testing.T, path string) {
+			s, err := bolt.Open(path, bolt.Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+		}, wantRemoved: true},
+		{name: "a file cut short", make: func(t *testing.T, path string) {
+			if err := os.WriteFile(path, []byte("partial"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, wantRemoved: true},
+		{name: "a file a rebuild holds", held: true, wantErr: bolt.ErrLocked},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "readmodel.db.rebuild")
+			if c.make != nil {
+				c.make(t, path)
+			}
+			if c.held {
+				s, err := bolt.Open(path, bolt.Options{NoSync: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+			}
+			removed, err := bolt.RemoveStale(path)
+			if removed != c.wantRemoved || !errors.Is(err, c.wantErr) {
+				t.Fatalf("RemoveStale: %v, %v; want %v, %v", removed, err, c.wantRemoved, c.wantErr)
+			}
+			_, statErr := os.Stat(path)
+			if exists := statErr == nil; exists != (c.held) {
+				t.Errorf("file exists: %v, want %v", exists, c.held)
+			}
+		})
 	}
 }

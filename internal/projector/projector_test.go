@@ -243,3 +243,33 @@ func TestDamagedModelTakesItsSealAside(t *testing.T) {
 		t.Errorf("damaged files kept aside: %v, want the one", aside)
 	}
 }
+
+// TestStaleRebuildFile: the file a killed rebuild leaves is removed when
+// the model is next opened; while another rebuild holds it, a second
+// rebuild refuses rather than clobber it.
+func TestStaleRebuildFile(t *testing.T) {
+	conn := natstest.Conn(t, natstest.Server(t))
+	fill(t, conn, 50)
+	dir := t.TempDir()
+	path := filepath.Join(dir, projector.ModelFile)
+	project(t, conn, path)
+	tmp := projector.RebuildFile(path)
+
+	held, err := bolt.Open(tmp, bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := projector.Rebuild(context.Background(), conn, path, nil, nil, nil); !errors.Is(err, bolt.ErrLocked) {
+		t.Errorf("rebuild beside another: %v, want ErrLocked", err)
+	}
+	held.Close() // the other rebuild is killed
+
+	st, err := projector.OpenModel(context.Background(), conn, dir, nil, nil, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the killed rebuild's file is still there: %v", err)
+	}
+}

@@ -71,6 +71,10 @@ func (s RebuildStats) Rate() float64 {
 	return float64(s.Events) / s.Duration.Seconds()
 }
 
+// RebuildFile is where a rebuild of the model at path writes until its
+// swap.
+func RebuildFile(path string) string { return path + ".rebuild" }
+
 // Rebuild replays the whole stream into a new read model next to path and
 // renames it over path only when it is complete and synced, so that a
 // crash in the middle leaves the old file as it was. Progress goes to w
@@ -78,8 +82,14 @@ func (s RebuildStats) Rate() float64 {
 // carry, when not nil, is called with the new store before the swap, to
 // carry over state that is not projected from the stream.
 func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, buckets []string, carry func(new *bolt.Store) error) (RebuildStats, error) {
-	tmp := path + ".rebuild"
-	_ = os.Remove(tmp) // a rebuild that died leaves its file; it is only ever a partial copy
+	tmp := RebuildFile(path)
+	// A rebuild that died leaves its file, only ever a partial copy; one
+	// that is running keeps it locked, and two at once would clobber it.
+	if _, err := bolt.RemoveStale(tmp); errors.Is(err, bolt.ErrLocked) {
+		return RebuildStats{}, fmt.Errorf("rebuild: another rebuild is writing %s: %w", tmp, bolt.ErrLocked)
+	} else if err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
+	}
 	start := time.Now()
 	st, err := bolt.Open(tmp, bolt.Options{NoSync: true, Buckets: buckets})
 	if err != nil {
@@ -190,6 +200,13 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 		log = slog.Default()
 	}
 	path := filepath.Join(dir, ModelFile)
+	if removed, err := bolt.RemoveStale(RebuildFile(path)); removed {
+		log.Info("removed the file of an interrupted rebuild", "path", RebuildFile(path))
+	} else if err != nil && !errors.Is(err, bolt.ErrLocked) {
+		// A rebuild against a NATS server may be running: its file is
+		// left alone. Anything else is worth a line, not a refusal.
+		log.Warn("could not remove the file of an interrupted rebuild", "err", err)
+	}
 	reason := check(ctx, path, buckets)
 	if reason == nil {
 		return bolt.Open(path, bolt.Options{Buckets: buckets})
