@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -220,14 +219,12 @@ func (s *Service) getDead(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoSubscription)
 		return
 	}
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxDeadList {
-			writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: fmt.Sprintf("limit must be 1-%d", MaxDeadList), Param: "limit"})
-			return
-		}
-		limit = n
+	p := httpapi.NewParams(r.URL.Query())
+	p.Only("limit")
+	limit := p.Count("limit", 100, MaxDeadList)
+	if p.Err != nil {
+		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: p.Err.Error(), Param: p.Err.Param})
+		return
 	}
 	dead, err := s.Dead(r.Context(), id, limit)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/parley-news/parley/internal/bolt"
 	"github.com/parley-news/parley/internal/delivery"
 	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/httpapi"
 	"github.com/parley-news/parley/internal/natstest"
 	"github.com/parley-news/parley/internal/projector"
 	"github.com/parley-news/parley/internal/stream"
@@ -431,6 +432,18 @@ func TestRedirectDeadRedeliver(t *testing.T) {
 	}
 	if code := call(t, "GET", r.api.URL+"/v1/subscriptions/"+v.ID+"/dead", "", nil, &dead); code != 200 || dead.Count != 2 {
 		t.Fatalf("dead: %d %+v", code, dead)
+	}
+	for _, q := range []struct{ query, param string }{
+		{"?limit=1&limit=2", "limit"}, {"?limit=0", "limit"}, {"?limt=1", "limt"}, {"?limit=", "limit"},
+	} {
+		var p httpapi.Problem
+		if code := call(t, "GET", r.api.URL+"/v1/subscriptions/"+v.ID+"/dead"+q.query, "", nil, &p); code != 400 || p.Param != q.param {
+			t.Errorf("dead%s: %d %+v, want 400 naming %s", q.query, code, p, q.param)
+		}
+	}
+	var one struct{ Count int }
+	if code := call(t, "GET", r.api.URL+"/v1/subscriptions/"+v.ID+"/dead?limit=1", "", nil, &one); code != 200 || one.Count != 1 {
+		t.Errorf("dead?limit=1: %d %+v", code, one)
 	}
 	d0 := dead.Dead[0]
 	if d0.WebhookID != alert.MessageID(v.ID, d0.Seq) || d0.Attempts < 1 || !strings.Contains(d0.Reason, "redirect") || len(d0.Payload) == 0 {

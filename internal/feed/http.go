@@ -48,18 +48,7 @@ func (p *params) lastEventID(header string) (n uint64, by string, ok bool) {
 	return n, by, true
 }
 
-func (p *params) limit(def int) int {
-	s := p.Single("limit")
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > MaxEntries {
-		p.Fail("limit", s, "want a whole number from 1 to "+strconv.Itoa(MaxEntries))
-		return def
-	}
-	return n
-}
+func (p *params) limit(def int) int { return p.Count("limit", def, MaxEntries) }
 
 // writeProblem answers with the read API's error body.
 func writeProblem(w http.ResponseWriter, status int, msg, param string) {

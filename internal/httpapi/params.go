@@ -108,15 +108,19 @@ func (p *Params) Term(name string, lookup func(string) *events.Term) string {
 	return s
 }
 
-func (p *Params) limit() int {
-	s := p.Single("limit")
+func (p *Params) limit() int { return p.Count("limit", projections.DefaultLimit, projections.MaxLimit) }
+
+// Count reads a whole number from 1 to max, def when the parameter is not
+// given.
+func (p *Params) Count(name string, def, max int) int {
+	s := p.Single(name)
 	if s == "" {
-		return projections.DefaultLimit
+		return def
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > projections.MaxLimit {
-		p.Fail("limit", s, "want a whole number from 1 to "+strconv.Itoa(projections.MaxLimit))
-		return 0
+	if err != nil || n < 1 || n > max {
+		p.Fail(name, s, "want a whole number from 1 to "+strconv.Itoa(max))
+		return def
 	}
 	return n
 }
