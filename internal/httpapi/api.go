@@ -69,6 +69,10 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 		seq    uint64
 	)
 	err := a.Store.View(r.Context(), func(tx projections.Tx) error {
+		if q.At.IsZero() {
+			q.At = projections.AsOfNow(tx, time.Now())
+			now = now && q.At.IsZero()
+		}
 		if now {
 			// The checkpoint commits with what it counts: the same
 			// checkpoint is the same answer.

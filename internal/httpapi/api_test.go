@@ -224,6 +224,59 @@ func TestStateNowFollowsCheckpoint(t *testing.T) {
 	}
 }
 
+// TestStateNowLeavesOutTheFuture: GET /v1/state without at is the state
+// as of now, so a position dated next month is not held yet (though
+// ?at= that date shows it), whether or not an answer is kept.
+func TestStateNowLeavesOutTheFuture(t *testing.T) {
+	store := projections.NewMem()
+	mux := http.NewServeMux()
+	(&httpapi.API{Store: store, Vocabulary: data.Vocabulary(), Status: ready{}}).Register(mux)
+	apply := func(seq uint64, id string, occ events.Time, stance string) {
+		t.Helper()
+		e := events.Event{ID: id, Type: "statement", OccurredAt: occ, Title: "Statement", Sources: []events.Source{{Outlet: "Outlet"}},
+			Positions: []events.Position{{Party: "us", Issue: "army-cap", Stance: stance}}}
+		err := store.Update(context.Background(), func(tx projections.Tx) error {
+			_, err := projections.Apply(tx, projections.Message{Seq: seq, Time: time.Now().UTC(), Data: events.Wrap(e, "")})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	stance := func(query string) string {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/state"+query, nil))
+		var ans struct {
+			Issues []struct {
+				Positions map[string]struct{ Stance string } `json:"positions"`
+			} `json:"issues"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &ans); rec.Code != 200 || err != nil {
+			t.Fatalf("GET /v1/state%s: %d %s", query, rec.Code, rec.Body)
+		}
+		if len(ans.Issues) == 0 {
+			return ""
+		}
+		return ans.Issues[0].Positions["us"].Stance
+	}
+	today := time.Now().UTC()
+	apply(1, "now", events.Time{Time: today.Add(-time.Hour), Precision: events.Second}, "proposes")
+	if got := stance(""); got != "proposes" {
+		t.Fatalf("now: %q, want proposes", got)
+	}
+	next := events.Time{Time: today.AddDate(0, 1, 0).Truncate(24 * time.Hour), Precision: events.Day}
+	apply(2, "next-month", next, "rejects")
+	for _, c := range []struct{ query, want string }{
+		{"", "proposes"}, {"", "proposes"}, // made, then perhaps kept
+		{"?at=" + next.String(), "rejects"},
+	} {
+		if got := stance(c.query); got != c.want {
+			t.Errorf("GET /v1/state%s: %q, want %q", c.query, got, c.want)
+		}
+	}
+}
+
 // TestDiffCountsItsFirstDay: from starts at the beginning of its day, so a
 // diff from a date counts the changes made on it, and one from the next
 // day does not.

@@ -223,9 +223,23 @@ func nextClaimTime(tx Tx, issue, party string, t time.Time, seq uint64) (*time.T
 // StateQuery asks for every position as of an event time, as known at a
 // recorded time.
 type StateQuery struct {
-	// At is the event time; zero means now. A date stands for its end.
+	// At is the event time; zero means the latest position of each pair,
+	// whatever its event time (see AsOfNow). A date stands for its end.
 	At time.Time
 	Knowledge
+}
+
+// AsOfNow is the At of a state as of now: zero when no event is dated
+// after now, which is the same answer as now's and the same until the
+// next commit, whatever the clock says; now itself when one is (a talk
+// announced for next week states no position yet).
+func AsOfNow(tx Tx, now time.Time) time.Time {
+	// The timeline holds every version of every event, corrected ones
+	// too: its last key is the latest event time ever stated.
+	if k, _ := tx.Bucket(BucketTimeline).Cursor().Last(); len(k) >= 8 && keyTime(u64(k)).After(now) {
+		return now
+	}
+	return time.Time{}
 }
 
 // State is each party's position on each issue.

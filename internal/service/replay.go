@@ -59,6 +59,9 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 	return st.View(ctx, func(tx projections.Tx) error {
 		switch what {
 		case "state":
+			if at.IsZero() {
+				at = projections.AsOfNow(tx, time.Now())
+			}
 			s, err := projections.QueryState(tx, projections.StateQuery{At: at, Knowledge: k})
 			if err != nil || q.JSON {
 				return orJSON(out, s, err)
