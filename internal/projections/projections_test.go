@@ -238,6 +238,59 @@ func TestDisputeAndSourceCount(t *testing.T) {
 	}
 }
 
+// TestDisputesOfAMoment: claims of the top's moment that disagree with it
+// make a dispute however many agree after them, and whatever claims of
+// other moments of the day sit between them in event-time order (a day
+// sorts at its start, before the minutes of it); the earlier agreeing
+// reports of the day and before support the position, up to the first
+// that disagrees.
+func TestDisputesOfAMoment(t *testing.T) {
+	at := func(id, when, stance string) events.Event {
+		return ev(id, "statement", when, pos("ua", "nato-membership", stance, nil))
+	}
+	many := []events.Event{at("d0", "2025-11-05", "rejects")}
+	for i := 1; i <= 17; i++ {
+		many = append(many, at(fmt.Sprintf("d%d", i), "2025-11-05", "accepts"))
+	}
+	tests := []struct {
+		name     string
+		evs      []events.Event
+		disputed bool
+		top      string
+		claims   int // shown when disputed: the top and others of its moment
+		sources  int
+	}{
+		{"seventeen agree after one disagrees", many, true, "d17", 17, 17},
+		{"a day between two minutes of it", []events.Event{
+			at("p1", "2025-11-20T14:30Z", "rejects"), at("p2", "2025-11-20", "accepts"), at("p3", "2025-11-20T10:00Z", "rejects"),
+		}, true, "p1", 2, 1},
+		{"earlier reports of the day and before support", []events.Event{
+			at("p0", "2025-11-19", "rejects"), at("p3", "2025-11-20T10:00Z", "rejects"), at("p1", "2025-11-20T14:30Z", "rejects"),
+		}, false, "p1", 0, 3},
+		{"support stops at the first that disagrees", []events.Event{
+			at("p0", "2025-11-19", "rejects"), at("p3", "2025-11-20T10:00Z", "accepts"), at("p1", "2025-11-20T14:30Z", "rejects"),
+		}, false, "p1", 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLog(t)
+			devs := l.add(tt.evs...)
+			c := l.state(projections.StateQuery{}).Issues[0].Positions["ua"]
+			if c.Event != tt.top || c.Disputed != tt.disputed || len(c.Claims) != tt.claims || c.SourceCount != tt.sources {
+				t.Errorf("cell: top %s, disputed %v, %d claims, %d sources; want %s, %v, %d, %d",
+					c.Event, c.Disputed, len(c.Claims), c.SourceCount, tt.top, tt.disputed, tt.claims, tt.sources)
+			}
+			// What applying the last event announced agrees with the answer.
+			last := devs[len(devs)-1]
+			for _, ch := range last.Changes {
+				if ch.After != nil && ch.After.Disputed != tt.disputed {
+					t.Errorf("the last development says disputed %v: %+v", ch.After.Disputed, ch)
+				}
+			}
+		})
+	}
+}
+
 func TestApplyIsIdempotent(t *testing.T) {
 	l := newLog(t)
 	e := ev("leak", "leak", "2025-11-20", pos("us", "army-cap", "proposes", 600000))

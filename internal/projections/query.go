@@ -81,13 +81,18 @@ func (h *claimHead) position(disputed bool) *Position {
 	return p
 }
 
-// supportLimit bounds the walk back through agreeing claims for the source
-// count, and sameLimit the claims of one moment gathered: a position
-// reported a thousand times on one day is not read a thousand times per
-// look-up (which would make applying such a day quadratic).
+// The walk back from a position's claim is bounded: a position reported a
+// thousand times on one day is not read a thousand times per look-up
+// (which would make applying such a day quadratic).
+//   - supportLimit bounds the earlier agreeing claims counted towards the
+//     source count;
+//   - sameLimit bounds the claims of the top's moment an answer shows;
+//   - dayLimit bounds the claims of the top's day read to find those of
+//     its moment, which decide whether the position is disputed.
 const (
 	supportLimit = 64
 	sameLimit    = 16
+	dayLimit     = 1024
 )
 
 // findCell finds a party's position on an issue as of event time at, as
@@ -100,13 +105,21 @@ func findCell(claims Cursor, issue, party string, at time.Time, seq uint64) (*fo
 // finder looks up cells on a cursor of the claims, into room it keeps
 // from one look-up to the next: a state answer makes a couple of hundred.
 type finder struct {
-	claims Cursor
-	key    []byte // the pair's prefix, then the key sought
-	f      found
+	claims  Cursor
+	key     []byte // the pair's prefix, then the key sought
+	f       found
+	earlier []claimHead // agreeing claims of the top's day, not of its moment
 }
 
 // lookUp finds a cell as findCell does (counting sources when count is
 // set). What it returns is the finder's own, valid until its next look-up.
+//
+// The top is the latest claim as of at. Claims of its moment (compared at
+// the coarser precision of the two) that disagree with it make the
+// position disputed. Since a claim given as a day sorts at the start of
+// that day, before the minutes of it, every claim of the top's day is
+// read to find those of its moment; the earlier claims that agree with the
+// top, up to the first that does not, are its support.
 func (fd *finder) lookUp(issue, party string, at time.Time, seq uint64, count bool) (*found, error) {
 	c := fd.claims
 	fd.key = append(append(append(append(fd.key[:0], issue...), sep), party...), sep)
@@ -120,10 +133,14 @@ func (fd *finder) lookUp(issue, party string, at time.Time, seq uint64, count bo
 		k, v = c.Prev()
 	}
 	var (
-		f        *found
-		sameTime = true
-		steps    int
+		f          *found
+		topTime    time.Time
+		dayStart   uint64 // the key time where the top's UTC day begins
+		inDay      int    // claims of the top's day read
+		supporting = true // no earlier claim has disagreed yet
+		steps      int
 	)
+	fd.earlier = fd.earlier[:0]
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
 		if !decodeValidity(v).at(seq) {
 			continue
@@ -136,32 +153,49 @@ func (fd *finder) lookUp(issue, party string, at time.Time, seq uint64, count bo
 		if f == nil {
 			fd.f = found{top: ref, same: fd.f.same[:0], outlets: fd.f.outlets[:0]}
 			f = &fd.f
+			topTime = keyTime(u64(ref.suffix))
+			dayStart = timeKey(topTime.Truncate(24 * time.Hour))
 			if count {
 				f.outlets.add(&h)
 			}
 			continue
 		}
-		if sameTime && sameMoment(keyTime(u64(f.top.suffix)), f.top.head.prec, keyTime(u64(ref.suffix)), h.prec) {
-			if len(f.same) >= sameLimit {
-				break
+		if u64(ref.suffix) >= dayStart && inDay < dayLimit {
+			inDay++
+			agrees := h.sameAs(&f.top.head)
+			if sameMoment(topTime, f.top.head.prec, keyTime(u64(ref.suffix)), h.prec) {
+				if !agrees {
+					f.disputed = true
+				} else if count {
+					f.outlets.add(&h)
+				}
+				if len(f.same) < sameLimit {
+					f.same = append(f.same, ref)
+				}
+				continue
 			}
-			if !h.sameAs(&f.top.head) {
-				f.disputed = true
-			} else if count {
-				f.outlets.add(&h)
+			// An earlier report of the same day: support, unless one
+			// before it disagreed; counted once the day is read, if the
+			// position is not disputed.
+			if supporting = supporting && agrees && steps < supportLimit; supporting && count {
+				steps++
+				fd.earlier = append(fd.earlier, h)
 			}
-			f.same = append(f.same, ref)
 			continue
 		}
-		if !count {
+		if !count || f.disputed || !supporting {
 			break
 		}
-		sameTime = false
 		steps++
-		if f.disputed || !h.sameAs(&f.top.head) || steps > supportLimit {
+		if !h.sameAs(&f.top.head) || steps > supportLimit {
 			break
 		}
 		f.outlets.add(&h)
+	}
+	if f != nil && count && !f.disputed {
+		for i := range fd.earlier {
+			f.outlets.add(&fd.earlier[i])
+		}
 	}
 	return f, nil
 }
