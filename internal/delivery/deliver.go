@@ -210,13 +210,19 @@ func (s *Service) deliver(id string) message.NoPublishHandlerFunc {
 			return nil // deleted: its alerts go with it
 		}
 		if !active {
-			return fmt.Errorf("%w: subscription disabled", errDead)
+			// Disabled (here or by another replica): the alert stays
+			// queued, as a disabled subscription's alerts do until it
+			// is deleted, and delivering stops.
+			s.routers.stop(id)
+			return errors.New("subscription disabled: alert kept queued")
 		}
-		now := s.cfg.Now()
-		res := s.sender.Send(ctx, webhook.Message{ID: msg.UUID, URL: sub.URL, Secret: sub.Secret, Body: msg.Payload}, now)
+		res := s.sender.Send(ctx, webhook.Message{ID: msg.UUID, URL: sub.URL, Secret: sub.Secret, Body: msg.Payload}, s.cfg.Now())
 		if ctx.Err() != nil {
 			return ctx.Err() // shutting down: not the receiver's failure
 		}
+		// The status tells when the attempt ended: a timeout fails a
+		// request timeout after it was signed.
+		now := s.cfg.Now()
 		attempt := msg.Metadata.Get(mdAttempt)
 		switch res.Outcome {
 		case webhook.Delivered:
@@ -229,7 +235,9 @@ func (s *Service) deliver(id string) message.NoPublishHandlerFunc {
 				st.Failure(now, res.Reason)
 				st.Disable(now, res.Reason)
 			})
-			s.routers.stop(id)
+			// Delivering stops on the next alert, not here: stopping the
+			// router now would cancel this alert's acknowledgement, and
+			// leave it both queued and dead.
 			s.log.Warn("receiver gone; subscription disabled", "subscription", id, "url", sub.URL)
 			return fmt.Errorf("%w: %s", errDead, res.Reason)
 		}

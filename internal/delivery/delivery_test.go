@@ -382,26 +382,42 @@ func TestRestartKeepsBacklog(t *testing.T) {
 }
 
 // TestGoneDisables: 410 disables the subscription and says so; the alert
-// goes to the dead list, later developments are not delivered, and
-// redelivery is refused.
+// goes to the dead list and leaves the queue, the alert queued after it
+// stays there undelivered (by a replica that joins later too), later
+// developments are not queued, and redelivery is refused.
 func TestGoneDisables(t *testing.T) {
 	url := natstest.Server(t)
 	r := startReplica(t, url, t.TempDir(), fast())
 	rc := newReceiver(t)
 	rc.answer.Store(410)
 	v := subscribe(t, r, rc, alert.Filter{})
-	appendEvents(t, r.conn, "gone", 1)
+	appendEvents(t, r.conn, "gone", 2)
 	waitFor(t, "disabled", func() bool { return status(t, r, v.ID).Status.State == "disabled" })
 	st := status(t, r, v.ID)
 	if !strings.Contains(st.Status.DisabledReason, "410") {
 		t.Errorf("disabled reason %q", st.Status.DisabledReason)
 	}
-	waitFor(t, "dead", func() bool { d := status(t, r, v.ID).Status.Dead; return d != nil && *d == 1 })
-	hits := rc.hits.Load()
+	waitFor(t, "one dead, one queued", func() bool {
+		st := status(t, r, v.ID).Status
+		return st.Dead != nil && *st.Dead == 1 && st.Backlog != nil && *st.Backlog == 1
+	})
+	if n := rc.hits.Load(); n != 1 {
+		t.Errorf("%d attempts, want 1: the receiver said it was gone", n)
+	}
+	rc.answer.Store(0)
 	appendEvents(t, r.conn, "after-gone", 3)
+	joined := startReplica(t, url, t.TempDir(), fast())
+	waitFor(t, "the new replica knows the subscription disabled", func() bool {
+		return status(t, joined, v.ID).Status.State == "disabled"
+	})
 	time.Sleep(300 * time.Millisecond)
-	if rc.hits.Load() != hits {
-		t.Errorf("a disabled subscription was delivered to")
+	if n := rc.hits.Load(); n != 1 {
+		t.Errorf("a disabled subscription was delivered to: %d attempts", n)
+	}
+	// Developments after it are not queued for a disabled subscription;
+	// the one queued before it stays.
+	if st := status(t, r, v.ID).Status; st.Backlog == nil || *st.Backlog != 1 {
+		t.Errorf("backlog %v, want the one alert queued behind the one that disabled it", st.Backlog)
 	}
 	var p struct{ Error string }
 	if code := call(t, "POST", r.api.URL+"/v1/subscriptions/"+v.ID+"/redeliver", "", nil, &p); code != 409 {
@@ -492,6 +508,8 @@ func TestCreateRefusals(t *testing.T) {
 		{map[string]any{"url": "https://example.com/", "filter": map[string]any{"parties": []string{"atlantis"}}}, "filter.parties", "vocabulary"},
 		{map[string]any{"url": "https://example.com/", "filters": map[string]any{}}, "filters", "unknown field"},
 		{map[string]any{"URL": "https://example.com/"}, "URL", "unknown field"},
+		{map[string]any{"url": "https://example.com/", "filter": map[string]any{"parties": "ru"}}, "filter.parties", "want a list"},
+		{map[string]any{"url": "https://example.com/", "description": 5}, "description", "want a string"},
 	} {
 		var p subView
 		code := call(t, "POST", r.api.URL+"/v1/subscriptions", "s3cret", c.body, &p)

@@ -137,6 +137,10 @@ func (r *registry) watchOnce(ctx context.Context, first *bool, synced chan<- err
 					if err := r.reconcile(ctx, seen); err != nil {
 						return err
 					}
+					// Only now is every status known: a router started
+					// before a disabled one's status was read would
+					// deliver its queued alerts.
+					r.s.routers.ensureAll(ctx)
 					if *first {
 						*first = false
 						synced <- nil
@@ -147,7 +151,7 @@ func (r *registry) watchOnce(ctx context.Context, first *bool, synced chan<- err
 			if initial && e.Operation() == jetstream.KeyValuePut {
 				seen[e.Key()] = true
 			}
-			if err := r.apply(ctx, e); err != nil {
+			if err := r.apply(ctx, e, !initial); err != nil {
 				// The file refused a write: the next watch replays the
 				// bucket, applying is idempotent.
 				return err
@@ -175,8 +179,9 @@ func (r *registry) reconcile(ctx context.Context, seen map[string]bool) error {
 	return nil
 }
 
-// apply applies one KV entry.
-func (r *registry) apply(ctx context.Context, e jetstream.KeyValueEntry) error {
+// apply applies one KV entry; deliver says whether a subscription put
+// starts delivering at once.
+func (r *registry) apply(ctx context.Context, e jetstream.KeyValueEntry, deliver bool) error {
 	kind, id, _ := strings.Cut(e.Key(), ".")
 	put := e.Operation() == jetstream.KeyValuePut
 	var err error
@@ -184,7 +189,7 @@ func (r *registry) apply(ctx context.Context, e jetstream.KeyValueEntry) error {
 		switch kind {
 		case "sub":
 			if put {
-				err = r.putSub(ctx, e.Value())
+				err = r.putSub(ctx, e.Value(), deliver)
 			} else {
 				err = r.drop(ctx, id)
 			}
@@ -213,7 +218,7 @@ func (r *registry) apply(ctx context.Context, e jetstream.KeyValueEntry) error {
 	return nil
 }
 
-func (r *registry) putSub(ctx context.Context, v []byte) error {
+func (r *registry) putSub(ctx context.Context, v []byte, deliver bool) error {
 	var sub alert.Subscription
 	if err := json.Unmarshal(v, &sub); err != nil || !alert.ValidID(sub.ID) {
 		r.s.log.Warn("subscription entry not understood; skipped", "err", err)
@@ -229,7 +234,7 @@ func (r *registry) putSub(ctx context.Context, v []byte) error {
 	r.subs[sub.ID] = &sub
 	disabled := r.status[sub.ID].Disabled()
 	r.mu.Unlock()
-	if !disabled {
+	if deliver && !disabled {
 		r.s.routers.ensure(ctx, sub.ID)
 	}
 	r.s.Notify()
@@ -260,9 +265,10 @@ func (r *registry) putStatus(ctx context.Context, id string, v []byte, put bool)
 		delete(r.status, id)
 	}
 	r.mu.Unlock()
-	if st.Disabled() {
-		r.s.routers.stop(id)
-	}
+	// A router of a subscription disabled meanwhile is not stopped here,
+	// where its alert in flight could lose its acknowledgement (the
+	// alert that disabled it, moving to the dead list): its handler
+	// stops it on the next alert, which stays queued.
 	return nil
 }
 
@@ -481,6 +487,12 @@ func (r *registry) updateStatus(ctx context.Context, id string, fn func(*alert.S
 			_, err = r.s.kv.Update(ctx, statusKey(id), b, rev)
 		}
 		if err == nil {
+			// Known here at once, before the watch brings it back: the
+			// next alert's handler must see a subscription just
+			// disabled as disabled.
+			r.mu.Lock()
+			r.status[id] = &st
+			r.mu.Unlock()
 			return nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
