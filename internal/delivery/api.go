@@ -73,6 +73,9 @@ const maxRequestDepth = 4
 // of known fields, each given once and spelled as documented, as events
 // are read; a *alert.FieldError names what is wrong with it.
 func DecodeRequest(body []byte) (Request, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return Request{}, &alert.FieldError{Field: "body", Reason: "empty: send the subscription as a JSON object"}
+	}
 	if fe := events.CheckJSONShape[Request](body, maxRequestDepth); fe != nil {
 		field := fe.Field
 		if field == "" {
@@ -84,7 +87,11 @@ func DecodeRequest(body []byte) (Request, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return Request{}, fmt.Errorf("body: %w", err)
+		fe := events.JSONFieldError(err, body)
+		if fe.Field == "" {
+			fe.Field = "body"
+		}
+		return Request{}, &alert.FieldError{Field: fe.Field, Value: fe.Value, Reason: fe.Reason}
 	}
 	if dec.More() {
 		return Request{}, errors.New("body: more than one JSON value")

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parley-news/parley/data"
@@ -98,5 +99,23 @@ func TestDecodeRequestIsStrict(t *testing.T) {
 	}
 	if _, err := delivery.DecodeRequest([]byte(`{"url":"https://a.example/","filter":{"issues":["army-cap"]}}`)); err != nil {
 		t.Errorf("a good request: %v", err)
+	}
+}
+
+// TestDecodeRequestNamesTheField: a body that does not decode is refused
+// with the field at fault, the whole body when it is no field's.
+func TestDecodeRequestNamesTheField(t *testing.T) {
+	for _, c := range []struct{ body, field, reason string }{
+		{"", "body", "empty"},
+		{" \n", "body", "empty"},
+		{`{"url":"https://example.com/","filter":{"parties":"ru"}}`, "filter.parties", "want a list"},
+		{`{"url":5}`, "url", "want a string"},
+		{`{"url":"https://example.com/"`, "body", ""},
+	} {
+		_, err := delivery.DecodeRequest([]byte(c.body))
+		var fe *alert.FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || !strings.Contains(fe.Reason, c.reason) {
+			t.Errorf("%q: %v, want a field error on %s saying %q", c.body, err, c.field, c.reason)
+		}
 	}
 }

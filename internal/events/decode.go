@@ -301,7 +301,7 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		return fail(jsonFieldError(err, b))
+		return fail(JSONFieldError(err, b))
 	}
 	if dec.More() {
 		return fail(FieldError{Reason: "more than one JSON value (use NDJSON, one object a line)"})
@@ -452,8 +452,10 @@ func join(path, k string) string {
 	return path + "." + k
 }
 
-// jsonFieldError turns encoding/json's errors into a field error.
-func jsonFieldError(err error, b []byte) FieldError {
+// JSONFieldError turns an error of encoding/json decoding b into a field
+// error: the field and what it wants for a value of the wrong type, the
+// line of a syntax error, the name of an unknown field.
+func JSONFieldError(err error, b []byte) FieldError {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
