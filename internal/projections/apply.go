@@ -171,7 +171,7 @@ func (a *applier) add(e events.Event) (Outcome, error) {
 	}
 	pairs := pairsOf(e.Positions)
 	late := a.late(e.OccurredAt)
-	w := a.watch(pairs, e.OccurredAt, late)
+	w := a.watch(pairs, late, e.OccurredAt)
 	if err := a.each(pre.entries, func(b Bucket, k, val []byte) error { return b.Put(k, val) }); err != nil {
 		return Outcome{}, err
 	}
@@ -241,11 +241,16 @@ func (a *applier) amend(e events.Event) (Outcome, error) {
 		next = old.Amended(e.Amend)
 	}
 	pairs := union2(pairsOf(old.Positions), pairsOf(next.Positions))
-	from := old.OccurredAt
-	if next.OccurredAt.Before(from.Time) {
-		from = next.OccurredAt
+	// The state changes as of the event's time, and as of its new time
+	// when the correction moves it.
+	ats := []events.Time{old.OccurredAt}
+	switch {
+	case next.OccurredAt.Before(old.OccurredAt.Time):
+		ats = []events.Time{next.OccurredAt, old.OccurredAt}
+	case next.OccurredAt.After(old.OccurredAt.Time):
+		ats = append(ats, next.OccurredAt)
 	}
-	w := a.watch(pairs, from, true)
+	w := a.watch(pairs, true, ats...)
 	if e.Type == events.TypeRetraction {
 		target.Retraction = &mark{By: e.ID, Seq: a.m.Seq, RecordedAt: a.m.Time}
 		if err := a.closeClaims(target, len(target.Versions)-1); err != nil {
@@ -468,21 +473,25 @@ func (a *applier) nowOf(p [2]string) (*Position, error) {
 }
 
 // watcher remembers the positions of some (issue, party) pairs before a
-// change, now and as of an event time, to tell afterwards what moved.
+// change, now and as of some event times, to tell afterwards what moved.
 type watcher struct {
 	pairs     [][2]string
-	at        events.Time
+	ats       []events.Time // in order; only when past
 	beforeNow []*Position
-	beforeAt  []*Position // only when past
+	beforeAt  [][]*Position // by pair, then by time
 	past      bool
 	err       error
 }
 
 // watch notes the positions before a change. past says the change may
-// reach into the past (a late event, a correction); otherwise "as of its
-// time" and "now" are the same look-up, done once.
-func (a *applier) watch(pairs [][2]string, at events.Time, past bool) *watcher {
-	w := &watcher{pairs: pairs, at: at, past: past}
+// reach into the past (a late event, a correction), as of the times given
+// (a correction that moves an event watches its old time and its new);
+// otherwise "as of its time" and "now" are the same look-up, done once.
+func (a *applier) watch(pairs [][2]string, past bool, ats ...events.Time) *watcher {
+	w := &watcher{pairs: pairs, past: past}
+	if past {
+		w.ats = ats
+	}
 	prev := a.m.Seq - 1
 	for _, p := range pairs {
 		now, err := a.nowOf(p)
@@ -491,13 +500,14 @@ func (a *applier) watch(pairs [][2]string, at events.Time, past bool) *watcher {
 			return w
 		}
 		w.beforeNow = append(w.beforeNow, now)
-		if !past {
-			continue
-		}
-		then, err := a.position(p[0], p[1], at.Time, prev)
-		if err != nil {
-			w.err = err
-			return w
+		var then []*Position
+		for _, at := range w.ats {
+			pos, err := a.position(p[0], p[1], at.Time, prev)
+			if err != nil {
+				w.err = err
+				return w
+			}
+			then = append(then, pos)
 		}
 		w.beforeAt = append(w.beforeAt, then)
 	}
@@ -506,47 +516,48 @@ func (a *applier) watch(pairs [][2]string, at events.Time, past bool) *watcher {
 
 // finish compares the watched positions with what they are now, and
 // records the changes in d. A change as of the event time of a late event
-// or a correction is a revision of the timeline.
+// or a correction is a revision of the timeline: its period runs from the
+// first time watched to where a later claim took over from every
+// position it changed, or to the present.
 func (w *watcher) finish(a *applier, d *Development) error {
 	if w.err != nil {
 		return w.err
 	}
-	var moved, revised bool
-	var revisedTo *time.Time
+	var moved, revised, open bool
+	var revisedTo *events.Time
 	for i, p := range w.pairs {
 		now, err := a.position(p[0], p[1], endOfTime, a.m.Seq)
 		if err != nil {
 			return err
 		}
 		a.now[string(namePrefix(p[0], p[1]))] = now
-		if !w.past {
-			if !samePosition(w.beforeNow[i], now) {
-				moved = true
-				d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], Before: w.beforeNow[i], After: now})
-			}
-			continue
-		}
-		then, err := a.position(p[0], p[1], w.at.Time, a.m.Seq)
-		if err != nil {
-			return err
-		}
-		switch {
-		case !samePosition(w.beforeNow[i], now):
+		nowMoved := !samePosition(w.beforeNow[i], now)
+		if nowMoved {
 			moved = true
 			d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], Before: w.beforeNow[i], After: now})
-			if !samePosition(w.beforeAt[i], then) {
-				revised = true
-			}
-		case !samePosition(w.beforeAt[i], then):
-			revised = true
-			d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], AsOf: w.at.String(),
-				Before: w.beforeAt[i], After: then})
-			// The revised period ends where a later claim took over.
-			next, err := nextClaimTime(a.tx, p[0], p[1], w.at.Time, a.m.Seq)
+		}
+		for j, at := range w.ats {
+			then, err := a.position(p[0], p[1], at.Time, a.m.Seq)
 			if err != nil {
 				return err
 			}
-			if next != nil && (revisedTo == nil || next.Before(*revisedTo)) {
+			if samePosition(w.beforeAt[i][j], then) {
+				continue
+			}
+			revised = true
+			if nowMoved {
+				continue // told as the change of the present
+			}
+			d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], AsOf: at.String(),
+				Before: w.beforeAt[i][j], After: then})
+			next, err := nextClaimTime(a.tx, p[0], p[1], at.Time, a.m.Seq)
+			if err != nil {
+				return err
+			}
+			switch {
+			case next == nil:
+				open = true
+			case revisedTo == nil || next.After(revisedTo.Time):
 				revisedTo = next
 			}
 		}
@@ -556,9 +567,9 @@ func (w *watcher) finish(a *applier, d *Development) error {
 	}
 	if revised {
 		d.Kinds = append(d.Kinds, KindTimelineRevised)
-		d.Revised = &Revision{From: w.at.String()}
-		if revisedTo != nil && !moved {
-			d.Revised.To = revisedTo.UTC().Format(time.RFC3339)
+		d.Revised = &Revision{From: w.ats[0].String()}
+		if revisedTo != nil && !moved && !open {
+			d.Revised.To = revisedTo.String()
 		}
 	}
 	return nil

@@ -291,6 +291,49 @@ func TestDisputesOfAMoment(t *testing.T) {
 	}
 }
 
+// TestRevisedPeriod: a development that revises the past names the
+// period whose state it changed, from the first time it changed to where
+// a later claim took over (at that claim's precision), and each position
+// it changed as of each time; a correction that moves an event watches
+// the event's old time and its new.
+func TestRevisedPeriod(t *testing.T) {
+	fa := func(id, when string, v int) events.Event {
+		return ev(id, "statement", when, pos("eu", "frozen-assets", "proposes", v))
+	}
+	moved := fa("fa1", "2025-10-10", 100)
+	corr := ev("fac", "correction", "2025-11-01")
+	newDate := events.MustTime("2025-10-15")
+	corr.Corrects, corr.Amend = "fa1", &events.Amend{OccurredAt: &newDate}
+	tests := []struct {
+		name     string
+		evs      []events.Event
+		from, to string
+		asOf     []string // the as_of of each change, in order
+	}{
+		{"a late report", []events.Event{fa("b", "2025-12-01", 2), fa("a", "2025-11-21", 1)}, "2025-11-21", "2025-12-01", []string{"2025-11-21"}},
+		{"a late report of a minute", []events.Event{fa("b", "2025-12-01T10:30Z", 2), fa("a", "2025-11-21", 1)}, "2025-11-21", "2025-12-01T10:30Z", []string{"2025-11-21"}},
+		{"a correction that moves an event later", []events.Event{moved, fa("fa2", "2025-10-12", 200), fa("fa3", "2025-10-20", 300), corr},
+			"2025-10-10", "2025-10-20", []string{"2025-10-10", "2025-10-15"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLog(t)
+			devs := l.add(tt.evs...)
+			d := devs[len(devs)-1]
+			if d.Revised == nil || d.Revised.From != tt.from || d.Revised.To != tt.to {
+				t.Fatalf("revised %+v, want from %s to %s", d.Revised, tt.from, tt.to)
+			}
+			var asOf []string
+			for _, c := range d.Changes {
+				asOf = append(asOf, c.AsOf)
+			}
+			if !slices.Equal(asOf, tt.asOf) {
+				t.Errorf("changes as of %q, want %q", asOf, tt.asOf)
+			}
+		})
+	}
+}
+
 func TestApplyIsIdempotent(t *testing.T) {
 	l := newLog(t)
 	e := ev("leak", "leak", "2025-11-20", pos("us", "army-cap", "proposes", 600000))

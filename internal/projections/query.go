@@ -241,14 +241,17 @@ func sameMoment(ta time.Time, pa events.Precision, tb time.Time, pb events.Preci
 }
 
 // nextClaimTime returns the event time of the first claim on the pair
-// after t, as believed at seq.
-func nextClaimTime(tx Tx, issue, party string, t time.Time, seq uint64) (*time.Time, error) {
+// after t, as believed at seq, at the precision it was given.
+func nextClaimTime(tx Tx, issue, party string, t time.Time, seq uint64) (*events.Time, error) {
 	prefix := namePrefix(issue, party)
 	c := tx.Bucket(BucketClaims).Cursor()
 	for k, v := c.Seek(afterTime(prefix, t)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if decodeValidity(v).at(seq) {
-			t := keyTime(u64(k[len(prefix):]))
-			return &t, nil
+			h, err := decodeClaimHead(v)
+			if err != nil {
+				return nil, fmt.Errorf("claim %x: %w", k, err)
+			}
+			return &events.Time{Time: keyTime(u64(k[len(prefix):])), Precision: h.prec}, nil
 		}
 	}
 	return nil, nil
