@@ -36,7 +36,7 @@ func State(w io.Writer, st *projections.State, vocab *events.Vocabulary) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "ISSUE\t%s\n", strings.ToUpper(strings.Join(parties, "\t")))
-	for _, is := range orderIssues(st.Issues, vocab) {
+	for _, is := range OrderIssues(st.Issues, vocab) {
 		row := []string{is.Issue}
 		for _, p := range parties {
 			row = append(row, cellText(is.Positions[p]))
@@ -50,7 +50,10 @@ func State(w io.Writer, st *projections.State, vocab *events.Vocabulary) error {
 	return err
 }
 
-func orderIssues(in []projections.IssueState, vocab *events.Vocabulary) []projections.IssueState {
+// OrderIssues returns the issues in the vocabulary's order, the order the
+// API answers in and people read them in; issues no longer in it last,
+// by id.
+func OrderIssues(in []projections.IssueState, vocab *events.Vocabulary) []projections.IssueState {
 	out := slices.Clone(in)
 	rank := map[string]int{}
 	for i, t := range vocab.Issues {

@@ -63,6 +63,9 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 				at = projections.AsOfNow(tx, time.Now())
 			}
 			s, err := projections.QueryState(tx, projections.StateQuery{At: at, Knowledge: k})
+			if err == nil {
+				s.Issues = console.OrderIssues(s.Issues, vocab)
+			}
 			if err != nil || q.JSON {
 				return orJSON(out, s, err)
 			}

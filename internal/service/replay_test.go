@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/bolt"
 	"github.com/parley-news/parley/internal/projector"
 	"github.com/parley-news/parley/internal/service"
@@ -59,6 +60,16 @@ func TestReplayCommands(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(run("state", service.ReplayQuery{JSON: true})), &st); err != nil || len(st.Issues) < 12 {
 		t.Errorf("state -json: %v, %d issues", err, len(st.Issues))
+	}
+	// In the vocabulary's order, as the API answers.
+	rank := map[string]int{}
+	for i, is := range data.Vocabulary().Issues {
+		rank[is.ID] = i
+	}
+	for i := 1; i < len(st.Issues); i++ {
+		if rank[st.Issues[i-1].Issue] > rank[st.Issues[i].Issue] {
+			t.Errorf("state -json lists %s before %s", st.Issues[i-1].Issue, st.Issues[i].Issue)
+		}
 	}
 	var out bytes.Buffer
 	for _, bad := range []struct {
