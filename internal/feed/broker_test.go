@@ -100,6 +100,36 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 	}
 }
 
+// TestKeepAliveCountsSilenceFromTheLastWrite: the keep-alive comes
+// KeepAlive after the last message, not on a fixed beat that skips the
+// beat after a message (which left up to twice KeepAlive of silence, past
+// a proxy's idle timeout).
+func TestKeepAliveCountsSilenceFromTheLastWrite(t *testing.T) {
+	const ka = 600 * time.Millisecond
+	h := newHarness(t, feed.Config{KeepAlive: ka, WriteTimeout: time.Second}, nil)
+	s, code := openSSE(t, h.URL, "", "")
+	if code != 200 {
+		t.Fatal(code)
+	}
+	defer s.close()
+	// Halfway to the first beat: a fixed beat would skip it and send the
+	// keep-alive one and a half KeepAlive after the message.
+	time.Sleep(ka / 2)
+	seqs := h.appendEvents(t, event("halfway", "talks"))
+	if f, ok := s.next(t, 5*time.Second); !ok || f.ID != seqs[0] {
+		t.Fatalf("got %+v (ok %v), want message %d", f, ok, seqs[0])
+	}
+	sent := time.Now()
+	select {
+	case <-s.comments:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no keep-alive after 5 s of silence")
+	}
+	if gap := time.Since(sent); gap < ka-50*time.Millisecond || gap > ka+ka/3 {
+		t.Errorf("keep-alive %v after the last message, want about %v", gap.Round(time.Millisecond), ka)
+	}
+}
+
 // TestSlowClientCounted: with a small buffer, a client that reads nothing
 // is cut off as soon as more than the buffer waits, and counted; the
 // other clients get everything.

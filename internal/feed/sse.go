@@ -70,9 +70,9 @@ type sseStream struct {
 	method string
 	// last is the sequence the client has everything up to (sent, or not
 	// matching its filter): only later ones go out.
-	last  uint64
-	wrote bool      // since the last keep-alive tick
-	until time.Time // the connection's write deadline
+	last      uint64
+	lastWrite time.Time // when the client was last written to
+	until     time.Time // the connection's write deadline
 }
 
 func (s *sseStream) serve(resume bool) {
@@ -141,8 +141,12 @@ func (s *sseStream) catchUp() error {
 
 // live sends the live tail until the client leaves or is cut off.
 func (s *sseStream) live() {
-	tick := time.NewTicker(s.b.cfg.KeepAlive)
-	defer tick.Stop()
+	// A keep-alive goes out after KeepAlive of silence, counted from the
+	// last write: a ticker that skipped the tick after a write left the
+	// stream silent for up to twice as long.
+	ka := s.b.cfg.KeepAlive
+	quiet := time.NewTimer(ka - time.Since(s.lastWrite))
+	defer quiet.Stop()
 	var msgs []*message
 	frames := make([][]byte, 0, maxCoalesce)
 	for {
@@ -151,11 +155,15 @@ func (s *sseStream) live() {
 			return
 		case <-s.c.gone:
 			return
-		case <-tick.C:
-			if !s.wrote && s.write(keepAlive) != nil {
+		case <-quiet.C:
+			if idle := time.Since(s.lastWrite); idle < ka {
+				quiet.Reset(ka - idle)
+				continue
+			}
+			if s.write(keepAlive) != nil {
 				return
 			}
-			s.wrote = false
+			quiet.Reset(ka)
 		case <-s.c.signal:
 			msgs = s.c.take(msgs)
 			for _, m := range msgs {
@@ -180,15 +188,16 @@ func (s *sseStream) live() {
 
 // write writes frames and flushes them, under a write deadline.
 func (s *sseStream) write(frames ...[]byte) error {
-	if err := s.c.deadline(time.Now(), &s.until, s.b.cfg.WriteTimeout); err != nil {
+	now := time.Now()
+	if err := s.c.deadline(now, &s.until, s.b.cfg.WriteTimeout); err != nil {
 		return err
 	}
+	s.lastWrite = now
 	for _, f := range frames {
 		if _, err := s.w.Write(f); err != nil {
 			return s.failed(err)
 		}
 	}
-	s.wrote = true
 	return s.failed(s.rc.Flush())
 }
 
