@@ -46,6 +46,7 @@ func main() {
 		fs.StringVar(&c.NATSListen, "nats-listen", "127.0.0.1:4222", "embedded NATS listen `address`")
 		fs.BoolVar(&c.Seed, "seed", false, "append the shipped seed timeline at start")
 		fs.StringVar(&c.APIToken, "api-token", os.Getenv("PARLEY_API_TOKEN"), "bearer `token` for write endpoints (or PARLEY_API_TOKEN)")
+		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("PARLEY_PUBLIC_URL"), "the `URL` readers reach the service at, for the feeds' links (or PARLEY_PUBLIC_URL; default: each request's host)")
 		fs.BoolVar(&c.PrivateReads, "private-reads", false, "require the API token for reads too")
 		fs.BoolVar(&c.WebhookAllowLoopback, "webhook-allow-loopback", false, "allow webhook deliveries to 127.0.0.1 (local testing)")
 	case "state", "history", "diff":

@@ -17,6 +17,7 @@ func mountFeeds(ctx context.Context, p *parts) (func(uint64, []*projections.Deve
 		OnStreams:    func(n int) { metrics.SSEClients.Set(float64(n)) },
 		OnSlowClient: metrics.SSEDropped.Inc,
 		LastSeq:      p.conn.LastSeq,
+		BaseURL:      p.cfg.PublicURL,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("feeds: %w", err)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,10 @@ type Config struct {
 	VocabularyFile string
 	// APIToken, when set, guards the write endpoints.
 	APIToken string
+	// PublicURL is where readers reach the service (behind a proxy, say),
+	// for the links of the Atom and JSON feeds; "" takes the scheme and
+	// host of each request.
+	PublicURL string
 	// PrivateReads makes the read API (/v1/ GETs, feeds included) require
 	// the APIToken too. The page, /healthz, /readyz and /metrics stay open.
 	PrivateReads bool
@@ -86,6 +91,11 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); c.HTTPAddr != "" && err != nil {
 		return fmt.Errorf("http address %q: %w", c.HTTPAddr, err)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("public URL %q: want http(s)://host[:port][/path]", c.PublicURL)
+		}
 	}
 	return nil
 }

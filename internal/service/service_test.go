@@ -435,3 +435,39 @@ func TestUndecodableMessageIsDeadLettered(t *testing.T) {
 		t.Errorf("the event after the dead letter was not applied: %d", code)
 	}
 }
+
+// TestPublicURL: the feeds' links use the public URL when one is set (a
+// service behind a proxy), and a URL that is not one is refused before
+// anything starts.
+func TestPublicURL(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
+		Seed: true, Out: io.Discard, PublicURL: "https://parley.example.org/news/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	waitReady(t, r)
+	var doc struct {
+		Home  string `json:"home_page_url"`
+		Feed  string `json:"feed_url"`
+		Items []struct {
+			URL string `json:"url"`
+		} `json:"items"`
+	}
+	if code := getJSON(t, r.HTTPURL+"/v1/feed.json?limit=1", &doc); code != 200 || len(doc.Items) != 1 {
+		t.Fatalf("feed.json: %d %+v", code, doc)
+	}
+	for _, u := range []string{doc.Home, doc.Feed, doc.Items[0].URL} {
+		if !strings.HasPrefix(u, "https://parley.example.org/news/") {
+			t.Errorf("link %q is not under the public URL", u)
+		}
+	}
+	for _, bad := range []string{"parley.example.org", "ftp://parley.example.org", "https://parley.example.org/?x=1"} {
+		_, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), PublicURL: bad})
+		if err == nil || !strings.Contains(err.Error(), "public URL") {
+			t.Errorf("public URL %q: %v, want a refusal", bad, err)
+		}
+	}
+}
