@@ -190,8 +190,8 @@ func ingest(t *testing.T, base, body string) {
 // and see what the browser sends when it comes back.
 type dropProxy struct {
 	ln     net.Listener
-	target string
 	mu     sync.Mutex
+	target string
 	conns  []net.Conn
 	heads  []*strings.Builder // the first bytes each client sent
 	wg     sync.WaitGroup
@@ -223,7 +223,10 @@ func (p *dropProxy) serve() {
 		if err != nil {
 			return
 		}
-		u, err := net.Dial("tcp", p.target)
+		p.mu.Lock()
+		target := p.target
+		p.mu.Unlock()
+		u, err := net.Dial("tcp", target)
 		if err != nil {
 			c.Close()
 			continue
@@ -261,6 +264,13 @@ func (p *dropProxy) serve() {
 			io.Copy(c, u)
 		}()
 	}
+}
+
+// retarget sends the connections made from now on to another server.
+func (p *dropProxy) retarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
 }
 
 // drop closes every open connection.
@@ -628,6 +638,45 @@ func TestBrowser(t *testing.T) {
 		if !proxy.sent("GET /v1/feed", "Last-Event-ID:") {
 			t.Error("the browser did not resume the feed with Last-Event-ID")
 		}
+	})
+
+	t.Run("live feed after the server's record went back", func(t *testing.T) {
+		// Another server whose stream is shorter than this one's, as after
+		// a restore from an older backup: it refuses to resume from the
+		// ids the page has seen.
+		older, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Seed: true, Out: io.Discard})
+		if err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		defer older.Close()
+		proxy := newDropProxy(t, strings.TrimPrefix(r.HTTPURL, "http://"))
+		b.do(t, chromedp.Navigate(proxy.URL()+"/"))
+		b.mustWait(t, "live", `document.documentElement.dataset.ready === "1" && document.getElementById("live").dataset.state === "live"`, 10*time.Second)
+		ingest(t, r.HTTPURL, `{"id":"only-on-the-newer","type":"statement","occurred_at":"2025-11-30","title":"Only on the newer","sources":[{"outlet":"Test"}]}`)
+		b.mustWait(t, "the newer server's event", q("#ev-only-on-the-newer")+" !== null", 5*time.Second)
+		proxy.retarget(strings.TrimPrefix(older.HTTPURL, "http://"))
+		proxy.drop()
+		b.mustWait(t, "the older server's record, reloaded", q("#ev-only-on-the-newer")+" === null", 20*time.Second)
+		ingest(t, older.HTTPURL, `{"id":"after-the-restore","type":"statement","occurred_at":"2025-11-30","title":"After the restore","sources":[{"outlet":"Test"}]}`)
+		b.mustWait(t, "a live event after the restore", q("#ev-after-the-restore")+" !== null", 10*time.Second)
+		b.mustWait(t, "live", `document.getElementById("live").dataset.state === "live"`, 5*time.Second)
+	})
+
+	t.Run("an empty record", func(t *testing.T) {
+		empty, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard})
+		if err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		defer empty.Close()
+		b.do(t, chromedp.Navigate(empty.HTTPURL+"/"))
+		b.mustWait(t, "live", `document.documentElement.dataset.ready === "1" && document.getElementById("live").dataset.state === "live"`, 10*time.Second)
+		for _, id := range []string{"matrix", "timeline"} {
+			if got := eval[string](t, b, q("#"+id)+".textContent"); !strings.Contains(got, "Nothing recorded yet") {
+				t.Errorf("#%s of an empty record says %q, not that nothing is recorded yet (no filter is set)", id, got)
+			}
+		}
+		ingest(t, empty.HTTPURL, `{"id":"the-first","type":"statement","occurred_at":"2025-11-30","title":"The first","sources":[{"outlet":"Test"}]}`)
+		b.mustWait(t, "the first event", q("#ev-the-first")+" !== null", 10*time.Second)
 	})
 
 	t.Run("screenshots", func(t *testing.T) {

@@ -257,11 +257,17 @@ async function show() {
     if (gen !== S.gen) return;
     const key = focusKey();
     const { rows, columns } = shape(state);
+    // An empty view says why: nothing recorded at all, the filters, or the
+    // date.
+    const filtered = S.filters.party || S.filters.issue || S.filters.type;
+    const why = filtered ? ' for these filters' : at ? ' as of this date' : '';
+    const none = S.all.length ? '' : 'Nothing recorded yet: events appear here as they are added.';
     renderMatrix($('matrix'), state, {
       ...V, rows, columns, history: S.historyIssue, fresh: S.fresh,
       asOf: at ? `as of ${fmtDay(at)}` : 'now', onHistory: openHistory, support,
+      empty: none || `No position stated${why}.`,
     });
-    renderTimeline($('timeline'), events, { ...V, fresh: S.fresh });
+    renderTimeline($('timeline'), events, { ...V, fresh: S.fresh, empty: none || `No events${why}.` });
     notice(state, at);
     $('timeline-count').textContent = `${events.length} event${events.length === 1 ? '' : 's'}${at ? ` to ${fmtDay(at)}` : ''}`;
     S.lastHistory = hist;
@@ -369,7 +375,9 @@ function play() {
 // so the server resumes where the page left off. If the browser gives up
 // (the server answered with an error, say too many clients), the page
 // opens a new one after a growing pause, resuming from the last id it saw
-// with ?last_event_id=. The first time the feed opens, the page reloads
+// with ?last_event_id=, unless the server refuses that id (its record is
+// shorter now): then it starts again from the live tail. Each time the
+// feed opens without an id to resume from, the page reloads
 // its data once: what was recorded between the first load and the
 // subscription would otherwise be missing.
 let feed = null;
@@ -394,15 +402,24 @@ function connectFeed() {
       scheduleRefresh();
     }
   });
-  es.addEventListener('error', () => {
-    if (es.readyState === EventSource.CLOSED) {
-      es.close();
-      setLive('off', 'Live updates paused; retrying');
-      setTimeout(connectFeed, backoff);
-      backoff = Math.min(backoff * 2, 30000);
-    } else {
+  es.addEventListener('error', async () => {
+    if (es.readyState !== EventSource.CLOSED) {
       setLive('reconnecting', 'Reconnecting…');
+      return;
     }
+    es.close();
+    if (lastId && (await resumeRefused(lastId))) {
+      // The record no longer reaches the last id this page saw (a store
+      // restored from an older backup): what the page shows past it is
+      // gone. Start again from the live tail, which reloads everything.
+      lastId = '';
+      setLive('reconnecting', 'The record changed on the server; reloading');
+      setTimeout(connectFeed, 0);
+      return;
+    }
+    setLive('off', 'Live updates paused; retrying');
+    setTimeout(connectFeed, backoff);
+    backoff = Math.min(backoff * 2, 30000);
   });
   const onMessage = (m) => {
     if (m.lastEventId) lastId = m.lastEventId;
@@ -410,6 +427,23 @@ function connectFeed() {
   };
   es.addEventListener('message', onMessage);
   for (const t of S.vocab.types) es.addEventListener(t.id, onMessage);
+}
+
+// resumeRefused asks whether the feed refuses to resume after id (400 on
+// last_event_id): EventSource does not say why it gave up, a plain
+// request does. Anything else (the server down, too many clients) is a
+// reason to retry as before.
+async function resumeRefused(id) {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), 5000);
+  try {
+    const r = await fetch(`/v1/feed?last_event_id=${encodeURIComponent(id)}`, { method: 'HEAD', signal: ctl.signal });
+    return r.status === 400;
+  } catch (_) {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function onFeed(m) {

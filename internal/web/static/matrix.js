@@ -169,5 +169,5 @@ export function renderMatrix(root, state, v) {
   const table = el('table', { class: 'matrix' },
     el('caption', { class: 'sr' }, `Positions of the parties, ${v.asOf}`),
     el('thead', {}, head), el('tbody', {}, rows));
-  root.replaceChildren(rows.length ? table : el('p', { class: 'muted' }, 'No issue to show for these filters.'));
+  root.replaceChildren(rows.length ? table : el('p', { class: 'muted' }, v.empty || 'No issue to show.'));
 }

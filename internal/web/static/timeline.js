@@ -83,7 +83,7 @@ function item(ev, v) {
 // renderTimeline draws the events into root.
 export function renderTimeline(root, events, v) {
   if (!events.length) {
-    root.replaceChildren(el('p', { class: 'muted' }, 'No events as of this date for these filters.'));
+    root.replaceChildren(el('p', { class: 'muted' }, v.empty || 'No events.'));
     return;
   }
   root.replaceChildren(el('ol', { class: 'timeline' }, events.map((ev) => item(ev, v))));
