@@ -361,18 +361,29 @@ func (c *client) take(spare []*message) []*message {
 
 // drop cuts the client off: its handler stops, and a write it is blocked
 // in (a client that reads nothing) fails at once rather than at its
-// deadline.
+// deadline. A stream ended by shutdown gets a moment more, to end its
+// response as a response ends: a client that reads sees the stream close
+// rather than a cut (curl's "partial transfer", a browser's network
+// error) and reconnects as after any end.
 func (c *client) drop(reason error) {
 	c.once.Do(func() {
 		c.reason = reason
 		close(c.gone)
+		deadline := time.Now()
+		if errors.Is(reason, ErrClosed) {
+			deadline = deadline.Add(closeGrace)
+		}
 		c.wmu.Lock()
 		if c.rc != nil {
-			_ = c.rc.SetWriteDeadline(time.Now())
+			_ = c.rc.SetWriteDeadline(deadline)
 		}
 		c.wmu.Unlock()
 	})
 }
+
+// closeGrace is how long a stream ended by shutdown may take to end its
+// response.
+const closeGrace = time.Second
 
 func (c *client) err() error {
 	select {

@@ -227,3 +227,27 @@ func TestShutdownEndsStreams(t *testing.T) {
 		t.Errorf("stats after shutdown: %+v", st)
 	}
 }
+
+// TestShutdownEndsStreamsCleanly: a stream the server's shutdown ends
+// ends as a response does (the last chunk written), not cut off.
+func TestShutdownEndsStreamsCleanly(t *testing.T) {
+	h := newHarness(t, feed.Config{}, nil)
+	s, code := openSSE(t, h.URL, "", "")
+	if code != 200 {
+		t.Fatal(code)
+	}
+	defer s.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.Server.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("the stream ended with %v, not a clean end", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream did not end")
+	}
+}
