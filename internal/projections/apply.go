@@ -404,7 +404,7 @@ func versionEntries(rec *eventRecord, vi int, withClaims bool) []indexEntry {
 	for i, p := range e.Positions {
 		pk := namePrefix(p.Issue, p.Party)
 		es = append(es, indexEntry{bucket: BucketClaims, key: concat(pk, claimKey(nil, occ, rec.Seq, v16, uint16(i))),
-			val: encodeClaim(validity{}, ver, rec.ID, p), pair: pk})
+			val: encodeClaim(validity{}, rec, ver, p), pair: pk})
 	}
 	return es
 }

@@ -176,6 +176,8 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 	if len(t.by) > 0 {
 		b = append(b, `,"corrected_by":`...)
 		b = events.AppendJSONString(b, t.by)
+		b = append(b, `,"corrected_at":`...)
+		b = appendTime(b, t.corrected)
 	}
 	return b, nil
 }

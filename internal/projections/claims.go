@@ -18,9 +18,11 @@ import (
 // without decoding an event record per cell.
 //
 //	validity(16) precision(1) stance value event outlets
-//	occurred type title quote by recorded(8) sources
+//	occurred type title quote by recorded(8) [corrected(8)] sources
 //
 // each string a uvarint length and its bytes; outlets joined by 0x1f;
+// recorded is when the event was first recorded, corrected (only when by
+// names a correction) when this version was;
 // occurred is the event time as the event wrote it (offset and precision
 // kept); sources a uvarint count plus one (0 for none given), then outlet,
 // url and published time of each.
@@ -39,7 +41,8 @@ func (h *claimHead) sameAs(o *claimHead) bool {
 
 // encodeClaim writes the value of one position of one version of an
 // event.
-func encodeClaim(v validity, ver *version, id string, p events.Position) []byte {
+func encodeClaim(v validity, rec *eventRecord, ver *version, p events.Position) []byte {
+	id := rec.ID
 	e := &ver.Event
 	var val []byte
 	if !p.Value.IsZero() {
@@ -63,7 +66,10 @@ func encodeClaim(v validity, ver *version, id string, p events.Position) []byte 
 	b = appendField(b, e.Title)
 	b = appendField(b, p.Quote)
 	b = appendField(b, ver.By)
-	b = binary.BigEndian.AppendUint64(b, uint64(ver.RecordedAt.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(rec.RecordedAt.UnixNano()))
+	if ver.By != "" {
+		b = binary.BigEndian.AppendUint64(b, uint64(ver.RecordedAt.UnixNano()))
+	}
 	if e.Sources == nil {
 		return binary.AppendUvarint(b, 0)
 	}
@@ -131,7 +137,8 @@ func field(b []byte) (f, rest []byte, ok bool) {
 type claimTail struct {
 	occurred, typ, title, quote, by []byte
 	recorded                        time.Time
-	sources                         int // -1 when the event gave none
+	corrected                       time.Time // zero unless by is set
+	sources                         int       // -1 when the event gave none
 	rest                            recordReader
 }
 
@@ -141,6 +148,9 @@ func (h *claimHead) readTail() (claimTail, error) {
 	d := recordReader{b: h.tail}
 	t := claimTail{occurred: d.field(), typ: d.field(), title: d.field(), quote: d.field(), by: d.field()}
 	t.recorded = time.Unix(0, int64(d.fixed64())).UTC()
+	if len(t.by) > 0 {
+		t.corrected = time.Unix(0, int64(d.fixed64())).UTC()
+	}
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(d.b))+1 {
 		return t, errBadClaim
@@ -181,6 +191,10 @@ func (r *claimRef) claim() (Claim, error) {
 	}
 	c.Type, c.Title, c.Quote, c.CorrectedBy = string(t.typ), string(t.title), string(t.quote), string(t.by)
 	c.RecordedAt = t.recorded
+	if len(t.by) > 0 {
+		corrected := t.corrected
+		c.CorrectedAt = &corrected
+	}
 	if t.sources >= 0 {
 		c.Sources = make([]events.Source, t.sources)
 		for i := range c.Sources {

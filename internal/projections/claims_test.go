@@ -54,7 +54,10 @@ func TestClaimEntriesMatchRecords(t *testing.T) {
 			p := e.Positions[ref.pos()]
 			want := Claim{Issue: p.Issue, Party: p.Party, Stance: p.Stance, Value: p.Value, Quote: p.Quote,
 				Event: rec.ID, Type: e.Type, Title: e.Title, OccurredAt: e.OccurredAt, Seq: rec.Seq,
-				RecordedAt: ver.RecordedAt, Sources: slices.Clone(e.Sources), CorrectedBy: ver.By}
+				RecordedAt: rec.RecordedAt, Sources: slices.Clone(e.Sources), CorrectedBy: ver.By}
+			if ver.By != "" {
+				want.CorrectedAt = &ver.RecordedAt
+			}
 			if !reflect.DeepEqual(jsonOf(t, got), jsonOf(t, want)) {
 				t.Fatalf("claim %x:\n got %s\nwant %s", k, jsonOf(t, got), jsonOf(t, want))
 			}

@@ -9,7 +9,7 @@ import (
 // Version is the version of the projection code. A read model written by
 // another version is rebuilt from the stream before it is served; bump it
 // whenever Apply or the layout of the buckets changes.
-const Version = 4
+const Version = 5
 
 // Kinds of development, the values of Development.Kinds and of an alert
 // subscription's "changes" filter.
@@ -84,19 +84,23 @@ type EventView struct {
 
 // Claim is one position as one version of one event states it.
 type Claim struct {
-	Issue       string          `json:"issue"`
-	Party       string          `json:"party"`
-	Stance      string          `json:"stance"`
-	Value       events.Value    `json:"value,omitzero"`
-	Quote       string          `json:"quote,omitempty"`
-	Event       string          `json:"event"`
-	Type        string          `json:"type"`
-	Title       string          `json:"title"`
-	OccurredAt  events.Time     `json:"occurred_at"`
+	Issue      string       `json:"issue"`
+	Party      string       `json:"party"`
+	Stance     string       `json:"stance"`
+	Value      events.Value `json:"value,omitzero"`
+	Quote      string       `json:"quote,omitempty"`
+	Event      string       `json:"event"`
+	Type       string       `json:"type"`
+	Title      string       `json:"title"`
+	OccurredAt events.Time  `json:"occurred_at"`
+	// Seq and RecordedAt are when the event was first recorded, as in an
+	// EventView; CorrectedAt is when the correction that made this version
+	// was.
 	Seq         uint64          `json:"seq"`
 	RecordedAt  time.Time       `json:"recorded_at"`
 	Sources     []events.Source `json:"sources"`
 	CorrectedBy string          `json:"corrected_by,omitempty"`
+	CorrectedAt *time.Time      `json:"corrected_at,omitempty"`
 }
 
 // Cell is a party's position on an issue at a point of event time and
