@@ -149,7 +149,7 @@ func scanEnvelope(b []byte) (env scannedEnvelope, ok bool) {
 		v := b[start:stop]
 		m := slices.IndexFunc(envelopeMembers, func(m string) bool { return bytes.EqualFold(name, []byte(m)) })
 		switch {
-		case bytes.IndexByte(name, '\\') >= 0 || !utf8.Valid(name) || m >= 0 && string(name) != envelopeMembers[m]:
+		case !plainString(name) || m >= 0 && string(name) != envelopeMembers[m]:
 			return env, false
 		case m < 0: // an extension: ignored, if it is JSON
 			if !json.Valid(v) {
@@ -196,11 +196,18 @@ func jsonStringOrNull(v []byte) (string, bool) {
 		return "", true
 	case len(v) < 2 || v[0] != '"':
 		return "", false
-	case bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) && !slices.ContainsFunc(v, func(c byte) bool { return c < 0x20 }):
+	case plainString(v[1 : len(v)-1]):
 		return string(v[1 : len(v)-1]), true
 	}
 	var s string
 	return s, json.Unmarshal(v, &s) == nil
+}
+
+// plainString reports whether the inside of a JSON string is its own
+// text: no escape, valid UTF-8, no control character (which encoding/json
+// refuses).
+func plainString(s []byte) bool {
+	return bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) && !slices.ContainsFunc(s, func(c byte) bool { return c < 0x20 })
 }
 
 func skipSpace(b []byte, i int) int {
