@@ -299,7 +299,7 @@ func envelopeErr(specVersion, id string, e *Event) error {
 		return nil
 	case e.ID != id:
 		return fmt.Errorf("decode envelope %s: data id %q differs", id, e.ID)
-	case e.OccurredAt.invalid != nil || e.OccurredAt.Time.IsZero():
+	case e.OccurredAt.invalid != nil && !e.OccurredAt.invalid.readable || e.OccurredAt.Time.IsZero():
 		return fmt.Errorf("decode envelope %s: occurred_at missing or invalid", id)
 	}
 	return nil

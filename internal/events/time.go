@@ -54,6 +54,11 @@ type Time struct {
 type invalidText struct {
 	text   string
 	reason string
+	// readable is set when the text was read all the same (Time holds it)
+	// and only ParseTime's later checks refuse it: Validate refuses such a
+	// time in new input, while an event the stream already holds, taken
+	// before the checks, still reads as it was recorded.
+	readable bool
 }
 
 var layouts = []struct {
@@ -90,8 +95,8 @@ func ParseTime(s string) (Time, error) {
 }
 
 // ReadTime reads a time as ParseTime does, without the checks ParseTime
-// added later: for times read back from a read model, which an earlier
-// version may have let through.
+// added later: for times recorded before them, in the stream or in a read
+// model, which must read as they were recorded.
 func ReadTime(s string) (Time, error) {
 	s = strings.TrimSpace(s)
 	var (
@@ -183,10 +188,15 @@ func (t Time) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 // Text that does not parse is kept for Validate to report with its field,
 // which encoding/json would not name.
 func (t *Time) UnmarshalText(b []byte) error {
-	v, err := ParseTime(string(b))
+	v, err := ReadTime(string(b))
 	if err != nil {
 		*t = Time{invalid: &invalidText{text: string(b), reason: err.Error()}}
 		return nil
+	}
+	if v.Precision != Day {
+		if err := checkRFC3339(string(bytes.TrimSpace(b))); err != nil {
+			v.invalid = &invalidText{text: string(b), reason: err.Error(), readable: true}
+		}
 	}
 	*t = v
 	return nil

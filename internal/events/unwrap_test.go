@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 )
 
@@ -70,4 +71,25 @@ func FuzzUnwrap(f *testing.F) {
 			t.Fatalf("told canonical %v, IsCanonical says otherwise:\n%s", canonical, wantData)
 		}
 	})
+}
+
+// TestRecordedTimesReadAsRecorded: a time an earlier version let in (an
+// offset of +24:00, a comma before the fraction) is refused in new input
+// but still reads from the stream as it was recorded: a rebuild must not
+// drop the event.
+func TestRecordedTimesReadAsRecorded(t *testing.T) {
+	for _, occ := range []string{"2025-11-23T10:00:00+24:00", "2025-11-23T10:00:00,5Z", "2025-11-23T10:00-00:60"} {
+		raw := []byte(`{"specversion":"1.0","id":"old","source":"parley","type":"parley.event","data":{"id":"old","type":"meeting","occurred_at":"` + occ + `","title":"Old","sources":[{"outlet":"AP"}]}}`)
+		e, err := Unwrap(raw)
+		if err != nil {
+			t.Errorf("%s: %v", occ, err)
+			continue
+		}
+		if e.OccurredAt.Time.IsZero() {
+			t.Errorf("%s read as no time", occ)
+		}
+		if fes := (&Vocabulary{}).Validate(&e); !slices.ContainsFunc(fes, func(f FieldError) bool { return f.Field == "occurred_at" }) {
+			t.Errorf("%s: new input with it validates: %v", occ, fes)
+		}
+	}
 }
