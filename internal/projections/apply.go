@@ -478,10 +478,20 @@ type watcher struct {
 	pairs     [][2]string
 	ats       []events.Time // in order; only when past
 	beforeNow []*Position
-	beforeAt  [][]*Position // by pair, then by time
+	beforeAt  [][]span // by pair, then by time
 	past      bool
 	err       error
 }
+
+// span is a pair's position at the start of a watched time and at its end
+// (the end of its day, for a date): a report given as a day disputes
+// those of its day, so it can change the state at the day's end, not only
+// at its start.
+type span struct{ start, end *Position }
+
+// instants are the two ends of a watched time, the same for a time to the
+// second.
+func instants(at events.Time) (start, end time.Time) { return at.Time, at.End() }
 
 // watch notes the positions before a change. past says the change may
 // reach into the past (a late event, a correction), as of the times given
@@ -500,18 +510,29 @@ func (a *applier) watch(pairs [][2]string, past bool, ats ...events.Time) *watch
 			return w
 		}
 		w.beforeNow = append(w.beforeNow, now)
-		var then []*Position
+		var then []span
 		for _, at := range w.ats {
-			pos, err := a.position(p[0], p[1], at.Time, prev)
+			sp, err := a.span(p, at, prev)
 			if err != nil {
 				w.err = err
 				return w
 			}
-			then = append(then, pos)
+			then = append(then, sp)
 		}
 		w.beforeAt = append(w.beforeAt, then)
 	}
 	return w
+}
+
+// span looks a pair's position up at both ends of a watched time.
+func (a *applier) span(p [2]string, at events.Time, seq uint64) (span, error) {
+	start, end := instants(at)
+	s, err := a.position(p[0], p[1], start, seq)
+	if err != nil || end.Equal(start) {
+		return span{s, s}, err
+	}
+	e, err := a.position(p[0], p[1], end, seq)
+	return span{s, e}, err
 }
 
 // finish compares the watched positions with what they are now, and
@@ -537,20 +558,31 @@ func (w *watcher) finish(a *applier, d *Development) error {
 			d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], Before: w.beforeNow[i], After: now})
 		}
 		for j, at := range w.ats {
-			then, err := a.position(p[0], p[1], at.Time, a.m.Seq)
+			then, err := a.span(p, at, a.m.Seq)
 			if err != nil {
 				return err
 			}
-			if samePosition(w.beforeAt[i][j], then) {
+			before := w.beforeAt[i][j]
+			// As of a date is as of its end, as the API reads one; a change
+			// only at its start (a report of the day that a later one of
+			// the same day took over from) is told as of that instant.
+			var ch Change
+			var after time.Time
+			switch start, end := instants(at); {
+			case !samePosition(before.end, then.end):
+				ch, after = Change{AsOf: at.String(), Before: before.end, After: then.end}, end
+			case !samePosition(before.start, then.start):
+				ch, after = Change{AsOf: events.Time{Time: start, Precision: events.Second}.String(), Before: before.start, After: then.start}, start
+			default:
 				continue
 			}
 			revised = true
 			if nowMoved {
 				continue // told as the change of the present
 			}
-			d.Changes = append(d.Changes, Change{Issue: p[0], Party: p[1], AsOf: at.String(),
-				Before: w.beforeAt[i][j], After: then})
-			next, err := nextClaimTime(a.tx, p[0], p[1], at.Time, a.m.Seq)
+			ch.Issue, ch.Party = p[0], p[1]
+			d.Changes = append(d.Changes, ch)
+			next, err := nextClaimTime(a.tx, p[0], p[1], after, a.m.Seq)
 			if err != nil {
 				return err
 			}

@@ -314,6 +314,13 @@ func TestRevisedPeriod(t *testing.T) {
 		{"a late report of a minute", []events.Event{fa("b", "2025-12-01T10:30Z", 2), fa("a", "2025-11-21", 1)}, "2025-11-21", "2025-12-01T10:30Z", []string{"2025-11-21"}},
 		{"a correction that moves an event later", []events.Event{moved, fa("fa2", "2025-10-12", 200), fa("fa3", "2025-10-20", 300), corr},
 			"2025-10-10", "2025-10-20", []string{"2025-10-10", "2025-10-15"}},
+		// A report of the day disputes one of 10:00 that day, until the
+		// next claim after the day.
+		{"a late report of a day that disputes a minute of it", []events.Event{fa("a", "2025-11-21T10:00Z", 1), fa("c", "2025-12-01", 1), fa("b", "2025-11-21", 2)},
+			"2025-11-21", "2025-12-01", []string{"2025-11-21"}},
+		// One that agrees changes only the hours before 10:00.
+		{"a late report of a day taken over within it", []events.Event{fa("x", "2025-11-20", 1), fa("a", "2025-11-21T10:00Z", 2), fa("c", "2025-12-01", 1), fa("b", "2025-11-21", 2)},
+			"2025-11-21", "2025-11-21T10:00Z", []string{"2025-11-21T00:00:00Z"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,6 +336,21 @@ func TestRevisedPeriod(t *testing.T) {
 			}
 			if !slices.Equal(asOf, tt.asOf) {
 				t.Errorf("changes as of %q, want %q", asOf, tt.asOf)
+			}
+			// Each change says what the state as of its time is now.
+			for _, c := range d.Changes {
+				at := events.MustTime(c.AsOf)
+				got := cell(l.state(projections.StateQuery{At: at.End()}), c.Issue, c.Party)
+				want := "-"
+				if c.After != nil {
+					want = c.After.Stance + " " + c.After.Value.String()
+					if c.After.Disputed {
+						want += " disputed"
+					}
+				}
+				if got != want {
+					t.Errorf("change as of %s says %q, the state then is %q", c.AsOf, want, got)
+				}
 			}
 		})
 	}
