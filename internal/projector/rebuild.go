@@ -71,6 +71,26 @@ func (s RebuildStats) Rate() float64 {
 	return float64(s.Events) / s.Duration.Seconds()
 }
 
+// reopen closes and opens the rebuild's file, to let go of the pages its
+// memory map has read. The file is unlocked in between: another rebuild,
+// or a projector starting, may take it for the leftover of a killed one
+// and remove it, and opening would then start an empty file. So the file
+// opened must be the one the rebuild started (first), or the rebuild
+// fails rather than swap in what it holds.
+func reopen(st *bolt.Store, tmp string, buckets []string, first os.FileInfo) (*bolt.Store, error) {
+	if err := st.Close(); err != nil {
+		return nil, err
+	}
+	st, err := bolt.Open(tmp, bolt.Options{NoSync: true, Buckets: buckets})
+	if err != nil {
+		return nil, err
+	}
+	if now, err := os.Stat(tmp); err != nil || !os.SameFile(first, now) {
+		return st, fmt.Errorf("%s was removed while the rebuild wrote it (another rebuild, or a projector starting on the same folder)", tmp)
+	}
+	return st, nil
+}
+
 // RebuildFile is where a rebuild of the model at path writes until its
 // swap.
 func RebuildFile(path string) string { return path + ".rebuild" }
@@ -101,6 +121,10 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 			os.Remove(tmp)
 		}
 	}()
+	first, err := os.Stat(tmp)
+	if err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
+	}
 	last, err := conn.LastSeq(ctx)
 	if err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
@@ -128,10 +152,7 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 			n += uint64(len(batch))
 			if sinceOpen += uint64(len(batch)); sinceOpen >= RebuildRemap {
 				sinceOpen = 0
-				if err := st.Close(); err != nil {
-					return err
-				}
-				if st, err = bolt.Open(tmp, bolt.Options{NoSync: true, Buckets: buckets}); err != nil {
+				if st, err = reopen(st, tmp, buckets, first); err != nil {
 					return err
 				}
 			}
