@@ -90,10 +90,7 @@ func TestRebuildEqualsIncremental(t *testing.T) {
 }
 
 func TestInterruptedRebuildKeepsOldModel(t *testing.T) {
-	conn := natstest.Conn(t, natstest.Server(t))
-	fill(t, conn, 20000)
-	path := filepath.Join(t.TempDir(), projector.ModelFile)
-	project(t, conn, path)
+	conn, _, path := projected(t, 20000)
 	before := dump(t, path)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -122,11 +119,7 @@ func (c *cancelAfter) Write(p []byte) (int, error) {
 }
 
 func TestOpenModelRebuildsOtherVersionAndDamage(t *testing.T) {
-	conn := natstest.Conn(t, natstest.Server(t))
-	fill(t, conn, 500)
-	dir := t.TempDir()
-	path := filepath.Join(dir, projector.ModelFile)
-	project(t, conn, path)
+	conn, dir, path := projected(t, 500)
 	want := dump(t, path)
 
 	// A read model of another projection version.
@@ -248,11 +241,7 @@ func TestDamagedModelTakesItsSealAside(t *testing.T) {
 // the model is next opened; while another rebuild holds it, a second
 // rebuild refuses rather than clobber it.
 func TestStaleRebuildFile(t *testing.T) {
-	conn := natstest.Conn(t, natstest.Server(t))
-	fill(t, conn, 50)
-	dir := t.TempDir()
-	path := filepath.Join(dir, projector.ModelFile)
-	project(t, conn, path)
+	conn, dir, path := projected(t, 50)
 	tmp := projector.RebuildFile(path)
 
 	held, err := bolt.Open(tmp, bolt.Options{NoSync: true})
@@ -272,4 +261,16 @@ func TestStaleRebuildFile(t *testing.T) {
 	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the killed rebuild's file is still there: %v", err)
 	}
+}
+
+// projected is a stream of n synthetic events on a server of its own and
+// its read model, projected into dir's ModelFile at path.
+func projected(t *testing.T, n int) (conn *stream.Conn, dir, path string) {
+	t.Helper()
+	conn = natstest.Conn(t, natstest.Server(t))
+	fill(t, conn, n)
+	dir = t.TempDir()
+	path = filepath.Join(dir, projector.ModelFile)
+	project(t, conn, path)
+	return conn, dir, path
 }
