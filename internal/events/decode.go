@@ -166,10 +166,25 @@ func sniff(br *bufio.Reader) Format {
 	if t[0] == '[' {
 		return JSON
 	}
-	// An object on its first line followed by another line of object is
-	// NDJSON; a single (possibly pretty-printed) object is JSON.
-	if i := bytes.IndexByte(t, '\n'); i >= 0 && json.Valid(bytes.TrimSpace(t[:i])) {
+	// A single (possibly pretty-printed) object is JSON; objects a line
+	// each are NDJSON: a first line that is a whole object, one with no
+	// end in sight (longer than the look ahead), or a later line that
+	// starts an object at its first column, which a pretty printer's
+	// nested objects do not. So NDJSON whose first line is broken is still
+	// read line by line, and its other records go in.
+	i := bytes.IndexByte(t, '\n')
+	if i < 0 || json.Valid(bytes.TrimSpace(t[:i])) {
 		return NDJSON
+	}
+	for rest := t[i+1:]; len(rest) > 0; {
+		if rest[0] == '{' {
+			return NDJSON
+		}
+		j := bytes.IndexByte(rest, '\n')
+		if j < 0 {
+			break
+		}
+		rest = rest[j+1:]
 	}
 	return JSON
 }
@@ -269,6 +284,15 @@ func (d *Decoder) decodeJSON(br *bufio.Reader, emit func(Record) bool) {
 	}
 	if _, err := dec.Token(); err != nil { // the ']'
 		emit(Record{Err: syntaxError(err, all, 0)})
+		return
+	}
+	// Whatever follows the array would be lost without a word: two arrays
+	// one after the other (files concatenated) are not one array.
+	off := int(dec.InputOffset())
+	if rest := bytes.TrimLeft(all[off:], " \t\r\n"); len(rest) > 0 {
+		at := len(all) - len(rest)
+		emit(Record{Line: lineAt(all, at), Err: &RecordError{Fields: []FieldError{{Line: lineAt(all, at),
+			Reason: "text after the array's closing ]: send one array, or NDJSON (one object a line); nothing after the array was read"}}}})
 	}
 }
 

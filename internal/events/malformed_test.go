@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -232,5 +233,53 @@ func TestDecodeReadsPastABadYAMLItem(t *testing.T) {
 	want := []string{"b1@2", "in:8: record 2: invalid YAML: did not find expected ',' or ']'; nothing of this item was read", "b3@11"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestDecodeTellsWhatItCannotRead: what an input holds past a JSON array
+// is an error, not lost; NDJSON sent as Auto (stdin, application/json) is
+// read line by line even when its first line is broken or longer than
+// the look ahead, so its other records go in.
+func TestDecodeTellsWhatItCannotRead(t *testing.T) {
+	ev := func(id string) string {
+		return `{"id":"` + id + `","type":"statement","occurred_at":"2025-11-21","title":"T","sources":[{"outlet":"AP"}]}`
+	}
+	var sources []string
+	for i := range 40 {
+		sources = append(sources, fmt.Sprintf(`{"outlet":"Outlet %d","url":"https://example.com/%s"}`, i, strings.Repeat("a", 1900)))
+	}
+	wide := `{"id":"wide","type":"statement","occurred_at":"2025-11-21","title":"T","sources":[` + strings.Join(sources, ",") + `]}`
+	tests := []struct {
+		name   string
+		input  string
+		format events.Format
+		valid  []string // ids decoded as valid, in order
+		errs   int      // records with errors
+	}{
+		{"two arrays", "[" + ev("a") + "]\n[" + ev("b") + "]\n", events.JSON, []string{"a"}, 1},
+		{"an array and text", "[" + ev("a") + "] trailing", events.Auto, []string{"a"}, 1},
+		{"ndjson with a broken first line", ev("a")[:40] + "\n" + ev("b") + "\n" + ev("c") + "\n", events.Auto, []string{"b", "c"}, 1},
+		{"ndjson with a first line past the look ahead", wide + "\n" + ev("b") + "\n", events.Auto, []string{"wide", "b"}, 0},
+		{"a pretty-printed object", "{\n  \"id\": \"p\", \"type\": \"statement\", \"occurred_at\": \"2025-11-21\",\n  \"title\": \"T\",\n  \"sources\": [\n    {\"outlet\": \"AP\"}\n  ]\n}\n", events.Auto, []string{"p"}, 0},
+	}
+	dec := events.Decoder{Vocabulary: data.Vocabulary()}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var valid []string
+			errs := 0
+			for rec := range dec.Decode("in", strings.NewReader(tt.input), tt.format) {
+				if rec.Err != nil {
+					errs++
+					if rec.Line == 0 {
+						t.Errorf("error without a line: %v", rec.Err)
+					}
+					continue
+				}
+				valid = append(valid, rec.Event.ID)
+			}
+			if !slices.Equal(valid, tt.valid) || errs != tt.errs {
+				t.Errorf("valid %q and %d errors, want %q and %d", valid, errs, tt.valid, tt.errs)
+			}
+		})
 	}
 }
