@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/ingest"
@@ -29,8 +31,17 @@ type Ingest struct {
 	// RatePerSecond bounds the posts a second from one address (429
 	// beyond); 0 means DefaultWriteRate, negative means no limit.
 	RatePerSecond float64
+	// AppendTimeout bounds how long a post waits for the stream (it
+	// retries while the stream is unreachable); 0 means
+	// DefaultAppendTimeout. Past it the records not appended are failed
+	// and the answer is 503.
+	AppendTimeout time.Duration
 	Logger        *slog.Logger
 }
+
+// DefaultAppendTimeout is how long a post waits for an unreachable stream
+// before it answers 503: a client that waits longer has long given up.
+const DefaultAppendTimeout = 30 * time.Second
 
 // DefaultWriteRate is how many posts a second one address may make, with
 // bursts of ten times that: a newsroom's tool posts a batch, not a flood.
@@ -80,7 +91,13 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, Problem{Error: "read body: " + err.Error()})
 		return
 	}
-	res, err := h.Ingester.Ingest(r.Context(), "body", bytes.NewReader(body), format)
+	timeout := h.AppendTimeout
+	if timeout <= 0 {
+		timeout = DefaultAppendTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	res, err := h.Ingester.Ingest(ctx, "body", bytes.NewReader(body), format)
 	if err != nil {
 		h.Logger.Error("ingest failed", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, Problem{Error: "the stream is unavailable: " + err.Error()})

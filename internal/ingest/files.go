@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/parley-news/parley/internal/events"
 )
@@ -71,13 +72,15 @@ func Print(res *Result, out, errOut io.Writer) {
 			fmt.Fprintf(errOut, "  %s: %s\n", rr.Status, rr.Error)
 		default:
 			// A run of records that failed alike (the stream went away,
-			// ingest was stopped) is one line, not thousands.
+			// ingest was stopped) is one line, not thousands: alike but
+			// for the id each error names.
 			j := i
-			for rr.Status == Failed && j+1 < len(res.Records) && res.Records[j+1].Status == Failed && res.Records[j+1].Error == rr.Error {
+			for rr.Status == Failed && j+1 < len(res.Records) && res.Records[j+1].Status == Failed && alike(res.Records[j+1], rr) {
 				j++
 			}
 			if j > i {
-				fmt.Fprintf(errOut, "  %s: %s: records %d to %d: %s\n", rr.Status, res.Name, rr.Record, res.Records[j].Record, rr.Error)
+				reason := withoutID(rr)
+				fmt.Fprintf(errOut, "  %s: %s: records %d to %d: %s\n", rr.Status, res.Name, rr.Record, res.Records[j].Record, reason)
 				i = j
 				continue
 			}
@@ -87,4 +90,20 @@ func Print(res *Result, out, errOut io.Writer) {
 			fmt.Fprintf(errOut, "  %s: %v\n", rr.Status, at)
 		}
 	}
+	if res.Failed > 0 {
+		fmt.Fprintf(errOut, "  %d failed: not known to be appended (some may have been, their answer lost); ingest the same input again, which their ids make safe\n", res.Failed)
+	}
+}
+
+// alike reports whether two records failed for the same reason, each
+// error naming its own record's id.
+func alike(a, b RecordResult) bool { return withoutID(a) == withoutID(b) }
+
+// withoutID is a record's error with its id, where the error names it
+// ("append ID: ..."), written <id>.
+func withoutID(r RecordResult) string {
+	if r.ID == "" {
+		return r.Error
+	}
+	return strings.ReplaceAll(r.Error, " "+r.ID+":", " <id>:")
 }

@@ -45,14 +45,15 @@ func TestCheckTellsRepeatedIDs(t *testing.T) {
 func TestPrintFoldsAlikeFailures(t *testing.T) {
 	res := &ingest.Result{Name: "big.ndjson", Failed: 4, Records: []ingest.RecordResult{
 		{Record: 1, Line: 1, ID: "a", Status: ingest.Appended},
-		{Record: 2, Line: 2, ID: "b", Status: ingest.Failed, Error: "context canceled"},
-		{Record: 3, Line: 3, ID: "c", Status: ingest.Failed, Error: "context canceled"},
-		{Record: 4, Line: 4, ID: "d", Status: ingest.Failed, Error: "context canceled"},
+		{Record: 2, Line: 2, ID: "b", Status: ingest.Failed, Error: "append b: context canceled"},
+		{Record: 3, Line: 3, ID: "c", Status: ingest.Failed, Error: "append c: context canceled"},
+		{Record: 4, Line: 4, ID: "d", Status: ingest.Failed, Error: "append d: context canceled"},
 		{Record: 5, Line: 5, ID: "e", Status: ingest.Failed, Error: "no responders"},
 	}}
 	var out, errOut bytes.Buffer
 	ingest.Print(res, &out, &errOut)
-	want := "  failed: big.ndjson: records 2 to 4: context canceled\n  failed: big.ndjson:5: record 5 (id e): no responders\n"
+	want := "  failed: big.ndjson: records 2 to 4: append <id>: context canceled\n  failed: big.ndjson:5: record 5 (id e): no responders\n" +
+		"  4 failed: not known to be appended (some may have been, their answer lost); ingest the same input again, which their ids make safe\n"
 	if errOut.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", errOut.String(), want)
 	}
