@@ -121,8 +121,13 @@ func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
 				// YAML's are the file's already.
 				if f != YAML && rec.Line > 0 {
 					for i := range e.Fields {
-						if e.Fields[i].Line > 0 {
+						switch {
+						case e.Fields[i].Line > 0:
 							e.Fields[i].Line += rec.Line - 1
+						case f == NDJSON:
+							// One line, one record: every field of it is
+							// on that line.
+							e.Fields[i].Line = rec.Line
 						}
 					}
 				}
