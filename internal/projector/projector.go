@@ -7,6 +7,7 @@ package projector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -58,6 +59,10 @@ func New(conn *stream.Conn, store projections.Store, cfg Config) *Projector {
 	return &Projector{cfg: cfg, conn: conn, store: store, log: cfg.Logger, changed: make(chan struct{})}
 }
 
+// ErrAheadOfStream is returned when the read model holds more of the stream
+// than the stream has: it was not built from this stream.
+var ErrAheadOfStream = errors.New("read model is ahead of the stream")
+
 // Run applies the stream from the read model's checkpoint until ctx ends.
 func (p *Projector) Run(ctx context.Context) error {
 	var cp uint64
@@ -68,16 +73,23 @@ func (p *Projector) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read checkpoint: %w", err)
 	}
-	p.applied.Store(cp)
-	p.notify() // a WaitFor already satisfied by the checkpoint returns
 	head, err := p.conn.LastSeq(ctx)
 	if err != nil {
 		return err
 	}
+	if cp > head {
+		// Consuming from the checkpoint would skip every event appended
+		// up to it, for good. OpenModel rebuilds such a model; a stream
+		// replaced under a running projector ends here.
+		return fmt.Errorf("%w: checkpoint %d, stream's last message %d", ErrAheadOfStream, cp, head)
+	}
+	p.applied.Store(cp)
+	metrics.Checkpoint.Set(float64(cp))
+	p.notify() // a WaitFor already satisfied by the checkpoint returns
 	p.head.Store(head)
 	p.target.Store(head)
-	p.checkReady()
 	p.log.Info("projector starting", "checkpoint", cp, "stream_last", head)
+	p.checkReady()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,4 +274,42 @@ func projected(t *testing.T, n int) (conn *stream.Conn, dir, path string) {
 	path = filepath.Join(dir, projector.ModelFile)
 	project(t, conn, path)
 	return conn, dir, path
+}
+
+// TestModelAheadOfTheStream: a read model that holds more of the stream
+// than the stream has (the stream restored from an older backup) would
+// skip every new event up to its checkpoint. The projector refuses to
+// run on it; opening it keeps it aside and rebuilds from the stream.
+func TestModelAheadOfTheStream(t *testing.T) {
+	_, dir, path := projected(t, 60)
+	older := natstest.Conn(t, natstest.Server(t))
+	fill(t, older, 20)
+
+	st, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = projector.New(older, st, projector.Config{Logger: discard()}).Run(context.Background())
+	st.Close()
+	if !errors.Is(err, projector.ErrAheadOfStream) {
+		t.Fatalf("run on a model ahead of the stream: %v, want ErrAheadOfStream", err)
+	}
+
+	var out bytes.Buffer
+	st, err = projector.OpenModel(context.Background(), older, dir, nil, &out, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if !strings.Contains(out.String(), "not built from this stream") {
+		t.Errorf("the rebuild was not announced with its reason: %q", out.String())
+	}
+	want := filepath.Join(t.TempDir(), "want.db")
+	project(t, older, want)
+	if !bytes.Equal(dump(t, path), dump(t, want)) {
+		t.Error("the model opened is not the stream's")
+	}
+	if aside, _ := filepath.Glob(path + ".other-stream-*"); len(aside) != 1 {
+		t.Errorf("the model of the other stream was not kept aside: %v", aside)
+	}
 }

@@ -228,12 +228,23 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 		// left alone. Anything else is worth a line, not a refusal.
 		log.Warn("could not remove the file of an interrupted rebuild", "err", err)
 	}
-	reason := check(ctx, path, buckets)
+	cp, reason := check(ctx, path, buckets)
+	if reason == nil && cp > 0 {
+		last, err := conn.LastSeq(ctx)
+		if err != nil {
+			return nil, err
+		}
+		// Consuming from a checkpoint past the stream's end would skip
+		// every event appended up to it.
+		if cp > last {
+			reason = fmt.Errorf("%w: it holds the stream up to message %d, and the stream ends at %d", errAhead, cp, last)
+		}
+	}
 	if reason == nil {
 		return bolt.Open(path, bolt.Options{Buckets: buckets})
 	}
-	if errors.Is(reason, bolt.ErrLocked) {
-		return nil, reason
+	if !errors.Is(reason, ErrNeedsRebuild) {
+		return nil, reason // locked by another process, not readable by this one
 	}
 	log.Warn("rebuilding read model", "path", path, "reason", reason)
 	if w != nil {
@@ -250,11 +261,15 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 			return bolt.CopyBuckets(ctx, old, new, buckets)
 		}
 	} else if _, err := os.Stat(path); err == nil {
-		aside, err := KeepAside(path)
+		why := "damaged"
+		if errors.Is(reason, errAhead) {
+			why = "other-stream"
+		}
+		aside, err := KeepAside(path, why)
 		if err != nil {
 			return nil, err
 		}
-		log.Warn("damaged read model kept aside", "path", aside)
+		log.Warn("read model kept aside", "path", aside)
 	}
 	stats, err := Rebuild(ctx, conn, path, w, buckets, carry)
 	if err != nil {
@@ -264,12 +279,12 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 	return bolt.Open(path, bolt.Options{Buckets: buckets})
 }
 
-// KeepAside renames a damaged read model file with a .damaged-TIME
-// suffix, never deleting it, and returns the new name. Its seal goes:
-// left in place, it would judge the file rebuilt in its stead if that
-// rebuild were killed before its swap.
-func KeepAside(path string) (string, error) {
-	aside := fmt.Sprintf("%s.damaged-%s", path, time.Now().UTC().Format("20060102T150405.000"))
+// KeepAside renames a read model file that cannot be served with a
+// .WHY-TIME suffix (damaged, other-stream), never deleting it, and returns
+// the new name. Its seal goes: left in place, it would judge the file
+// rebuilt in its stead if that rebuild were killed before its swap.
+func KeepAside(path, why string) (string, error) {
+	aside := fmt.Sprintf("%s.%s-%s", path, why, time.Now().UTC().Format("20060102T150405.000"))
 	if err := os.Rename(path, aside); err != nil {
 		return "", fmt.Errorf("keep damaged read model aside: %w", err)
 	}
@@ -279,49 +294,59 @@ func KeepAside(path string) (string, error) {
 	return aside, nil
 }
 
-var errVersion = fmt.Errorf("%w: written by another projection version", ErrNeedsRebuild)
+var (
+	errVersion = fmt.Errorf("%w: written by another projection version", ErrNeedsRebuild)
+	errAhead   = fmt.Errorf("%w: not built from this stream (restored from an older backup, or another stream)", ErrNeedsRebuild)
+)
 
-// check says why the file at path cannot be served, or nil. A missing file
-// is fine: it is a new, empty read model that catches up by consuming.
-func check(ctx context.Context, path string, buckets []string) (reason error) {
+// check returns the checkpoint of the file at path, or why it cannot be
+// served. A missing file is fine: it is a new, empty
+// read model that catches up by consuming. A file this process may not
+// read is an error, not a reason to rebuild.
+func check(ctx context.Context, path string, buckets []string) (cp uint64, reason error) {
 	// bbolt trusts its pages; a damaged one can panic on read. That is a
 	// reason to rebuild, not to crash in a loop.
 	defer func() {
 		if r := recover(); r != nil {
-			reason = fmt.Errorf("%w: %v", ErrNeedsRebuild, r)
+			cp, reason = 0, fmt.Errorf("%w: %v", ErrNeedsRebuild, r)
 		}
 	}()
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil
+		return 0, nil
 	}
 	// The bytes first: a damaged file is never handed to bbolt. The seal
 	// has then told what it could, and goes: opening the file writes to
 	// it, and a seal left on other bytes would make the next start take
 	// the file for damaged.
-	if _, err := bolt.VerifyFile(ctx, path); err != nil {
-		return fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+	if _, err := bolt.VerifyFile(ctx, path); errors.Is(err, os.ErrPermission) {
+		return 0, fmt.Errorf("read model: %w", err)
+	} else if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
 	}
 	if err := bolt.UnsealFile(path); err != nil {
-		return err
+		return 0, err
 	}
 	st, err := bolt.Open(path, bolt.Options{Buckets: buckets})
-	if errors.Is(err, bolt.ErrLocked) {
-		return err
+	if errors.Is(err, bolt.ErrLocked) || errors.Is(err, os.ErrPermission) {
+		return 0, err
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+		return 0, fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
 	}
 	defer st.Close()
 	if err := st.Check(ctx); err != nil {
-		return fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+		return 0, fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
 	}
 
 	var v uint64
-	if err := st.View(ctx, func(tx projections.Tx) error { v = projections.ModelVersion(tx); return nil }); err != nil {
-		return fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+	if err := st.View(ctx, func(tx projections.Tx) error {
+		v, cp = projections.ModelVersion(tx), projections.Checkpoint(tx)
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
 	}
 	if v != 0 && v != projections.Version {
-		return fmt.Errorf("%w (file version %d, code version %d)", errVersion, v, projections.Version)
+		return 0, fmt.Errorf("%w (file version %d, code version %d)", errVersion, v, projections.Version)
 	}
-	return nil
+	return cp, nil
 }

@@ -36,10 +36,10 @@ func Rebuild(ctx context.Context, c Config) (projector.RebuildStats, error) {
 	// Holding the file's lock for the whole rebuild keeps a projector from
 	// starting on the folder meanwhile.
 	lock, err := bolt.Open(path, bolt.Options{})
-	if err != nil && !errors.Is(err, bolt.ErrLocked) {
+	if err != nil && !errors.Is(err, bolt.ErrLocked) && !errors.Is(err, os.ErrPermission) {
 		// A file bbolt refuses is what a rebuild is for: kept aside, as a
-		// start does, and replaced.
-		aside, aerr := projector.KeepAside(path)
+		// start does, and replaced. One this process may not open is not.
+		aside, aerr := projector.KeepAside(path, "damaged")
 		if aerr != nil {
 			return projector.RebuildStats{}, fmt.Errorf("%w (and %v)", err, aerr)
 		}
