@@ -127,10 +127,10 @@ func (rs *routers) start(ctx context.Context, id string) (*message.Router, error
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", consumerName(id), err)
 	}
-	wlog := watermill.NewSlogLoggerWithLevelMapping(s.log.With("subscription", id), map[slog.Level]slog.Level{
+	wlog := handlerErrorsOnce{watermill.NewSlogLoggerWithLevelMapping(s.log.With("subscription", id), map[slog.Level]slog.Level{
 		slog.LevelInfo:  slog.LevelDebug, // per-message chatter
 		slog.LevelError: slog.LevelWarn,  // a failing receiver is expected, and in the status
-	})
+	})}
 	sub, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{
 		Conn:           s.conn.NATS(),
 		Logger:         wlog,
@@ -165,6 +165,23 @@ func (rs *routers) start(ctx context.Context, id string) (*message.Router, error
 		}
 	}()
 	return r, nil
+}
+
+// handlerErrorsOnce logs the router's "Handler returned error" at debug:
+// the handler has logged the failed attempt already, with its reason and
+// attempt, and one warning a failure is enough.
+type handlerErrorsOnce struct{ watermill.LoggerAdapter }
+
+func (l handlerErrorsOnce) Error(msg string, err error, fields watermill.LogFields) {
+	if msg == "Handler returned error" {
+		l.Debug(msg, fields.Add(watermill.LogFields{"err": err}))
+		return
+	}
+	l.LoggerAdapter.Error(msg, err, fields)
+}
+
+func (l handlerErrorsOnce) With(fields watermill.LogFields) watermill.LoggerAdapter {
+	return handlerErrorsOnce{l.LoggerAdapter.With(fields)}
 }
 
 // sharedConn keeps the router from closing the projector's NATS

@@ -43,6 +43,11 @@ var (
 	Lag = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "parley_projector_lag", Help: "Stream messages not applied yet (stream last sequence minus checkpoint).",
 	})
+	// NATSConnected is 1 while the connection to NATS is up, 0 while it
+	// reconnects: reads go on being served, from what was applied.
+	NATSConnected = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "parley_nats_connected", Help: "1 while connected to NATS, 0 while reconnecting.",
+	})
 	// BatchSeconds times the apply of one batch, commit included.
 	BatchSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "parley_projector_batch_seconds", Help: "Time to apply and commit one batch.",
@@ -79,9 +84,19 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(Records, Applied, Skipped, Checkpoint, Lag, BatchSeconds, RebuildDone, RebuildTotal,
+	Registry.MustRegister(Records, Applied, Skipped, Checkpoint, Lag, NATSConnected, BatchSeconds, RebuildDone, RebuildTotal,
 		SSEClients, SSEDropped, Deliveries, RequestSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+}
+
+// SetNATSConnected records whether the connection to NATS is up: the
+// stream's OnConnection.
+func SetNATSConnected(up bool) {
+	if up {
+		NATSConnected.Set(1)
+	} else {
+		NATSConnected.Set(0)
+	}
 }
 
 // Handler serves the registry in the Prometheus text format.

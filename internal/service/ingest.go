@@ -42,7 +42,7 @@ func (c IngestConfig) ingester(ctx context.Context) (*ingest.Ingester, func(), e
 	if c.Check {
 		return in, func() {}, nil
 	}
-	conn, err := stream.Connect(ctx, stream.Config{URL: c.NATSURL, CredsFile: c.CredsFile, TLSCA: c.TLSCA, Name: "parley-ingest", Logger: c.Logger})
+	conn, err := stream.Connect(ctx, stream.Config{URL: c.NATSURL, CredsFile: c.CredsFile, TLSCA: c.TLSCA, Name: "parley-ingest", Logger: c.Logger, OnConnection: metrics.SetNATSConnected})
 	if err != nil {
 		return nil, nil, err
 	}

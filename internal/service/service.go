@@ -146,7 +146,7 @@ func OpenStream(ctx context.Context, c Config, listen string) (*Stream, error) {
 		}
 		s.server, url = srv, srv.ClientURL()
 	}
-	conn, err := stream.Connect(ctx, stream.Config{URL: url, CredsFile: c.CredsFile, TLSCA: c.TLSCA, Name: "parley-projector", Logger: c.Logger})
+	conn, err := stream.Connect(ctx, stream.Config{URL: url, CredsFile: c.CredsFile, TLSCA: c.TLSCA, Name: "parley-projector", Logger: c.Logger, OnConnection: metrics.SetNATSConnected})
 	if err != nil {
 		if s.server != nil {
 			s.server.Shutdown()
@@ -344,6 +344,16 @@ func (r *Running) Close() error {
 
 func (r *Running) close() {
 	log := r.cfg.Logger
+	if r.srv == nil && r.stopProj == nil && r.Store == nil && r.stream == nil {
+		return // closed before
+	}
+	// A stop is logged as one, so that it can be told from a crash.
+	log.Info("stopping")
+	var applied uint64
+	if r.Projector != nil {
+		applied = r.Projector.Applied()
+	}
+	defer func() { log.Info("stopped", "checkpoint", applied) }()
 	if r.srv != nil {
 		shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := r.srv.Shutdown(shutCtx); err != nil {
@@ -358,6 +368,7 @@ func (r *Running) close() {
 			log.Warn("projector stopped", "err", err)
 		}
 		r.stopProj = nil
+		applied = r.Projector.Applied()
 	}
 	for i := len(r.stops) - 1; i >= 0; i-- {
 		r.stops[i]()

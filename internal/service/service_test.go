@@ -353,6 +353,12 @@ func TestTokens(t *testing.T) {
 	if !strings.Contains(logs.String(), `"msg":"record rejected"`) {
 		t.Errorf("no structured log line for the rejected record:\n%s", logs.String())
 	}
+	// A stop is logged as one, not a silence a crash would leave.
+	for _, want := range []string{`"msg":"stopping"`, `"msg":"stopped","checkpoint":`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %s in the logs of a stop:\n%s", want, logs.String())
+		}
+	}
 }
 
 // TestMetrics checks that /metrics speaks Prometheus and counts.
@@ -366,7 +372,8 @@ func TestMetrics(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{"parley_ingest_records_total{field=\"\",status=\"appended\"}", "parley_projector_applied_total",
-		"parley_projector_checkpoint", "parley_projector_lag", "parley_http_request_seconds_bucket", "parley_rebuild_total"} {
+		"parley_projector_checkpoint 49", "parley_projector_lag", "parley_http_request_seconds_bucket", "parley_rebuild_total",
+		"parley_nats_connected 1"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics has no %s", want)
 		}

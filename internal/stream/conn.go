@@ -55,6 +55,9 @@ type Config struct {
 	Name string
 	// Logger gets connection events; nil means slog.Default().
 	Logger *slog.Logger
+	// OnConnection, when set, is told when the connection goes down
+	// (false) and comes back (true), and once connected.
+	OnConnection func(up bool)
 }
 
 func (c *Config) setDefaults() {
@@ -109,9 +112,25 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 			if err != nil {
 				log.Warn("nats disconnected", "err", err)
 			}
+			if cfg.OnConnection != nil {
+				cfg.OnConnection(false)
+			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
+			if cfg.OnConnection != nil {
+				cfg.OnConnection(true)
+			}
+		}),
+		// The client's own complaints (a consumer gone quiet during an
+		// outage) go to the log as everything else does, not to stderr
+		// in another format.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if sub != nil {
+				log.Warn("nats", "err", err, "subject", sub.Subject)
+				return
+			}
+			log.Warn("nats", "err", err)
 		}),
 	}
 	if cfg.CredsFile != "" {
@@ -123,6 +142,9 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", Redact(cfg.URL), err)
+	}
+	if cfg.OnConnection != nil {
+		cfg.OnConnection(true)
 	}
 	// A publish whose server dies before answering, on a connection that
 	// stays up, would otherwise wait for its acknowledgement forever: the

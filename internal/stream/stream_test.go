@@ -169,3 +169,32 @@ func TestPastTheDuplicateWindow(t *testing.T) {
 		t.Errorf("stream holds %d messages, want 1", last)
 	}
 }
+
+// TestOnConnection: the connection's state is told as it changes, for the
+// service to show (parley_nats_connected): up once connected, down when
+// the server goes away.
+func TestOnConnection(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := make(chan bool, 8)
+	conn, err := stream.Connect(ctx, stream.Config{URL: srv.ClientURL(), Name: t.Name(), OnConnection: func(up bool) { states <- up }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	srv.Shutdown()
+	for _, want := range []bool{true, false} {
+		select {
+		case got := <-states:
+			if got != want {
+				t.Fatalf("told %v, want %v", got, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("not told %v", want)
+		}
+	}
+}
