@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -102,6 +103,15 @@ func main() {
 		err = service.Replay(ctx, c, cmd, q, os.Stdout)
 	}
 	stopProfile()
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// Stopped by a signal in the middle (a rebuild at start, say): what
+		// was asked, and the read model is as it was before.
+		fmt.Fprintf(os.Stderr, "projector %s: stopped before it finished (%v); the read model is as it was\n", cmd, err)
+		if cmd == "serve" {
+			os.Exit(0)
+		}
+		os.Exit(1)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "projector %s: %v\n", cmd, err)
 		os.Exit(1)
