@@ -126,3 +126,21 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// TestNegativeZeroIsZero: -0 and 0 are one value, and one canonical form,
+// so that sending the same event with either is a duplicate, not a
+// conflict.
+func TestNegativeZeroIsZero(t *testing.T) {
+	var a, b events.Value
+	if err := a.UnmarshalJSON([]byte("-0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UnmarshalJSON([]byte("0")); err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := a.MarshalJSON()
+	jb, _ := b.MarshalJSON()
+	if !a.Equal(b) || string(ja) != string(jb) {
+		t.Errorf("-0 is %s, 0 is %s", ja, jb)
+	}
+}

@@ -225,6 +225,8 @@ func (c *checker) positions(field string, ps []Position, v *Vocabulary) {
 		c.term(f+".issue", p.Issue, v.Issue)
 		c.term(f+".stance", p.Stance, v.Stance)
 		switch {
+		case p.Value.why != "":
+			c.add(f+".value", p.Value.invalid, p.Value.why)
 		case p.Value.invalid != "":
 			c.add(f+".value", p.Value.invalid, "want a number or a short text")
 		case p.Value.isText:

@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -18,12 +19,22 @@ type Value struct {
 	isText bool
 
 	// invalid is what came instead of a number or a string, kept for
-	// Validate to report with the field's name.
-	invalid string
+	// Validate to report with the field's name, and why when it is a
+	// number JSON and YAML can write but a float64 cannot hold.
+	invalid, why string
 }
 
-// Number returns a numeric Value.
-func Number(f float64) Value { return Value{num: f, isNum: true} }
+// Number returns a numeric Value. Zero has one sign: -0 and 0 are the same
+// value, and must be the same bytes in the record.
+func Number(f float64) Value {
+	if f == 0 {
+		f = 0
+	}
+	return Value{num: f, isNum: true}
+}
+
+// outOfRange is the Value of a number too large for a float64.
+func outOfRange(s string) Value { return Value{invalid: s, why: "number out of range"} }
 
 // Text returns a textual Value.
 func Text(s string) Value { return Value{text: s, isText: true} }
@@ -74,6 +85,10 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 		*v = Text(s)
 	default:
 		f, err := strconv.ParseFloat(string(b), 64)
+		if errors.Is(err, strconv.ErrRange) {
+			*v = outOfRange(string(b))
+			return nil
+		}
 		if err != nil {
 			*v = Value{invalid: string(b)}
 			return nil
@@ -92,6 +107,10 @@ func (v *Value) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Tag {
 	case "!!int", "!!float":
 		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+		if errors.Is(err, strconv.ErrRange) {
+			*v = outOfRange(n.Value)
+			return nil
+		}
 		if err != nil {
 			*v = Value{invalid: n.Value}
 			return nil
@@ -100,6 +119,12 @@ func (v *Value) UnmarshalYAML(n *yaml.Node) error {
 	case "!!null":
 		*v = Value{}
 	default:
+		// YAML takes a number too large for a float for a string; so
+		// does nobody who wrote it unquoted.
+		if _, err := strconv.ParseFloat(n.Value, 64); errors.Is(err, strconv.ErrRange) && n.Style == 0 {
+			*v = outOfRange(n.Value)
+			return nil
+		}
 		*v = Text(n.Value)
 	}
 	return nil
