@@ -134,14 +134,17 @@ func (c *checker) time(field string, t Time, required bool) {
 	}
 }
 
-// text checks a free-text field: valid UTF-8, no control characters (but
-// line breaks and tabs where multiline is allowed), and a length limit in
-// characters.
+// text checks a free-text field: valid UTF-8, not blank (nothing but
+// spaces and invisible format characters), no control characters (but
+// line breaks and tabs where multiline is allowed, and the line and
+// paragraph separators likewise), no bidirectional overrides or isolates
+// (which make a title read otherwise than it is written, on the page and
+// in every reader's feed), and a length limit in characters.
 func (c *checker) text(field, s string, max int, required, multiline bool) {
 	switch {
 	case s == "" && required:
 		c.add(field, "", "required")
-	case strings.TrimSpace(s) == "" && s != "":
+	case s != "" && strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) }) == "":
 		c.add(field, s, "blank")
 	case !utf8.ValidString(s):
 		c.add(field, strings.ToValidUTF8(s, "\uFFFD"), "invalid UTF-8")
@@ -149,8 +152,12 @@ func (c *checker) text(field, s string, max int, required, multiline bool) {
 		c.add(field, s, fmt.Sprintf("longer than %d characters", max))
 	default:
 		for _, r := range s {
-			if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r')) {
+			switch {
+			case (unicode.IsControl(r) || r == '\u2028' || r == '\u2029') && !(multiline && (r == '\n' || r == '\t' || r == '\r' || r == '\u2028' || r == '\u2029')):
 				c.add(field, s, fmt.Sprintf("control character %U", r))
+				return
+			case r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069':
+				c.add(field, s, fmt.Sprintf("bidirectional control %U: the text would read otherwise than it is written", r))
 				return
 			}
 		}
