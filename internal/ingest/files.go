@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/progress"
 )
 
 // Files ingests each named file in turn ("-" is stdin), printing one line
@@ -45,7 +46,34 @@ func (in *Ingester) file(ctx context.Context, name string, stdin io.Reader) (*Re
 		return nil, err
 	}
 	defer f.Close()
-	return in.Ingest(ctx, name, f, events.FormatOf(name))
+	var r io.Reader = f
+	if fi, err := f.Stat(); err == nil && in.Progress != nil && fi.Mode().IsRegular() && fi.Size() >= progressFrom {
+		// How far into the file ingest has read: appending goes as fast
+		// as reading lets it, a batch at a time.
+		total := uint64(fi.Size()+1023) / 1024
+		bar := progress.New(in.Progress, name, "KiB", total)
+		defer bar.Finish(total)
+		r = &counter{r: f, bar: bar}
+	}
+	return in.Ingest(ctx, name, r, events.FormatOf(name))
+}
+
+// progressFrom is the size from which a file's ingest shows its progress:
+// a few thousand events, seconds of work.
+const progressFrom = 4 << 20
+
+// counter counts the bytes read through it into a progress bar, in KiB.
+type counter struct {
+	r   io.Reader
+	n   uint64
+	bar *progress.Bar
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += uint64(n)
+	c.bar.Set(c.n / 1024)
+	return n, err
 }
 
 // Print writes a result as ingest prints it: the counts on one line, then

@@ -114,6 +114,9 @@ type Ingester struct {
 	Source string
 	// Batch is how many valid records are appended together; 0 means 1000.
 	Batch int
+	// Progress, when set, shows how far into a large file ingest is (a
+	// bar on a terminal, plain lines elsewhere).
+	Progress io.Writer
 }
 
 // Ingest reads one input and appends its valid records in order.

@@ -3,12 +3,16 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/ingest"
+	"github.com/parley-news/parley/internal/synth"
 )
 
 // TestCheckTellsRepeatedIDs: checking an input without a stream tells an
@@ -56,5 +60,39 @@ func TestPrintFoldsAlikeFailures(t *testing.T) {
 		"  4 failed: not known to be appended (some may have been, their answer lost); ingest the same input again, which their ids make safe\n"
 	if errOut.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", errOut.String(), want)
+	}
+}
+
+// TestLargeFileShowsProgress: a file of a few MiB, seconds of work,
+// shows how far ingest has read it (plain lines when not on a terminal),
+// ending with the whole of it; a small one shows nothing.
+func TestLargeFileShowsProgress(t *testing.T) {
+	dir := t.TempDir()
+	g := synth.Generator{Vocabulary: data.Vocabulary(), Seed: 5}
+	var big bytes.Buffer
+	for _, e := range g.Events(5000) {
+		big.Write(e.Canonical())
+		big.WriteByte('\n')
+	}
+	if big.Len() < 4<<20 {
+		t.Fatalf("the large file is only %d bytes", big.Len())
+	}
+	files := map[string][]byte{"big.ndjson": big.Bytes(), "small.ndjson": big.Bytes()[:bytes.IndexByte(big.Bytes(), '\n')+1]}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string]bool{"big.ndjson": true, "small.ndjson": false} {
+		var out, errOut bytes.Buffer
+		ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Progress: &errOut}
+		if ok, err := ing.Files(context.Background(), []string{filepath.Join(dir, name)}, nil, &out, &errOut); !ok || err != nil {
+			t.Fatalf("%s: %v %v\n%s", name, ok, err, errOut.String())
+		}
+		kib := (len(files[name]) + 1023) / 1024
+		shown := strings.Contains(errOut.String(), fmt.Sprintf("%d/%d KiB in ", kib, kib))
+		if shown != want {
+			t.Errorf("%s: progress shown %v, want %v:\n%s", name, shown, want, errOut.String())
+		}
 	}
 }

@@ -61,6 +61,7 @@ func IngestFiles(ctx context.Context, c IngestConfig, names []string, stdin io.R
 		return false, err
 	}
 	defer done()
+	in.Progress = errOut
 	return in.Files(ctx, names, stdin, out, errOut)
 }
 
