@@ -139,6 +139,15 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 		event  []byte
 	}
 	first := map[string]seen{}
+	// Corrections of an event not (yet) seen in this input, by the id they
+	// correct, and those found to come before the event they correct: a
+	// correction must follow it, and is told so when the event comes.
+	early := map[string][]int{}
+	type forward struct {
+		correction, event int
+		id                string
+	}
+	var forwards []forward
 	var pending []int // indexes into res.Records of valid records not yet appended
 	var evs []events.Event
 	flush := func() error {
@@ -182,10 +191,17 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 				fe := events.FieldError{Field: "corrects", Value: c, Reason: "no event with this id in the record", Line: rec.Line}
 				re := &events.RecordError{File: name, Line: rec.Line, Record: rec.Index, ID: rec.Event.ID, Fields: []events.FieldError{fe}}
 				rr.Status, rr.Errors, rr.Error = Rejected, re.Fields, re.Error()
+				early[c] = append(early[c], len(res.Records))
 				res.Records = append(res.Records, rr)
 				continue
 			}
+		} else if c != "" && !known[c] {
+			early[c] = append(early[c], len(res.Records))
 		}
+		for _, i := range early[rec.Event.ID] {
+			forwards = append(forwards, forward{i, rec.Index, rec.Event.ID})
+		}
+		delete(early, rec.Event.ID)
 		if in.Stream == nil {
 			b := rec.Event.Canonical()
 			if f, ok := first[rec.Event.ID]; ok {
@@ -211,6 +227,23 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 	}
 	if err := flush(); err != nil {
 		return res, err
+	}
+	// A correction before the event it corrects: refused when appending
+	// (the event was not in the record yet), and so when only checking,
+	// where the stream cannot be asked.
+	for _, fw := range forwards {
+		rr := &res.Records[fw.correction]
+		if rr.Status != Rejected && rr.Status != Valid {
+			continue
+		}
+		reason := fmt.Sprintf("it comes later in this input, in record %d: put the correction after it", fw.event)
+		if rr.Status == Rejected && len(rr.Errors) > 0 {
+			rr.Errors[0].Reason += "; " + reason
+		} else {
+			rr.Errors = []events.FieldError{{Field: "corrects", Value: fw.id, Reason: "the event it corrects is not before it: " + reason, Line: rr.Line}}
+		}
+		re := &events.RecordError{File: name, Line: rr.Line, Record: rr.Record, ID: rr.ID, Fields: rr.Errors}
+		rr.Status, rr.Error = Rejected, re.Error()
 	}
 	return res, nil
 }

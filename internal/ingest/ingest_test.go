@@ -12,6 +12,7 @@ import (
 	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/ingest"
+	"github.com/parley-news/parley/internal/natstest"
 	"github.com/parley-news/parley/internal/synth"
 )
 
@@ -94,5 +95,49 @@ func TestLargeFileShowsProgress(t *testing.T) {
 		if shown != want {
 			t.Errorf("%s: progress shown %v, want %v:\n%s", name, shown, want, errOut.String())
 		}
+	}
+}
+
+// TestCorrectionBeforeItsEvent: a correction placed before the event it
+// corrects, in the same input, is refused when checking as when
+// appending (the event is not in the record yet when it comes), and says
+// where the event is; one after its event is valid.
+func TestCorrectionBeforeItsEvent(t *testing.T) {
+	in := strings.Join([]string{
+		`{"id":"fix-before","type":"correction","occurred_at":"2025-11-22","title":"Fix","corrects":"target","amend":{"title":"Fixed"},"sources":[{"outlet":"AP"}]}`,
+		`{"id":"target","type":"statement","occurred_at":"2025-11-21","title":"Target","sources":[{"outlet":"AP"}]}`,
+		`{"id":"fix-after","type":"correction","occurred_at":"2025-11-22","title":"Fix","corrects":"target","amend":{"title":"Fixed"},"sources":[{"outlet":"AP"}]}`,
+	}, "\n")
+	ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}
+	res, err := ing.Ingest(context.Background(), "in.ndjson", strings.NewReader(in), events.NDJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ingest.Rejected, ingest.Valid, ingest.Valid}
+	for i, rr := range res.Records {
+		if rr.Status != want[i] {
+			t.Errorf("record %d: %s %s, want %s", rr.Record, rr.Status, rr.Error, want[i])
+		}
+	}
+	if e := res.Records[0].Error; !strings.Contains(e, `corrects "target"`) || !strings.Contains(e, "in record 2: put the correction after it") {
+		t.Errorf("the refusal does not say where the event is: %s", e)
+	}
+	if res.OK() || res.Rejected != 1 {
+		t.Errorf("counts %+v", res)
+	}
+
+	ing.Stream = natstest.Conn(t, natstest.Server(t))
+	res, err = ing.Ingest(context.Background(), "in.ndjson", strings.NewReader(in), events.NDJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{ingest.Rejected, ingest.Appended, ingest.Appended}
+	for i, rr := range res.Records {
+		if rr.Status != want[i] {
+			t.Errorf("appending, record %d: %s %s, want %s", rr.Record, rr.Status, rr.Error, want[i])
+		}
+	}
+	if e := res.Records[0].Error; !strings.Contains(e, "no event with this id in the record; it comes later in this input, in record 2") {
+		t.Errorf("appending, the refusal does not say where the event is: %s", e)
 	}
 }
