@@ -144,3 +144,18 @@ func TestNegativeZeroIsZero(t *testing.T) {
 		t.Errorf("-0 is %s, 0 is %s", ja, jb)
 	}
 }
+
+// TestLowerCaseTimes: RFC 3339 allows a lower-case t and z, read as the
+// capitals and shown back with them.
+func TestLowerCaseTimes(t *testing.T) {
+	for in, want := range map[string]string{
+		"2025-11-20t14:30:05z":      "2025-11-20T14:30:05Z",
+		"2025-11-20t14:30z":         "2025-11-20T14:30Z",
+		"2025-11-20t14:30:05+01:00": "2025-11-20T14:30:05+01:00",
+	} {
+		got, err := events.ParseTime(in)
+		if err != nil || got.String() != want {
+			t.Errorf("%s: %v %v, want %s", in, got, err, want)
+		}
+	}
+}

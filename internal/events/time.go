@@ -99,6 +99,18 @@ func ParseTime(s string) (Time, error) {
 // model, which must read as they were recorded.
 func ReadTime(s string) (Time, error) {
 	s = strings.TrimSpace(s)
+	// RFC 3339 allows a lower-case t and z; Go's layouts take only the
+	// capitals.
+	if len(s) > 10 && (s[10] == 't' || s[len(s)-1] == 'z') {
+		b := []byte(s)
+		if b[10] == 't' {
+			b[10] = 'T'
+		}
+		if b[len(b)-1] == 'z' {
+			b[len(b)-1] = 'Z'
+		}
+		s = string(b)
+	}
 	var (
 		t   time.Time
 		p   Precision
