@@ -313,3 +313,21 @@ func TestModelAheadOfTheStream(t *testing.T) {
 		t.Errorf("the model of the other stream was not kept aside: %v", aside)
 	}
 }
+
+// TestStopWhileCheckingKeepsTheModel: a start stopped while it checks the
+// read model (a signal, a deadline) says so; the file is not taken for
+// damaged, kept aside and rebuilt.
+func TestStopWhileCheckingKeepsTheModel(t *testing.T) {
+	conn, _, dir, path := sealedModel(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := projector.OpenModel(ctx, conn, dir, nil, io.Discard, discard()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("open with the context done: %v, want context.Canceled", err)
+	}
+	if aside, _ := filepath.Glob(path + ".*-*"); len(aside) > 0 {
+		t.Errorf("the model was kept aside: %v", aside)
+	}
+	if sealed, err := bolt.VerifyFile(context.Background(), path); !sealed || err != nil {
+		t.Errorf("the model's seal: %v %v, want it whole", sealed, err)
+	}
+}
