@@ -290,6 +290,26 @@ func (a *API) vocabulary(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a.Vocabulary)
 }
 
+// Starting answers while the service starts, before it can answer from
+// its read model (which a start may rebuild for minutes): /healthz is 200
+// (the process is alive), /readyz 503, anything else 503 with a
+// Retry-After. Probes and monitoring see a service starting, not one that
+// refuses connections.
+func Starting() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "starting", "time": time.Now().UTC()})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "starting": true})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, Problem{Error: "starting: the read model is being opened (or rebuilt); try again shortly"})
+	})
+	return mux
+}
+
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "time": time.Now().UTC()})
 }

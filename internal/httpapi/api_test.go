@@ -361,3 +361,25 @@ func TestJSONErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestStarting: while the service starts, it is alive, not ready, and
+// asks readers to come back shortly.
+func TestStarting(t *testing.T) {
+	h := httpapi.Starting()
+	for _, c := range []struct {
+		path       string
+		code       int
+		retryAfter bool
+	}{
+		{"/healthz", 200, false},
+		{"/readyz", 503, false},
+		{"/v1/state", 503, true},
+		{"/", 503, true},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", c.path, nil))
+		if rec.Code != c.code || (rec.Header().Get("Retry-After") != "") != c.retryAfter {
+			t.Errorf("GET %s while starting: %d (Retry-After %q), want %d", c.path, rec.Code, rec.Header().Get("Retry-After"), c.code)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-news/parley/data"
@@ -230,14 +231,29 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	if err := writable(c.DataDir); err != nil {
 		return nil, err
 	}
-	// A port in use is told before anything starts or is appended. It is
-	// let go again until the server is ready: a client that came meanwhile
-	// (a start may rebuild for minutes) would hang rather than be refused.
+	// The server listens before anything starts or is appended, so that a
+	// port in use is told at once, and answers as a service starting (a
+	// start may rebuild the read model for minutes) until it is ready:
+	// probes and /metrics (the rebuild's progress) work meanwhile.
+	sw := &handlerSwitch{}
+	starting := http.NewServeMux()
+	starting.Handle("GET /metrics", metrics.Handler())
+	starting.Handle("/", httpapi.Starting())
+	sw.set(starting)
+	r.srv = &http.Server{
+		Handler:           metrics.Instrument(sw),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
-	ln.Close()
+	r.HTTPURL = "http://" + ln.Addr().String()
+	srv := r.srv
+	go func() { r.httpErr <- srv.Serve(ln) }()
 	if r.stream, err = OpenStream(ctx, c, c.NATSListen); err != nil {
 		return nil, LockedHint(c.DataDir, err)
 	}
@@ -290,20 +306,18 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	if c.PrivateReads && c.APIToken != "" {
 		handler = privateReads(c.APIToken, handler)
 	}
-	r.srv = &http.Server{
-		Handler:           metrics.Instrument(handler),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	if ln, err = net.Listen("tcp", c.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
-	}
-	r.HTTPURL = "http://" + ln.Addr().String()
-	srv := r.srv
-	go func() { r.httpErr <- srv.Serve(ln) }()
+	sw.set(handler)
 	return r, nil
+}
+
+// handlerSwitch serves with one handler, then another: the server of a
+// service starting, then of the service.
+type handlerSwitch struct{ h atomic.Pointer[http.Handler] }
+
+func (s *handlerSwitch) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *handlerSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load()).ServeHTTP(w, r)
 }
 
 // CaughtUp waits until the projector has applied everything the stream
