@@ -524,11 +524,13 @@ func (a *applier) watch(pairs [][2]string, past bool, ats ...events.Time) *watch
 	return w
 }
 
-// span looks a pair's position up at both ends of a watched time.
+// span looks a pair's position up at both ends of a watched time; once,
+// when no claim of the pair lies between them (the position at the end
+// is then the one at the start).
 func (a *applier) span(p [2]string, at events.Time, seq uint64) (span, error) {
 	start, end := instants(at)
 	s, err := a.position(p[0], p[1], start, seq)
-	if err != nil || end.Equal(start) {
+	if err != nil || end.Equal(start) || a.fd.next > timeKey(end) {
 		return span{s, s}, err
 	}
 	e, err := a.position(p[0], p[1], end, seq)

@@ -109,6 +109,7 @@ type finder struct {
 	key     []byte // the pair's prefix, then the key sought
 	f       found
 	earlier []claimHead // agreeing claims of the top's day, not of its moment
+	next    uint64      // the key time of the first claim after the last look-up's time
 }
 
 // lookUp finds a cell as findCell does (counting sources when count is
@@ -127,6 +128,12 @@ func (fd *finder) lookUp(issue, party string, at time.Time, seq uint64, count bo
 	fd.key = appendAfterTime(fd.key, at)
 	prefix := fd.key[:n]
 	k, v := c.Seek(fd.key)
+	// The first claim of the pair after at, valid or not: a caller asking
+	// again at a later time need not, if none lies in between.
+	fd.next = forever
+	if k != nil && bytes.HasPrefix(k, prefix) && len(k) >= len(prefix)+8 {
+		fd.next = u64(k[len(prefix):])
+	}
 	if k == nil {
 		k, v = c.Last()
 	} else {
