@@ -289,3 +289,18 @@ func TestDecodeTellsWhatItCannotRead(t *testing.T) {
 		})
 	}
 }
+
+// TestNDJSONFieldErrorsHaveTheirLine: a field at fault in an NDJSON
+// record is on the record's line, and says so.
+func TestNDJSONFieldErrorsHaveTheirLine(t *testing.T) {
+	in := good + "\n" + with(`"2025-11-23"`, `"2025-13-01"`) + "\n"
+	dec := events.Decoder{Vocabulary: data.Vocabulary()}
+	for rec := range dec.Decode("in", strings.NewReader(in), events.NDJSON) {
+		if rec.Err == nil {
+			continue
+		}
+		if f := rec.Err.Fields[0]; f.Field != "occurred_at" || f.Line != 2 {
+			t.Errorf("field error %+v, want occurred_at on line 2", f)
+		}
+	}
+}
