@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -13,24 +12,15 @@ import (
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/httpapi"
 	"github.com/parley-news/parley/internal/ingest"
-	"github.com/parley-news/parley/internal/stream"
+	"github.com/parley-news/parley/internal/natstest"
 )
 
 // TestPostWhileTheStreamIsDown: a post waits for an unreachable stream
 // only so long, then answers 503 with each record failed, rather than
 // hold the client until it gives up.
 func TestPostWhileTheStreamIsDown(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := stream.Connect(ctx, stream.Config{URL: srv.ClientURL(), Name: t.Name()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	srv := natstest.Stoppable(t)
+	conn := natstest.Conn(t, srv.ClientURL())
 	srv.Shutdown()
 
 	mux := http.NewServeMux()

@@ -13,7 +13,12 @@ import (
 
 // Server starts an embedded NATS server for the test and stops it at the
 // test's end. It returns the client URL.
-func Server(t testing.TB) string {
+func Server(t testing.TB) string { return Stoppable(t).ClientURL() }
+
+// Stoppable starts an embedded NATS server for the test, for a test that
+// stops it itself (the stream going away); it is stopped at the test's end
+// in any case.
+func Stoppable(t testing.TB) *stream.Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -22,7 +27,7 @@ func Server(t testing.TB) string {
 		t.Fatalf("start nats: %v", err)
 	}
 	t.Cleanup(srv.Shutdown)
-	return srv.ClientURL()
+	return srv
 }
 
 // Conn connects to the server at url with the stream in place, closed at

@@ -176,10 +176,7 @@ func TestPastTheDuplicateWindow(t *testing.T) {
 func TestOnConnection(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := natstest.Stoppable(t)
 	states := make(chan bool, 8)
 	conn, err := stream.Connect(ctx, stream.Config{URL: srv.ClientURL(), Name: t.Name(), OnConnection: func(up bool) { states <- up }})
 	if err != nil {
