@@ -77,26 +77,27 @@ func DecodeRequest(body []byte) (Request, error) {
 		return Request{}, &alert.FieldError{Field: "body", Reason: "empty: send the subscription as a JSON object"}
 	}
 	if fe := events.CheckJSONShape[Request](body, maxRequestDepth); fe != nil {
-		field := fe.Field
-		if field == "" {
-			field = "body"
-		}
-		return Request{}, &alert.FieldError{Field: field, Reason: fe.Reason}
+		return Request{}, &alert.FieldError{Field: orBody(fe.Field), Reason: fe.Reason}
 	}
 	var req Request
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		fe := events.JSONFieldError(err, body)
-		if fe.Field == "" {
-			fe.Field = "body"
-		}
-		return Request{}, &alert.FieldError{Field: fe.Field, Value: fe.Value, Reason: fe.Reason}
+		return Request{}, &alert.FieldError{Field: orBody(fe.Field), Value: fe.Value, Reason: fe.Reason}
 	}
 	if dec.More() {
 		return Request{}, errors.New("body: more than one JSON value")
 	}
 	return req, nil
+}
+
+// orBody names the field at fault, or the whole body when it is none.
+func orBody(field string) string {
+	if field == "" {
+		return "body"
+	}
+	return field
 }
 
 // Validate checks a request without side effects: the URL against the

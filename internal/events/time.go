@@ -85,8 +85,8 @@ func likelyLayout(s string) int {
 // RFC 3339 time, keeping its precision and its offset.
 func ParseTime(s string) (Time, error) {
 	t, err := ReadTime(s)
-	if err == nil && t.Precision != Day {
-		err = checkRFC3339(strings.TrimSpace(s))
+	if err == nil {
+		err = t.checkRFC3339(s)
 	}
 	if err != nil {
 		return Time{}, err
@@ -136,10 +136,14 @@ func ReadTime(s string) (Time, error) {
 }
 
 // checkRFC3339 refuses what time.Parse lets through but RFC 3339 does
-// not: an offset past 23:59 (it reads -00:60 as -01:00 and keeps +24:00)
-// and a fraction after a comma. Either is more likely a typing error than
-// a time.
-func checkRFC3339(s string) error {
+// not, in s as t was read from: an offset past 23:59 (it reads -00:60 as
+// -01:00 and keeps +24:00) and a fraction after a comma. Either is more
+// likely a typing error than a time. A date has neither.
+func (t Time) checkRFC3339(s string) error {
+	if t.Precision == Day {
+		return nil
+	}
+	s = strings.TrimSpace(s)
 	if strings.IndexByte(s, ',') >= 0 {
 		return fmt.Errorf("a comma in the time: write fractions of a second after a point (10:00:00.5)")
 	}
@@ -205,10 +209,8 @@ func (t *Time) UnmarshalText(b []byte) error {
 		*t = Time{invalid: &invalidText{text: string(b), reason: err.Error()}}
 		return nil
 	}
-	if v.Precision != Day {
-		if err := checkRFC3339(string(bytes.TrimSpace(b))); err != nil {
-			v.invalid = &invalidText{text: string(b), reason: err.Error(), readable: true}
-		}
+	if err := v.checkRFC3339(string(b)); err != nil {
+		v.invalid = &invalidText{text: string(b), reason: err.Error(), readable: true}
 	}
 	*t = v
 	return nil

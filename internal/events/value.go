@@ -33,6 +33,12 @@ func Number(f float64) Value {
 	return Value{num: f, isNum: true}
 }
 
+// isOutOfRange reports whether s is a number too large for a float64.
+func isOutOfRange(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return errors.Is(err, strconv.ErrRange)
+}
+
 // outOfRange is the Value of a number too large for a float64.
 func outOfRange(s string) Value { return Value{invalid: s, why: "number out of range"} }
 
@@ -121,7 +127,7 @@ func (v *Value) UnmarshalYAML(n *yaml.Node) error {
 	default:
 		// YAML takes a number too large for a float for a string; so
 		// does nobody who wrote it unquoted.
-		if _, err := strconv.ParseFloat(n.Value, 64); errors.Is(err, strconv.ErrRange) && n.Style == 0 {
+		if n.Style == 0 && isOutOfRange(n.Value) {
 			*v = outOfRange(n.Value)
 			return nil
 		}

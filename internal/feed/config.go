@@ -138,10 +138,20 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("feed: Entries %d is more than %d", c.Entries, MaxEntries))
 	}
 	if c.BaseURL != "" {
-		u, err := url.Parse(c.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("feed: BaseURL %q: want http(s)://host[/path]", c.BaseURL))
+		if err := CheckBaseURL(c.BaseURL); err != nil {
+			errs = append(errs, fmt.Errorf("feed: BaseURL %q: %w", c.BaseURL, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CheckBaseURL says whether s can be the public URL the feeds' links are
+// made under: http or https, a host, and no query or fragment, which the
+// links' own paths and queries would land after.
+func CheckBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want http(s)://host[:port][/path]")
+	}
+	return nil
 }

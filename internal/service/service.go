@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/bolt"
 	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/feed"
 	"github.com/parley-news/parley/internal/httpapi"
 	"github.com/parley-news/parley/internal/ingest"
 	"github.com/parley-news/parley/internal/metrics"
@@ -94,8 +94,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("http address %q: %w", c.HTTPAddr, err)
 	}
 	if c.PublicURL != "" {
-		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("public URL %q: want http(s)://host[:port][/path]", c.PublicURL)
+		if err := feed.CheckBaseURL(c.PublicURL); err != nil {
+			return fmt.Errorf("public URL %q: %w", c.PublicURL, err)
 		}
 	}
 	return nil
@@ -363,11 +363,13 @@ func (r *Running) close() {
 	}
 	// A stop is logged as one, so that it can be told from a crash.
 	log.Info("stopping")
-	var applied uint64
-	if r.Projector != nil {
-		applied = r.Projector.Applied()
-	}
-	defer func() { log.Info("stopped", "checkpoint", applied) }()
+	defer func() {
+		var applied uint64
+		if r.Projector != nil {
+			applied = r.Projector.Applied()
+		}
+		log.Info("stopped", "checkpoint", applied)
+	}()
 	if r.srv != nil {
 		shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := r.srv.Shutdown(shutCtx); err != nil {
@@ -382,7 +384,6 @@ func (r *Running) close() {
 			log.Warn("projector stopped", "err", err)
 		}
 		r.stopProj = nil
-		applied = r.Projector.Applied()
 	}
 	for i := len(r.stops) - 1; i >= 0; i-- {
 		r.stops[i]()

@@ -55,8 +55,8 @@ type Config struct {
 	Name string
 	// Logger gets connection events; nil means slog.Default().
 	Logger *slog.Logger
-	// OnConnection, when set, is told when the connection goes down
-	// (false) and comes back (true), and once connected.
+	// OnConnection is told when the connection goes down (false) and
+	// comes back (true), and once connected; nil means nobody.
 	OnConnection func(up bool)
 }
 
@@ -69,6 +69,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.OnConnection == nil {
+		c.OnConnection = func(bool) {}
 	}
 }
 
@@ -112,15 +115,11 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 			if err != nil {
 				log.Warn("nats disconnected", "err", err)
 			}
-			if cfg.OnConnection != nil {
-				cfg.OnConnection(false)
-			}
+			cfg.OnConnection(false)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
-			if cfg.OnConnection != nil {
-				cfg.OnConnection(true)
-			}
+			cfg.OnConnection(true)
 		}),
 		// The client's own complaints (a consumer gone quiet during an
 		// outage) go to the log as everything else does, not to stderr
@@ -143,9 +142,7 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", Redact(cfg.URL), err)
 	}
-	if cfg.OnConnection != nil {
-		cfg.OnConnection(true)
-	}
+	cfg.OnConnection(true)
 	// A publish whose server dies before answering, on a connection that
 	// stays up, would otherwise wait for its acknowledgement forever: the
 	// timeout turns it into an unknown outcome, which Append retries.
