@@ -86,6 +86,7 @@ var rows = []Row{
 	{"append, fsync always", "append_eps", "raw_publish_eps", "ev/s", ">= 50% of raw"},
 	{"append, no fsync (reference)", "append_nosync_eps", "raw_publish_nosync_eps", "ev/s", ""},
 	{"rebuild", "rebuild_eps", "raw_replay_eps", "ev/s", ">= 40% of raw, >= 60,000"},
+	{"  bbolt floor of the layout", "rebuild_eps", "bbolt_floor_eps", "ev/s", ""},
 	{"rebuild peak RSS", "rebuild_peak_rss_mb", "", "MiB", "< 512"},
 	{"  rebuild CPU, cores busy", "rebuild_cpu_cores", "", "cores", ""},
 	{"rebuild, embedded (server in the process)", "rebuild_embedded_eps", "raw_replay_eps", "ev/s", ">= 40% of raw, >= 60,000"},
