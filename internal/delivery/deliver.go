@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go/jetstream"
@@ -131,20 +130,7 @@ func (rs *routers) start(ctx context.Context, id string) (*message.Router, error
 		slog.LevelInfo:  slog.LevelDebug, // per-message chatter
 		slog.LevelError: slog.LevelWarn,  // a failing receiver is expected, and in the status
 	})}
-	sub, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{
-		Conn:           s.conn.NATS(),
-		Logger:         wlog,
-		AckWaitTimeout: s.cfg.AckWait,
-		ResourceInitializer: func(context.Context, jetstream.JetStream, string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
-			return cons, nil, nil // durable: it outlives this router
-		},
-		NakDelay:       backoff{s.cfg.Backoff},
-		ConsumeOptions: []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(1)},
-		Unmarshaler:    unmarshaler{},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("subscriber for %s: %w", id, err)
-	}
+	sub := &consumer{cons: cons, ackWait: s.cfg.AckWait, nakDelay: backoff{s.cfg.Backoff}.WaitTime, log: s.log.With("subscription", id)}
 	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: s.cfg.AckWait}, wlog)
 	if err != nil {
 		return nil, err
@@ -156,7 +142,7 @@ func (rs *routers) start(ctx context.Context, id string) (*message.Router, error
 	// The poison queue is outermost, so that a recovered panic is retried
 	// like any failure rather than sent to the dead list.
 	r.AddMiddleware(poison, middleware.Recoverer)
-	r.AddConsumerHandler("deliver_"+id, DeliveriesPrefix+id, sharedConn{sub}, s.deliver(id))
+	r.AddConsumerHandler("deliver_"+id, DeliveriesPrefix+id, sub, s.deliver(id))
 	rs.wg.Add(1)
 	go func() {
 		defer rs.wg.Done()
@@ -183,14 +169,6 @@ func (l handlerErrorsOnce) Error(msg string, err error, fields watermill.LogFiel
 func (l handlerErrorsOnce) With(fields watermill.LogFields) watermill.LoggerAdapter {
 	return handlerErrorsOnce{l.LoggerAdapter.With(fields)}
 }
-
-// sharedConn keeps the router from closing the projector's NATS
-// connection: the watermill-nats subscriber drains its connection on
-// Close. Cancelling the Subscribe context, which the router does right
-// after, stops the consumer.
-type sharedConn struct{ *wmjs.Subscriber }
-
-func (sharedConn) Close() error { return nil }
 
 // backoff is the delay of a negative acknowledgement: JetStream holds the
 // alert that long, then gives it to any replica.
