@@ -336,9 +336,81 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 		return fail(FieldError{Reason: "more than one JSON value (use NDJSON, one object a line)"})
 	}
 	if fe := d.Vocabulary.Validate(&e); fe != nil {
+		for i := range fe {
+			fe[i].Line = jsonLine(b, fe[i].Field)
+		}
 		return fail(fe...)
 	}
 	return e, nil
+}
+
+// jsonLine returns the line, within b, of the value at path (as field
+// errors write paths: "positions[1].party"), or 0 when b has no value
+// there: a record spread over lines names the line of each field at
+// fault, as YAML's do.
+func jsonLine(b []byte, path string) int {
+	if path == "" {
+		return 0
+	}
+	type frame struct {
+		obj       bool
+		path      string
+		expectKey bool
+		key       string
+		index     int
+	}
+	var stack []frame
+	// done moves the innermost container past a value it holds.
+	done := func() {
+		if n := len(stack); n > 0 {
+			if f := &stack[n-1]; f.obj {
+				f.expectKey = true
+			} else {
+				f.index++
+			}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for {
+		at, isKey := "", false
+		if n := len(stack); n > 0 {
+			switch f := &stack[n-1]; {
+			case f.obj && f.expectKey:
+				isKey = true
+			case f.obj:
+				at = join(f.path, f.key)
+			default:
+				at = fmt.Sprintf("%s[%d]", f.path, f.index)
+			}
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return 0
+		}
+		delim, isDelim := tok.(json.Delim)
+		switch {
+		case isDelim && (delim == '}' || delim == ']'):
+			stack = stack[:len(stack)-1]
+			done()
+			continue
+		case isKey:
+			f := &stack[len(stack)-1]
+			f.key, _ = tok.(string)
+			f.expectKey = false
+			continue
+		}
+		if at == path && len(stack) > 0 {
+			// The offset is just past the token: its last byte is on
+			// the line it ends on, which for a scalar or an opening
+			// bracket is the line it starts on.
+			return lineAt(b, int(dec.InputOffset())-1)
+		}
+		if isDelim {
+			stack = append(stack, frame{obj: delim == '{', path: at, expectKey: delim == '{'})
+			continue
+		}
+		done()
+	}
 }
 
 // CheckJSONShape checks b as the JSON of a T, before encoding/json decodes

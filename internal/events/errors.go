@@ -22,13 +22,23 @@ type FieldError struct {
 	Line int `json:"line,omitempty"`
 }
 
-func (e FieldError) String() string {
+func (e FieldError) String() string { return e.string(false) }
+
+// string writes the error, with its line when withLine is set and the
+// line is known.
+func (e FieldError) string(withLine bool) string {
 	var b strings.Builder
 	if e.Field != "" {
 		b.WriteString(e.Field)
 	}
 	if e.Value != "" {
 		fmt.Fprintf(&b, " %q", e.Value)
+	}
+	if withLine && e.Line > 0 {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "(line %d)", e.Line)
 	}
 	if b.Len() > 0 {
 		b.WriteString(": ")
@@ -72,7 +82,9 @@ func (e *RecordError) Error() string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString(f.String())
+		// The record's line is written once, in front; a field on
+		// another line says which.
+		b.WriteString(f.string(f.Line != e.Line))
 	}
 	return b.String()
 }

@@ -304,3 +304,76 @@ func TestNDJSONFieldErrorsHaveTheirLine(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldErrorsHaveTheirLine: a record spread over lines, in a JSON
+// array, a JSON object or YAML, names the line of each field at fault,
+// and its message says the lines that are not the record's own.
+func TestFieldErrorsHaveTheirLine(t *testing.T) {
+	array := `[
+  {"id": "bad-one", "type": "talks",
+   "occurred_at": "2025-13-18",
+   "title": "Bad", "actors": ["us"], "sources": [{"outlet": "Reuters"}]},
+  {
+    "id": "bad-two",
+    "type": "talkz",
+    "occurred_at": "2025-11-18",
+    "title": "Bad",
+    "actors": ["us",
+      "usx"],
+    "sources": [{"outlet": "Reuters", "url": "ftp://x"}]
+  }
+]`
+	object := `{
+  "id": "bad-three",
+  "type": "talks", "occurred_at": "2025-11-18", "title": "Bad",
+  "actors": ["us"],
+  "positions": [{"issue": "army-cap", "party": "ua", "stance": "accepts"},
+                {"issue": "army-cap", "party": "zz", "stance": "accepts"}],
+  "sources": [{"outlet": "Reuters"}]
+}`
+	yml := `- id: bad-four
+  type: talkz
+  occurred_at: 2025-11-18
+  title: Bad
+  actors:
+    - us
+    - usx
+  sources:
+    - outlet: Reuters
+`
+	tests := []struct {
+		name   string
+		in     string
+		format events.Format
+		want   [][]string // per rejected record, "field@line" of each error
+		msg    string     // a part of the last record's message
+	}{
+		{"array", array, events.JSON, [][]string{{"occurred_at@3"}, {"type@7", "actors[1]@11", "sources[0].url@12"}},
+			`type "talkz": not in the vocabulary; actors[1] "usx" (line 11): `},
+		{"object", object, events.JSON, [][]string{{"positions[1].party@6"}}, `positions[1].party "zz": `},
+		{"yaml", yml, events.YAML, [][]string{{"type@2", "actors[1]@7"}}, `actors[1] "usx" (line 7): `},
+	}
+	dec := events.Decoder{Vocabulary: data.Vocabulary()}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got [][]string
+			var msg string
+			for rec := range dec.Decode("in", strings.NewReader(tt.in), tt.format) {
+				if rec.Err == nil {
+					t.Fatalf("record %d accepted", rec.Index)
+				}
+				var at []string
+				for _, f := range rec.Err.Fields {
+					at = append(at, fmt.Sprintf("%s@%d", f.Field, f.Line))
+				}
+				got, msg = append(got, at), rec.Err.Error()
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("errors at %v, want %v", got, tt.want)
+			}
+			if !strings.Contains(msg, tt.msg) {
+				t.Errorf("message %q, want it to contain %q", msg, tt.msg)
+			}
+		})
+	}
+}
