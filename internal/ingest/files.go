@@ -24,7 +24,13 @@ func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, 
 			if res != nil {
 				Print(res, out, errOut)
 			}
-			fmt.Fprintf(errOut, "%s: %v\n", name, err)
+			if res != nil && !res.read {
+				// The counts are of the records read: say that the
+				// input went on past them.
+				fmt.Fprintf(errOut, "%s: stopped after record %d: %v; the records after it were not read (ingest the same input again, which their ids make safe)\n", name, len(res.Records), err)
+			} else {
+				fmt.Fprintf(errOut, "%s: %v\n", name, err)
+			}
 			ok = false
 			if ctx.Err() != nil {
 				return false, err
@@ -51,9 +57,15 @@ func (in *Ingester) file(ctx context.Context, name string, stdin io.Reader) (*Re
 		// How far into the file ingest has read: appending goes as fast
 		// as reading lets it, a batch at a time.
 		total := uint64(fi.Size()+1023) / 1024
-		bar := progress.New(in.Progress, name, "KiB", total)
-		defer bar.Finish(total)
-		r = &counter{r: f, bar: bar}
+		c := &counter{r: f, bar: progress.New(in.Progress, name, "KiB", total)}
+		r = c
+		res, err := in.Ingest(ctx, name, r, events.FormatOf(name))
+		if err != nil {
+			// As far as it was read, not the whole file.
+			total = c.n / 1024
+		}
+		c.bar.Finish(total)
+		return res, err
 	}
 	return in.Ingest(ctx, name, r, events.FormatOf(name))
 }

@@ -6,12 +6,16 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/metrics"
+	"github.com/parley-news/parley/internal/progress"
 	"github.com/parley-news/parley/internal/stream"
 )
 
@@ -54,6 +58,9 @@ type Result struct {
 	// Checked is set when the input was only validated (no stream).
 	Checked bool           `json:"checked,omitempty"`
 	Records []RecordResult `json:"records"`
+	// read is set once the whole input has been read: an error after
+	// it left no record unread.
+	read bool
 }
 
 // OK reports whether every record went in (appended or already there).
@@ -115,9 +122,22 @@ type Ingester struct {
 	// Batch is how many valid records are appended together; 0 means 1000.
 	Batch int
 	// Progress, when set, shows how far into a large file ingest is (a
-	// bar on a terminal, plain lines elsewhere).
+	// bar on a terminal, plain lines elsewhere), and says so while the
+	// stream keeps a batch waiting.
 	Progress io.Writer
+	// Wait bounds how long one batch waits for the stream to answer;
+	// past it the ingest stops with ErrUnreachable. 0 waits as long as
+	// ctx lets it.
+	Wait time.Duration
 }
+
+// ErrUnreachable is returned when the stream did not answer a batch
+// within the Ingester's Wait.
+var ErrUnreachable = errors.New("the stream did not answer")
+
+// waitNotice is how long a batch waits before Progress is told, and how
+// often after that (a variable for the tests).
+var waitNotice = 5 * time.Second
 
 // Ingest reads one input and appends its valid records in order.
 func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f events.Format) (*Result, error) {
@@ -161,14 +181,34 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 			}
 			return nil
 		}
-		for j, sr := range in.Stream.Append(ctx, evs, in.Source) {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if in.Wait > 0 {
+			actx, cancel = context.WithTimeoutCause(ctx, in.Wait, ErrUnreachable)
+		}
+		defer cancel()
+		stopNotice := in.noticeWaiting(name)
+		results := in.Stream.Append(actx, evs, in.Source)
+		stopNotice()
+		var unreachable error
+		if ctx.Err() == nil && errors.Is(context.Cause(actx), ErrUnreachable) {
+			unreachable = fmt.Errorf("%w within %s", ErrUnreachable, in.Wait)
+		}
+		for j, sr := range results {
 			rr := &res.Records[pending[j]]
 			rr.Status, rr.Seq = string(sr.Status), sr.Seq
-			if sr.Err != nil {
+			switch {
+			case unreachable != nil && sr.Status == stream.Failed:
+				// One reason for the batch, not each message's last
+				// attempt's.
+				rr.Error = unreachable.Error()
+			case sr.Err != nil:
 				rr.Error = sr.Err.Error()
 			}
 		}
-		return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return unreachable
 	}
 	for rec := range in.Decoder.Decode(name, r, f) {
 		rr := RecordResult{Record: rec.Index, Line: rec.Line, ID: rec.Event.ID}
@@ -225,6 +265,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 			}
 		}
 	}
+	res.read = true
 	if err := flush(); err != nil {
 		return res, err
 	}
@@ -246,4 +287,43 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 		rr.Status, rr.Error = Rejected, re.Error()
 	}
 	return res, nil
+}
+
+// noticeWaiting tells Progress, every waitNotice, that a batch of the
+// input name is still waiting for the stream (a server restarting, a
+// cluster electing a leader), until the returned stop is called: a long
+// silence would look like a hang.
+func (in *Ingester) noticeWaiting(name string) (stop func()) {
+	if in.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		start := time.Now()
+		t := time.NewTicker(waitNotice)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if in.Wait > 0 && time.Since(start) >= in.Wait {
+					continue // the stop says it
+				}
+				msg := fmt.Sprintf("%s: waiting for the stream to answer (%s so far)", name, time.Since(start).Round(time.Second))
+				if in.Wait > 0 {
+					msg += fmt.Sprintf("; ingest gives up at %s", in.Wait)
+				}
+				if progress.IsTerminal(in.Progress) {
+					// Over the progress bar's line, which redraws below.
+					msg = "\r\033[K" + msg
+				}
+				fmt.Fprintln(in.Progress, msg)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }

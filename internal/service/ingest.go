@@ -62,6 +62,9 @@ func IngestFiles(ctx context.Context, c IngestConfig, names []string, stdin io.R
 	}
 	defer done()
 	in.Progress = errOut
+	// A stream that stays away stops the run, as a POST is answered,
+	// instead of hanging it.
+	in.Wait = httpapi.DefaultAppendTimeout
 	return in.Files(ctx, names, stdin, out, errOut)
 }
 
