@@ -1,6 +1,6 @@
 // Command ingest appends events to Parley's stream, from files or over HTTP:
 //
-//	ingest [-nats URL] [-check] FILE... (.yaml, .json, .ndjson, or - for stdin)
+//	ingest [-nats URL] [-check] FILE... (.yaml, .json, .ndjson, a folder of them, or - for stdin)
 //	ingest serve [-http ADDR] [-nats URL] [-api-token T]
 //
 // It prints one line per file with the records appended, duplicate and

@@ -2,9 +2,11 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/parley-news/parley/internal/events"
@@ -15,8 +17,17 @@ import (
 // per file with its counts to out and one line per rejected or failed
 // record to errOut. It reports whether every record of every file went in;
 // an error means a file could not be read at all or the stream failed.
+//
+// A folder stands for the event files in it (.yaml, .yml, .json, .ndjson,
+// .jsonl), not those in its subfolders, in the order of their names: a
+// timeline kept as numbered files, corrections last, goes in as kept.
 func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, out, errOut io.Writer) (bool, error) {
 	ok := true
+	names, err := expandFolders(names)
+	if err != nil {
+		fmt.Fprintln(errOut, err)
+		ok = false
+	}
 	for _, name := range names {
 		res, err := in.file(ctx, name, stdin)
 		if err != nil {
@@ -146,4 +157,34 @@ func withoutID(r RecordResult) string {
 		return r.Error
 	}
 	return strings.ReplaceAll(r.Error, " "+r.ID+":", " <id>:")
+}
+
+// expandFolders replaces each folder among names with the event files in
+// it, in name order. A folder without any is an error, reported beside the
+// files that can go in.
+func expandFolders(names []string) ([]string, error) {
+	var out []string
+	var errs []error
+	for _, name := range names {
+		fi, err := os.Stat(name)
+		if name == "-" || err != nil || !fi.IsDir() {
+			out = append(out, name) // opening it tells what is wrong
+			continue
+		}
+		entries, err := os.ReadDir(name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		n := len(out)
+		for _, e := range entries { // ReadDir sorts by name
+			if e.Type().IsRegular() && events.FormatOf(e.Name()) != events.Auto {
+				out = append(out, filepath.Join(name, e.Name()))
+			}
+		}
+		if len(out) == n {
+			errs = append(errs, fmt.Errorf("%s: a folder with no event files (.yaml, .yml, .json, .ndjson, .jsonl) in it", name))
+		}
+	}
+	return out, errors.Join(errs...)
 }

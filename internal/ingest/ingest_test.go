@@ -141,3 +141,44 @@ func TestCorrectionBeforeItsEvent(t *testing.T) {
 		t.Errorf("appending, the refusal does not say where the event is: %s", e)
 	}
 }
+
+// TestFilesTakesAFolder: a folder stands for its event files, in name
+// order, leaving out other files and subfolders; a folder with none is
+// said to be so, and the files beside it still go in.
+func TestFilesTakesAFolder(t *testing.T) {
+	dir := t.TempDir()
+	ev := func(id string) string {
+		return `{"id":"` + id + `","type":"statement","occurred_at":"2025-11-21","title":"T","sources":[{"outlet":"AP"}]}` + "\n"
+	}
+	files := map[string]string{
+		"02-b.ndjson":     ev("b"),
+		"01-a.json":       ev("a"),
+		"03-c.yaml":       "- id: c\n  type: statement\n  occurred_at: 2025-11-21\n  title: T\n  sources: [{outlet: AP}]\n",
+		"README.md":       "# not events\n",
+		"sub/04-d.ndjson": ev("d"),
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	empty := t.TempDir()
+	var out, errOut bytes.Buffer
+	ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}
+	ok, err := ing.Files(context.Background(), []string{dir, empty}, nil, &out, &errOut)
+	if err != nil || ok {
+		t.Fatalf("ok %v, err %v: want not ok (an empty folder), no error", ok, err)
+	}
+	want := fmt.Sprintf("%s: 1 valid, 0 duplicate, 0 rejected\n%s: 1 valid, 0 duplicate, 0 rejected\n%s: 1 valid, 0 duplicate, 0 rejected\n",
+		filepath.Join(dir, "01-a.json"), filepath.Join(dir, "02-b.ndjson"), filepath.Join(dir, "03-c.yaml"))
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+	if !strings.Contains(errOut.String(), empty+": a folder with no event files") {
+		t.Errorf("errors: %s", errOut.String())
+	}
+}
