@@ -648,6 +648,18 @@ func (d *Decoder) decodeYAML(br *bufio.Reader, emit func(Record) bool) {
 // list is read on its own, so that one broken item does not hide the
 // others.
 func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split bool) bool {
+	if split && len(doc.text) > yamlWhole {
+		// A large list is read an item at a time: yaml.v3's tree of a
+		// whole document takes tens of times its size in memory.
+		if items := yamlItems(doc); len(items) > 1 {
+			for _, item := range items {
+				if !d.yamlDocument(item, emit, false) {
+					return false
+				}
+			}
+			return true
+		}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(doc.text))
 	read := false // records of this piece emitted: splitting it would repeat them
 	for {
@@ -697,6 +709,10 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 		}
 	}
 }
+
+// yamlWhole is the largest YAML document read whole; a larger one that is
+// a block list is read an item at a time.
+var yamlWhole = 1 << 20
 
 // yamlItems splits a document that is a block list at its first column
 // into one piece for each item, each a list of one, with the line it

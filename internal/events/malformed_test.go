@@ -2,6 +2,8 @@ package events_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -373,6 +375,49 @@ func TestFieldErrorsHaveTheirLine(t *testing.T) {
 			}
 			if !strings.Contains(msg, tt.msg) {
 				t.Errorf("message %q, want it to contain %q", msg, tt.msg)
+			}
+		})
+	}
+}
+
+// TestLargeYAMLReadByItem: a YAML list read an item at a time (as one
+// over a MiB is) gives the same records, lines and errors as read whole,
+// on the shipped timeline and on lists with bad items.
+func TestLargeYAMLReadByItem(t *testing.T) {
+	inputs := map[string]string{}
+	files, err := filepath.Glob("../../data/timeline/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("timeline files: %v %v", files, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[filepath.Base(f)] = string(b)
+	}
+	inputs["bad item"] = "- id: b1\n  type: talks\n  occurred_at: 2025-11-23\n  title: One\n  sources: [{outlet: AP}]\n- id: b2\n  title: [unclosed\n- id: b3\n  type: talkz\n  occurred_at: 2025-11-23\n  title: T\n  sources: [{outlet: AP}]\n"
+	inputs["two documents"] = "- id: d1\n  type: talks\n  occurred_at: 2025-11-23\n  title: One\n  sources: [{outlet: AP}]\n---\n# second\n- id: d2\n  type: talks\n  occurred_at: 2025-11-24\n  title: |\n    Two\n    - not an item\n  sources: [{outlet: AP}]\n"
+	dec := events.Decoder{Vocabulary: data.Vocabulary()}
+	read := func(in string) []string {
+		var got []string
+		for rec := range dec.Decode("in", strings.NewReader(in), events.YAML) {
+			if rec.Err != nil {
+				got = append(got, fmt.Sprintf("%d@%d %s", rec.Index, rec.Line, rec.Err.Error()))
+				continue
+			}
+			got = append(got, fmt.Sprintf("%d@%d %s", rec.Index, rec.Line, rec.Event.Canonical()))
+		}
+		return got
+	}
+	for name, in := range inputs {
+		t.Run(name, func(t *testing.T) {
+			whole := read(in)
+			undo := events.SetYAMLWhole(0)
+			byItem := read(in)
+			undo()
+			if len(whole) == 0 || !slices.Equal(whole, byItem) {
+				t.Errorf("read whole:\n%s\nread by item:\n%s", strings.Join(whole, "\n"), strings.Join(byItem, "\n"))
 			}
 		})
 	}
