@@ -87,7 +87,7 @@ func DecodeRequest(body []byte) (Request, error) {
 		return Request{}, &alert.FieldError{Field: orBody(fe.Field), Value: fe.Value, Reason: fe.Reason}
 	}
 	if dec.More() {
-		return Request{}, errors.New("body: more than one JSON value")
+		return Request{}, &alert.FieldError{Field: "body", Reason: "more than one JSON value: send one subscription object"}
 	}
 	return req, nil
 }

@@ -111,6 +111,7 @@ func TestDecodeRequestNamesTheField(t *testing.T) {
 		{`{"url":"https://example.com/","filter":{"parties":"ru"}}`, "filter.parties", "want a list"},
 		{`{"url":5}`, "url", "want a string"},
 		{`{"url":"https://example.com/"`, "body", ""},
+		{`{"url":"https://example.com/"} {"url":"https://example.org/"}`, "body", "more than one JSON value"},
 	} {
 		_, err := delivery.DecodeRequest([]byte(c.body))
 		var fe *alert.FieldError
