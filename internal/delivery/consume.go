@@ -59,7 +59,7 @@ func (c *consumer) Subscribe(ctx context.Context, topic string) (<-chan *message
 	go func() {
 		defer c.wg.Done()
 		defer close(out)
-		defer it.Stop()
+		defer c.drain(it)
 		for {
 			m, err := it.Next(jetstream.NextContext(ctx))
 			if err != nil {
@@ -133,6 +133,19 @@ func (c *consumer) handOver(ctx context.Context, jm jetstream.Msg, out chan<- *m
 	case <-ctx.Done():
 		c.giveBack(jm)
 		return false
+	}
+}
+
+// drain stops the iterator and gives back what it had fetched and not
+// handed over, which would otherwise wait out its ack wait.
+func (c *consumer) drain(it jetstream.MessagesContext) {
+	it.Drain()
+	for {
+		jm, err := it.Next(jetstream.NextMaxWait(2 * time.Second))
+		if err != nil {
+			return // drained, or the connection is gone
+		}
+		c.giveBack(jm)
 	}
 }
 
