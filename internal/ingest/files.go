@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,8 +20,10 @@ import (
 // an error means a file could not be read at all or the stream failed.
 //
 // A folder stands for the event files in it (.yaml, .yml, .json, .ndjson,
-// .jsonl), not those in its subfolders, in the order of their names: a
-// timeline kept as numbered files, corrections last, goes in as kept.
+// .jsonl, or links to such files), not hidden ones nor those in its
+// subfolders, in the order of their names: a timeline kept as numbered
+// files, corrections last, goes in as kept. When the stream stays out of
+// reach, Files stops at that input: the next would wait as long.
 func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, out, errOut io.Writer) (bool, error) {
 	ok := true
 	names, err := expandFolders(names)
@@ -28,7 +31,7 @@ func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, 
 		fmt.Fprintln(errOut, err)
 		ok = false
 	}
-	for _, name := range names {
+	for i, name := range names {
 		res, err := in.file(ctx, name, stdin)
 		if err != nil {
 			// What went in before the error still counts.
@@ -38,12 +41,21 @@ func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, 
 			if res != nil && !res.read {
 				// The counts are of the records read: say that the
 				// input went on past them.
-				fmt.Fprintf(errOut, "%s: stopped after record %d: %v; the records after it were not read (ingest the same input again, which their ids make safe)\n", name, len(res.Records), err)
+				fmt.Fprintf(errOut, "%s: stopped after record %d: %v; what follows it was not read (ingest the same input again, which the ids make safe)\n", name, len(res.Records), err)
 			} else {
 				fmt.Fprintf(errOut, "%s: %v\n", name, err)
 			}
 			ok = false
 			if ctx.Err() != nil {
+				return false, err
+			}
+			if errors.Is(err, ErrUnreachable) {
+				// The next input would wait as long, and could go in
+				// ahead of this one's rest (corrections before the
+				// events they correct).
+				if rest := len(names) - i - 1; rest > 0 {
+					fmt.Fprintf(errOut, "%d more inputs not read: %s\n", rest, strings.Join(names[i+1:], ", "))
+				}
 				return false, err
 			}
 			continue
@@ -63,40 +75,60 @@ func (in *Ingester) file(ctx context.Context, name string, stdin io.Reader) (*Re
 		return nil, err
 	}
 	defer f.Close()
-	var r io.Reader = f
-	if fi, err := f.Stat(); err == nil && in.Progress != nil && fi.Mode().IsRegular() && fi.Size() >= progressFrom {
-		// How far into the file ingest has read: appending goes as fast
-		// as reading lets it, a batch at a time.
-		total := uint64(fi.Size()+1023) / 1024
-		c := &counter{r: f, bar: progress.New(in.Progress, name, "KiB", total)}
-		r = c
-		res, err := in.Ingest(ctx, name, r, events.FormatOf(name))
-		if err != nil {
-			// As far as it was read, not the whole file.
-			total = c.n / 1024
-		}
-		c.bar.Finish(total)
-		return res, err
+	fi, err := f.Stat()
+	if err != nil || in.Progress == nil || !fi.Mode().IsRegular() || fi.Size() < progressFrom {
+		return in.Ingest(ctx, name, f, events.FormatOf(name))
 	}
-	return in.Ingest(ctx, name, r, events.FormatOf(name))
+	// The bar counts lines up to the record in hand: JSON and YAML are
+	// read whole before their first record, so bytes read would say
+	// nothing of how far ingest has come. Counting them is one quick
+	// read of the file first.
+	total, err := countLines(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	bar := progress.New(in.Progress, name, "lines", total)
+	var at uint64
+	res, err := in.ingest(ctx, name, f, events.FormatOf(name), func(line int) {
+		at = uint64(line)
+		bar.Set(at)
+	})
+	if err == nil {
+		at = total
+	}
+	bar.Finish(at) // where it stopped, when it did
+	return res, err
 }
 
 // progressFrom is the size from which a file's ingest shows its progress:
 // a few thousand events, seconds of work.
 const progressFrom = 4 << 20
 
-// counter counts the bytes read through it into a progress bar, in KiB.
-type counter struct {
-	r   io.Reader
-	n   uint64
-	bar *progress.Bar
-}
-
-func (c *counter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += uint64(n)
-	c.bar.Set(c.n / 1024)
-	return n, err
+// countLines counts the lines of r, the last one whether or not it ends
+// with a newline.
+func countLines(r io.Reader) (uint64, error) {
+	buf := make([]byte, 1<<20)
+	var n uint64
+	last := byte('\n')
+	for {
+		k, err := r.Read(buf)
+		if k > 0 {
+			n += uint64(bytes.Count(buf[:k], []byte{'\n'}))
+			last = buf[k-1]
+		}
+		if errors.Is(err, io.EOF) {
+			if last != '\n' {
+				n++
+			}
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 // Print writes a result as ingest prints it: the counts on one line, then
@@ -178,8 +210,14 @@ func expandFolders(names []string) ([]string, error) {
 		}
 		n := len(out)
 		for _, e := range entries { // ReadDir sorts by name
-			if e.Type().IsRegular() && events.FormatOf(e.Name()) != events.Auto {
-				out = append(out, filepath.Join(name, e.Name()))
+			if strings.HasPrefix(e.Name(), ".") || events.FormatOf(e.Name()) == events.Auto {
+				continue // hidden (an editor's or a copy's leftovers), or not events
+			}
+			p := filepath.Join(name, e.Name())
+			// A link to a file counts as the file (a mounted volume of
+			// links, a folder of ln -s).
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+				out = append(out, p)
 			}
 		}
 		if len(out) == n {

@@ -109,7 +109,10 @@ type Appender interface {
 	Exists(ctx context.Context, id string) (bool, error)
 }
 
-var _ Appender = (*stream.Conn)(nil)
+var (
+	_ Appender  = (*stream.Conn)(nil)
+	_ Connected = (*stream.Conn)(nil)
+)
 
 // Ingester appends inputs of events to the stream.
 type Ingester struct {
@@ -125,22 +128,39 @@ type Ingester struct {
 	// bar on a terminal, plain lines elsewhere), and says so while the
 	// stream keeps a batch waiting.
 	Progress io.Writer
-	// Wait bounds how long one batch waits for the stream to answer;
-	// past it the ingest stops with ErrUnreachable. 0 waits as long as
-	// ctx lets it.
+	// Wait bounds how long ingest waits while its connection to the
+	// stream is down; past it the ingest stops with ErrUnreachable. A
+	// stream that is reachable but slow is waited for, with a notice on
+	// Progress. 0 waits as long as ctx lets it.
 	Wait time.Duration
 }
 
-// ErrUnreachable is returned when the stream did not answer a batch
-// within the Ingester's Wait.
-var ErrUnreachable = errors.New("the stream did not answer")
+// ErrUnreachable is returned when the connection to the stream stayed
+// down for the Ingester's Wait.
+var ErrUnreachable = errors.New("the stream could not be reached")
 
-// waitNotice is how long a batch waits before Progress is told, and how
-// often after that (a variable for the tests).
-var waitNotice = 5 * time.Second
+// Connected is what an Appender may also tell: whether it is connected to
+// the stream now. Without it, Wait never ends a run.
+type Connected interface {
+	Connected() bool
+}
+
+// waitNotice is how long a call to the stream waits before Progress is
+// told, and how often after that; connection state is looked at every
+// waitPoll. Variables for the tests.
+var (
+	waitNotice = 5 * time.Second
+	waitPoll   = 250 * time.Millisecond
+)
 
 // Ingest reads one input and appends its valid records in order.
 func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f events.Format) (*Result, error) {
+	return in.ingest(ctx, name, r, f, nil)
+}
+
+// ingest is Ingest, telling onRecord, when set, the line of each record
+// as it is read.
+func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f events.Format, onRecord func(line int)) (*Result, error) {
 	res := &Result{Name: name, Records: []RecordResult{}, Checked: in.Stream == nil}
 	// The counts hold on every return, an error's too: what went in before
 	// it went in.
@@ -181,18 +201,10 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 			}
 			return nil
 		}
-		actx, cancel := ctx, context.CancelFunc(func() {})
-		if in.Wait > 0 {
-			actx, cancel = context.WithTimeoutCause(ctx, in.Wait, ErrUnreachable)
-		}
-		defer cancel()
-		stopNotice := in.noticeWaiting(name)
-		results := in.Stream.Append(actx, evs, in.Source)
-		stopNotice()
-		var unreachable error
-		if ctx.Err() == nil && errors.Is(context.Cause(actx), ErrUnreachable) {
-			unreachable = fmt.Errorf("%w within %s", ErrUnreachable, in.Wait)
-		}
+		var results []stream.Result
+		unreachable := in.await(ctx, name, func(ctx context.Context) {
+			results = in.Stream.Append(ctx, evs, in.Source)
+		})
 		for j, sr := range results {
 			rr := &res.Records[pending[j]]
 			rr.Status, rr.Seq = string(sr.Status), sr.Seq
@@ -211,6 +223,9 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 		return unreachable
 	}
 	for rec := range in.Decoder.Decode(name, r, f) {
+		if onRecord != nil && rec.Line > 0 {
+			onRecord(rec.Line)
+		}
 		rr := RecordResult{Record: rec.Index, Line: rec.Line, ID: rec.Event.ID}
 		if rec.Err != nil {
 			rr.ID = rec.Err.ID
@@ -223,9 +238,18 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 			if err := flush(); err != nil {
 				return res, err
 			}
-			ok, err := in.Stream.Exists(ctx, c)
+			var ok bool
+			var lookErr error
+			err := in.await(ctx, name, func(ctx context.Context) { ok, lookErr = in.Stream.Exists(ctx, c) })
+			if err == nil {
+				err = lookErr
+			}
 			if err != nil {
-				return res, fmt.Errorf("ingest %s: record %d: %w", name, rec.Index, err)
+				// Read but not appended: reported, so that the counts
+				// cover every record read.
+				rr.Status, rr.Error = Failed, fmt.Sprintf("not appended: looking up %s, which it corrects: %v", c, err)
+				res.Records = append(res.Records, rr)
+				return res, fmt.Errorf("record %d: look up %s: %w", rec.Index, c, err)
 			}
 			if !ok {
 				fe := events.FieldError{Field: "corrects", Value: c, Reason: "no event with this id in the record", Line: rec.Line}
@@ -289,33 +313,48 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, f even
 	return res, nil
 }
 
-// noticeWaiting tells Progress, every waitNotice, that a batch of the
-// input name is still waiting for the stream (a server restarting, a
-// cluster electing a leader), until the returned stop is called: a long
-// silence would look like a hang.
-func (in *Ingester) noticeWaiting(name string) (stop func()) {
-	if in.Progress == nil {
-		return func() {}
-	}
+// await runs call, which talks to the stream, under a watch: every
+// waitNotice Progress is told that input name is still waiting (a server
+// restarting, a cluster electing a leader: a long silence would look like
+// a hang), and once the connection has been down for Wait, call's context
+// ends and await returns ErrUnreachable.
+func (in *Ingester) await(ctx context.Context, name string, call func(context.Context)) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		conn, _ := in.Stream.(Connected)
 		start := time.Now()
-		t := time.NewTicker(waitNotice)
+		var downSince time.Time
+		nextNotice := start.Add(waitNotice)
+		t := time.NewTicker(waitPoll)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
-			case <-t.C:
-				if in.Wait > 0 && time.Since(start) >= in.Wait {
-					continue // the stop says it
+			case now := <-t.C:
+				if conn != nil && in.Wait > 0 {
+					switch {
+					case conn.Connected():
+						downSince = time.Time{}
+					case downSince.IsZero():
+						downSince = now
+					case now.Sub(downSince) >= in.Wait:
+						cancel(ErrUnreachable)
+						return
+					}
 				}
-				msg := fmt.Sprintf("%s: waiting for the stream to answer (%s so far)", name, time.Since(start).Round(time.Second))
-				if in.Wait > 0 {
-					msg += fmt.Sprintf("; ingest gives up at %s", in.Wait)
+				if now.Before(nextNotice) || in.Progress == nil {
+					continue
+				}
+				nextNotice = now.Add(waitNotice)
+				msg := fmt.Sprintf("%s: waiting for the stream to answer (%s so far)", name, roughly(now.Sub(start)))
+				if !downSince.IsZero() {
+					msg += fmt.Sprintf("; not connected for %s, ingest gives up at %s", roughly(now.Sub(downSince)), in.Wait)
 				}
 				if progress.IsTerminal(in.Progress) {
 					// Over the progress bar's line, which redraws below.
@@ -325,5 +364,20 @@ func (in *Ingester) noticeWaiting(name string) (stop func()) {
 			}
 		}
 	}()
-	return func() { close(done); wg.Wait() }
+	call(ctx)
+	close(done)
+	wg.Wait()
+	if errors.Is(context.Cause(ctx), ErrUnreachable) {
+		return fmt.Errorf("%w for %s", ErrUnreachable, in.Wait)
+	}
+	return nil
+}
+
+// roughly rounds a wait for a person: to the second, below one to the
+// millisecond.
+func roughly(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Second)
 }

@@ -14,55 +14,109 @@ import (
 	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/natstest"
+	"github.com/parley-news/parley/internal/synth"
 )
 
-// TestFilesStopWhenTheStreamStaysAway: a file ingested while the stream
-// is gone says that it waits, gives up after Wait, names the records that
-// did not go in with one reason, and says the rest were not read.
-func TestFilesStopWhenTheStreamStaysAway(t *testing.T) {
-	defer func(d time.Duration) { waitNotice = d }(waitNotice)
-	waitNotice = 100 * time.Millisecond
+func statements(ids ...string) string {
+	var b strings.Builder
+	for _, id := range ids {
+		fmt.Fprintf(&b, `{"id":%q,"type":"statement","occurred_at":"2025-11-24","title":"T","sources":[{"outlet":"AP"}]}`+"\n", id)
+	}
+	return b.String()
+}
 
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func fastWatch(t *testing.T) {
+	t.Helper()
+	notice, poll := waitNotice, waitPoll
+	waitNotice, waitPoll = 100*time.Millisecond, 10*time.Millisecond
+	t.Cleanup(func() { waitNotice, waitPoll = notice, poll })
+}
+
+// TestFilesStopWhenTheStreamStaysAway: inputs ingested while the stream
+// is gone say that they wait, give up once the connection has been down
+// for Wait, name the records that did not go in with one reason, say that
+// what follows was not read, and leave the next inputs alone.
+func TestFilesStopWhenTheStreamStaysAway(t *testing.T) {
+	fastWatch(t)
 	srv := natstest.Stoppable(t)
 	conn := natstest.Conn(t, srv.ClientURL())
 	srv.Shutdown()
 
-	var lines []string
-	for i := range 5 {
-		lines = append(lines, fmt.Sprintf(`{"id":"away-%d","type":"statement","occurred_at":"2025-11-24","title":"T","sources":[{"outlet":"AP"}]}`, i))
+	// A JSON array of a few MiB, one event a line: read whole before its
+	// first record, its bar must still end where ingest stopped.
+	g := synth.Generator{Vocabulary: data.Vocabulary(), Seed: 7}
+	var array []string
+	for _, e := range g.Events(5000) {
+		array = append(array, string(e.Canonical()))
 	}
-	file := filepath.Join(t.TempDir(), "in.ndjson")
-	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var out, errOut bytes.Buffer
-	in := &Ingester{Stream: conn, Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Batch: 2,
-		Progress: &errOut, Wait: 500 * time.Millisecond}
-	start := time.Now()
-	ok, err := in.Files(context.Background(), []string{file}, nil, &out, &errOut)
-	took := time.Since(start)
-	if ok || err != nil {
-		t.Fatalf("Files: ok %v, err %v; want not ok, and the reason per file", ok, err)
-	}
-	if took > 10*time.Second {
-		t.Errorf("gave up after %s, with a wait of 500ms", took.Round(time.Millisecond))
-	}
-	for _, want := range []string{
-		"in.ndjson: waiting for the stream to answer",
-		"failed: " + file + ": records 1 to 2: the stream did not answer within 500ms",
-		"in.ndjson: stopped after record 2: the stream did not answer within 500ms; the records after it were not read",
+	big := "[\n" + strings.Join(array, ",\n") + "\n]\n"
+	correction := `{"id":"fix","type":"correction","occurred_at":"2025-11-25","title":"T","corrects":"elsewhere","amend":{"title":"U"},"sources":[{"outlet":"AP"}]}` + "\n"
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"a batch", map[string]string{"1.ndjson": statements("a", "b", "c", "d", "e"), "2.ndjson": statements("f")}, []string{
+			"1.ndjson: waiting for the stream to answer",
+			"1.ndjson: records 1 to 2: the stream could not be reached for 500ms",
+			"1.ndjson: stopped after record 2: the stream could not be reached for 500ms; what follows it was not read",
+			"1 more inputs not read: ",
+		}},
+		{"a large JSON array", map[string]string{"big.json": big}, []string{
+			"big.json: 3/5002 lines in ", // record 2 is on line 3
+			"big.json: stopped after record 2: the stream could not be reached for 500ms",
+		}},
+		{"a correction's look-up", map[string]string{"1.ndjson": correction}, []string{
+			"1.ndjson: waiting for the stream to answer",
+			"1.ndjson:1: record 1 (id fix): not appended: looking up elsewhere, which it corrects: the stream could not be reached for 500ms",
+			"1.ndjson: stopped after record 1: record 1: look up elsewhere: the stream could not be reached for 500ms",
+		}},
 	} {
-		if !strings.Contains(errOut.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, errOut.String())
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeFiles(t, tt.files)
+			var out, errOut bytes.Buffer
+			in := &Ingester{Stream: conn, Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Batch: 2,
+				Progress: &errOut, Wait: 500 * time.Millisecond}
+			start := time.Now()
+			ok, err := in.Files(context.Background(), []string{dir}, nil, &out, &errOut)
+			if ok || !errors.Is(err, ErrUnreachable) {
+				t.Fatalf("Files: ok %v, err %v; want not ok, and ErrUnreachable", ok, err)
+			}
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("gave up after %s, with a wait of 500ms", took.Round(time.Millisecond))
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(errOut.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, errOut.String())
+				}
+			}
+			if strings.Contains(out.String(), "2.ndjson") {
+				t.Errorf("the next input was read: %s", out.String())
+			}
+		})
 	}
-	if !strings.Contains(out.String(), "0 appended, 0 duplicate, 0 rejected, 2 failed") {
-		t.Errorf("counts: %s", out.String())
-	}
+}
 
-	// Ingest itself returns the sentinel, for callers that decide on it.
-	_, err = in.Ingest(context.Background(), "again", strings.NewReader(lines[0]), events.NDJSON)
-	if !errors.Is(err, ErrUnreachable) {
-		t.Errorf("Ingest: %v, want ErrUnreachable", err)
+// TestWaitCountsOnlyADownConnection: a stream that answers is waited
+// for however long it takes; Wait bounds only the time without a
+// connection.
+func TestWaitCountsOnlyADownConnection(t *testing.T) {
+	fastWatch(t)
+	conn := natstest.Conn(t, natstest.Server(t))
+	in := &Ingester{Stream: conn, Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Batch: 2, Wait: time.Nanosecond}
+	res, err := in.Ingest(context.Background(), "in", strings.NewReader(statements("a", "b", "c", "d", "e")), events.NDJSON)
+	if err != nil || res.Appended != 5 {
+		t.Fatalf("appended %+v, %v; want all 5", res, err)
 	}
 }

@@ -282,5 +282,9 @@ func (c *Conn) DeadLetter(seq uint64, subject, reason string) error {
 // subscribe to subjects of their own (alerts, dead letters).
 func (c *Conn) NATS() *nats.Conn { return c.nc }
 
+// Connected reports whether the connection is up now (not reconnecting,
+// not closed).
+func (c *Conn) Connected() bool { return c.nc.IsConnected() }
+
 // JetStream returns the JetStream context of the connection.
 func (c *Conn) JetStream() jetstream.JetStream { return c.js }
