@@ -142,9 +142,10 @@ func TestCorrectionBeforeItsEvent(t *testing.T) {
 	}
 }
 
-// TestFilesTakesAFolder: a folder stands for its event files, in name
-// order, leaving out other files and subfolders; a folder with none is
-// said to be so, and the files beside it still go in.
+// TestFilesTakesAFolder: a folder stands for its event files (links to
+// them too), in name order, leaving out other files, hidden ones and
+// subfolders; a folder with none is said to be so, and the files beside
+// it still go in.
 func TestFilesTakesAFolder(t *testing.T) {
 	dir := t.TempDir()
 	ev := func(id string) string {
@@ -166,6 +167,18 @@ func TestFilesTakesAFolder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A link to an event file counts; a hidden file (a copy's "._"
+	// leftover) does not.
+	elsewhere := filepath.Join(t.TempDir(), "e.ndjson")
+	if err := os.WriteFile(elsewhere, []byte(ev("e")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "05-e.ndjson")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "._01-a.json"), []byte{0, 5, 22, 7}, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	empty := t.TempDir()
 	var out, errOut bytes.Buffer
 	ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}
@@ -173,8 +186,8 @@ func TestFilesTakesAFolder(t *testing.T) {
 	if err != nil || ok {
 		t.Fatalf("ok %v, err %v: want not ok (an empty folder), no error", ok, err)
 	}
-	want := fmt.Sprintf("%s: 1 valid, 0 duplicate, 0 rejected\n%s: 1 valid, 0 duplicate, 0 rejected\n%s: 1 valid, 0 duplicate, 0 rejected\n",
-		filepath.Join(dir, "01-a.json"), filepath.Join(dir, "02-b.ndjson"), filepath.Join(dir, "03-c.yaml"))
+	want := fmt.Sprintf("%s: 1 valid, 0 duplicate, 0 rejected\n%s: 1 valid, 0 duplicate, 0 rejected\n%s: 1 valid, 0 duplicate, 0 rejected\n%s: 1 valid, 0 duplicate, 0 rejected\n",
+		filepath.Join(dir, "01-a.json"), filepath.Join(dir, "02-b.ndjson"), filepath.Join(dir, "03-c.yaml"), filepath.Join(dir, "05-e.ndjson"))
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
