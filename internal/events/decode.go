@@ -336,21 +336,28 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 		return fail(FieldError{Reason: "more than one JSON value (use NDJSON, one object a line)"})
 	}
 	if fe := d.Vocabulary.Validate(&e); fe != nil {
-		for i := range fe {
-			fe[i].Line = jsonLine(b, fe[i].Field)
-		}
+		setJSONLines(b, fe)
 		return fail(fe...)
 	}
 	return e, nil
 }
 
-// jsonLine returns the line, within b, of the value at path (as field
-// errors write paths: "positions[1].party"), or 0 when b has no value
-// there: a record spread over lines names the line of each field at
+// setJSONLines sets the line, within b, of the value each field error
+// names (as paths are written: "positions[1].party"), in one reading of
+// b's tokens: a record spread over lines names the line of each field at
 // fault, as YAML's do.
-func jsonLine(b []byte, path string) int {
-	if path == "" {
-		return 0
+func setJSONLines(b []byte, fe []FieldError) {
+	if bytes.IndexByte(b, '\n') < 0 {
+		for i := range fe {
+			fe[i].Line = 1
+		}
+		return
+	}
+	want := map[string][]int{} // path -> the errors that name it
+	for i := range fe {
+		if fe[i].Field != "" {
+			want[fe[i].Field] = append(want[fe[i].Field], i)
+		}
 	}
 	type frame struct {
 		obj       bool
@@ -371,7 +378,7 @@ func jsonLine(b []byte, path string) int {
 		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
-	for {
+	for len(want) > 0 {
 		at, isKey := "", false
 		if n := len(stack); n > 0 {
 			switch f := &stack[n-1]; {
@@ -380,12 +387,12 @@ func jsonLine(b []byte, path string) int {
 			case f.obj:
 				at = join(f.path, f.key)
 			default:
-				at = fmt.Sprintf("%s[%d]", f.path, f.index)
+				at = f.path + "[" + strconv.Itoa(f.index) + "]"
 			}
 		}
 		tok, err := dec.Token()
 		if err != nil {
-			return 0
+			return
 		}
 		delim, isDelim := tok.(json.Delim)
 		switch {
@@ -399,11 +406,15 @@ func jsonLine(b []byte, path string) int {
 			f.expectKey = false
 			continue
 		}
-		if at == path && len(stack) > 0 {
+		if is, ok := want[at]; ok && len(stack) > 0 {
 			// The offset is just past the token: its last byte is on
 			// the line it ends on, which for a scalar or an opening
 			// bracket is the line it starts on.
-			return lineAt(b, int(dec.InputOffset())-1)
+			line := lineAt(b, int(dec.InputOffset())-1)
+			for _, i := range is {
+				fe[i].Line = line
+			}
+			delete(want, at)
 		}
 		if isDelim {
 			stack = append(stack, frame{obj: delim == '{', path: at, expectKey: delim == '{'})
@@ -650,8 +661,11 @@ func (d *Decoder) decodeYAML(br *bufio.Reader, emit func(Record) bool) {
 func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split bool) bool {
 	if split && len(doc.text) > yamlWhole {
 		// A large list is read an item at a time: yaml.v3's tree of a
-		// whole document takes tens of times its size in memory.
-		if items := yamlItems(doc); len(items) > 1 {
+		// whole document takes tens of times its size in memory. Unless
+		// an item does not parse alone (a quoted value whose next line
+		// starts with "- ", an alias of an earlier item's anchor), when
+		// the list is read whole, and alike either way.
+		if items := yamlItems(doc); len(items) > 1 && parseAlone(items) {
 			for _, item := range items {
 				if !d.yamlDocument(item, emit, false) {
 					return false
@@ -710,6 +724,18 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 	}
 }
 
+// parseAlone reports whether each item parses as YAML on its own (the
+// parse is thrown away: each is read again to emit it).
+func parseAlone(items []yamlDocument) bool {
+	for _, item := range items {
+		var n yaml.Node
+		if err := yaml.Unmarshal(item.text, &n); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // yamlWhole is the largest YAML document read whole; a larger one that is
 // a block list is read an item at a time.
 var yamlWhole = 1 << 20
@@ -725,7 +751,11 @@ func yamlItems(doc yamlDocument) []yamlDocument {
 	start := -1
 	for i, l := range lines(text) {
 		line++
-		if t := bytes.TrimRight(l, "\r\n"); bytes.HasPrefix(t, []byte("- ")) || string(t) == "-" {
+		t := bytes.TrimRight(l, "\r\n")
+		if bytes.HasPrefix(t, []byte("...")) {
+			return nil // a document end marker: not one plain list
+		}
+		if bytes.HasPrefix(t, []byte("- ")) || string(t) == "-" {
 			if start >= 0 {
 				items[len(items)-1].text = text[start:i]
 			}

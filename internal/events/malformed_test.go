@@ -398,6 +398,10 @@ func TestLargeYAMLReadByItem(t *testing.T) {
 	}
 	inputs["bad item"] = "- id: b1\n  type: talks\n  occurred_at: 2025-11-23\n  title: One\n  sources: [{outlet: AP}]\n- id: b2\n  title: [unclosed\n- id: b3\n  type: talkz\n  occurred_at: 2025-11-23\n  title: T\n  sources: [{outlet: AP}]\n"
 	inputs["two documents"] = "- id: d1\n  type: talks\n  occurred_at: 2025-11-23\n  title: One\n  sources: [{outlet: AP}]\n---\n# second\n- id: d2\n  type: talks\n  occurred_at: 2025-11-24\n  title: |\n    Two\n    - not an item\n  sources: [{outlet: AP}]\n"
+	// Items that do not parse alone, and a document end marker.
+	inputs["quoted value over a line"] = "- id: q1\n  type: talks\n  occurred_at: 2025-11-23\n  title: \"One,\n- continued\"\n  sources: [{outlet: AP}]\n- id: q2\n  type: talks\n  occurred_at: 2025-11-23\n  title: Two\n  sources: [{outlet: AP}]\n"
+	inputs["alias of an earlier item"] = "- id: a1\n  type: talks\n  occurred_at: 2025-11-23\n  title: One\n  sources: &ap [{outlet: AP}]\n- id: a2\n  type: talks\n  occurred_at: 2025-11-23\n  title: Two\n  sources: *ap\n"
+	inputs["document end"] = "- id: e1\n  type: talks\n  occurred_at: 2025-11-23\n  title: One\n  sources: [{outlet: AP}]\n...\n- id: e2\n  type: talks\n  occurred_at: 2025-11-23\n  title: Two\n  sources: [{outlet: AP}]\n"
 	dec := events.Decoder{Vocabulary: data.Vocabulary()}
 	read := func(in string) []string {
 		var got []string
