@@ -102,8 +102,7 @@ func (c *consumer) handOver(ctx context.Context, jm jetstream.Msg, out chan<- *m
 	}
 	timeout := time.NewTimer(c.ackWait)
 	defer timeout.Stop()
-	select {
-	case <-m.Acked():
+	ack := func() {
 		// Acknowledged even when a stop has begun: the alert was
 		// delivered, and sending it again is what the ack prevents.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -111,6 +110,10 @@ func (c *consumer) handOver(ctx context.Context, jm jetstream.Msg, out chan<- *m
 		if err := jm.DoubleAck(actx); err != nil {
 			c.log.Warn("alert delivered, its acknowledgement failed: it will be delivered again", "id", m.UUID, "err", err)
 		}
+	}
+	select {
+	case <-m.Acked():
+		ack()
 		return true
 	case <-m.Nacked():
 		if ctx.Err() != nil {
@@ -131,7 +134,14 @@ func (c *consumer) handOver(ctx context.Context, jm jetstream.Msg, out chan<- *m
 		// JetStream redelivers it: its ack wait is the same.
 		return true
 	case <-ctx.Done():
-		c.giveBack(jm)
+		// The router may have acknowledged it as the stop came: select
+		// picks at random among ready cases.
+		select {
+		case <-m.Acked():
+			ack()
+		default:
+			c.giveBack(jm)
+		}
 		return false
 	}
 }
