@@ -48,7 +48,7 @@ func (c *consumer) Subscribe(ctx context.Context, topic string) (<-chan *message
 		return nil, errors.New("consumer closed")
 	}
 	// One alert in flight: the consumer allows no more unacknowledged.
-	it, err := c.cons.Messages(jetstream.PullMaxMessages(1))
+	it, err := c.cons.Messages(jetstream.PullMaxMessages(1), jetstream.WithMessagesErrOnMissingHeartbeat(true))
 	if err != nil {
 		return nil, fmt.Errorf("consume %s: %w", topic, err)
 	}
@@ -62,6 +62,16 @@ func (c *consumer) Subscribe(ctx context.Context, topic string) (<-chan *message
 		defer c.drain(it)
 		for {
 			m, err := it.Next(jetstream.NextContext(ctx))
+			if errors.Is(err, jetstream.ErrNoHeartbeat) && ctx.Err() == nil {
+				// The server went quiet: a network blip, or the consumer is
+				// gone between two pulls, which no status message tells.
+				// Gone, this subscription's router ends, and is started
+				// again (with a new consumer) by the matcher.
+				if _, ierr := c.cons.Info(ctx); !errors.Is(ierr, jetstream.ErrConsumerNotFound) {
+					continue // the iterator pulls again
+				}
+				err = jetstream.ErrConsumerNotFound
+			}
 			if err != nil {
 				if ctx.Err() == nil && !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 					c.log.Warn("alert consumer stopped", "topic", topic, "err", err)

@@ -149,6 +149,15 @@ func (rs *routers) start(ctx context.Context, id string) (*message.Router, error
 		if err := r.Run(s.runCtx); err != nil {
 			s.log.Warn("delivery router stopped", "subscription", id, "err", err)
 		}
+		// A router that ended on its own (its consumer gone: deleted,
+		// or refused by the server) is forgotten, so that the matcher's
+		// next tick starts delivering again. ensure holds the lock until
+		// the router is in running, so this cannot come first.
+		rs.mu.Lock()
+		if rs.running[id] == r {
+			delete(rs.running, id)
+		}
+		rs.mu.Unlock()
 	}()
 	return r, nil
 }

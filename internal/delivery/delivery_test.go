@@ -589,3 +589,35 @@ func TestReplicasDeliverOnce(t *testing.T) {
 		t.Errorf("after a new replica: %d deliveries, want %d", len(got), n)
 	}
 }
+
+// TestLostConsumerIsRestarted: when a subscription's durable consumer
+// goes (deleted by an operator, lost with a server's state), its router
+// ends, and the matcher starts delivering again: the alerts queued
+// meanwhile still arrive, in order.
+func TestLostConsumerIsRestarted(t *testing.T) {
+	url := natstest.Server(t)
+	r := startReplica(t, url, t.TempDir(), fast())
+	rc := newReceiver(t)
+	v := subscribe(t, r, rc, alert.Filter{})
+	appendEvents(t, r.conn, "before", 2)
+	waitFor(t, "the first alerts", func() bool { return len(distinct(rc.received())) == 2 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.conn.JetStream().DeleteConsumer(ctx, delivery.DeliveriesStream, "alert_"+v.ID); err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, r.conn, "after", 3)
+	// Within the matcher's tick (5 s); or, when the consumer went while
+	// an alert's acknowledgement was on its way (which then waits 5 s)
+	// and between two pulls, once its heartbeats are missed (10 s more),
+	// and the tick after that.
+	deadline := time.Now().Add(45 * time.Second)
+	for len(distinct(rc.received())) != 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the consumer was lost: %d alerts of 5", len(distinct(rc.received())))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	checkOrder(t, rc.received(), 5)
+}
