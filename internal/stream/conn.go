@@ -243,11 +243,16 @@ func sameConfig(have, want jetstream.StreamConfig) bool {
 		have.AllowAtomicPublish == want.AllowAtomicPublish
 }
 
-// Close drains pending acknowledgements and closes the connection.
+// Close waits up to 5 s for the acknowledgements of appends in flight,
+// and closes the connection. Without a connection there is nothing to
+// wait for: it closes at once (a run giving up on a stream out of reach
+// should not then sit for 5 s).
 func (c *Conn) Close() {
-	select {
-	case <-c.js.PublishAsyncComplete():
-	case <-time.After(5 * time.Second):
+	if c.nc.IsConnected() {
+		select {
+		case <-c.js.PublishAsyncComplete():
+		case <-time.After(5 * time.Second):
+		}
 	}
 	c.nc.Close()
 }
