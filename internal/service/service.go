@@ -98,6 +98,10 @@ func (c Config) Validate() error {
 			return fmt.Errorf("public URL %q: %w", c.PublicURL, err)
 		}
 	}
+	if c.PrivateReads && c.APIToken == "" {
+		// Without a token the reads would stay open, silently.
+		return errors.New("private reads need a token (-api-token or PARLEY_API_TOKEN)")
+	}
 	return nil
 }
 
@@ -303,7 +307,7 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	(&httpapi.Ingest{Ingester: ing, Token: c.APIToken, Logger: log}).Register(mux)
 	mux.Handle("GET /metrics", metrics.Handler())
 	var handler http.Handler = httpapi.JSONErrors(mux)
-	if c.PrivateReads && c.APIToken != "" {
+	if c.PrivateReads {
 		handler = privateReads(c.APIToken, handler)
 	}
 	sw.set(handler)

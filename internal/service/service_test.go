@@ -478,3 +478,12 @@ func TestPublicURL(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivateReadsNeedAToken: private reads without a token would leave
+// the reads open without a word; the service refuses to start.
+func TestPrivateReadsNeedAToken(t *testing.T) {
+	_, err := service.Start(context.Background(), service.Config{DataDir: t.TempDir(), PrivateReads: true})
+	if err == nil || !strings.Contains(err.Error(), "private reads need a token") {
+		t.Fatalf("private reads without a token: %v, want a refusal", err)
+	}
+}
