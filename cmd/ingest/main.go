@@ -26,6 +26,15 @@ func main() {
 		args = args[1:]
 	}
 	fs := flag.NewFlagSet("ingest", flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage:
+  ingest [-nats URL] [-check] FILE...    .yaml, .json, .ndjson, a folder of them, or - for stdin
+  ingest serve [-http ADDR] [-nats URL] [-api-token T]
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
 	var c service.IngestConfig
 	natsURL := os.Getenv("PARLEY_NATS_URL")
 	if natsURL == "" {

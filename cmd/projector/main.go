@@ -26,12 +26,26 @@ import (
 	"github.com/parley-news/parley/internal/service"
 )
 
+const usage = `Usage:
+  projector [-data DIR] [-http ADDR] [-nats URL] [-seed]    serve (the default)
+  projector rebuild -data DIR [-nats URL]
+  projector state -data DIR [-at T] [-known-at R] [-json]
+  projector history -data DIR -issue ISSUE [-party P] [-known-at R] [-json]
+  projector diff -data DIR -from T1 -to T2 [-known-at R] [-json]
+Run "projector COMMAND -h" for a command's flags.
+`
+
 func main() {
 	cmd, args := "serve", os.Args[1:]
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("projector "+cmd, flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fmt.Fprintf(fs.Output(), "\nFlags of projector %s:\n", cmd)
+		fs.PrintDefaults()
+	}
 	var c service.Config
 	var q service.ReplayQuery
 	fs.StringVar(&c.DataDir, "data", "var/parley", "data `folder`: the read model and, embedded, the JetStream store")
