@@ -3,11 +3,12 @@
 GO ?= go
 DATA ?= var/demo
 HTTP ?= 127.0.0.1:8080
+NATS ?= 127.0.0.1:4222
 
 .PHONY: demo build test test-unit test-cluster fuzz bench bench-quick bench-rebuild vet
 
 demo:
-	$(GO) run ./cmd/projector -data $(DATA) -http $(HTTP) -seed
+	$(GO) run ./cmd/projector -data $(DATA) -http $(HTTP) -nats-listen $(NATS) -seed
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/...
