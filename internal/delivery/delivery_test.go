@@ -609,9 +609,9 @@ func TestLostConsumerIsRestarted(t *testing.T) {
 	}
 	appendEvents(t, r.conn, "after", 3)
 	// Within the matcher's tick (5 s); or, when the consumer went while
-	// an alert's acknowledgement was on its way (which then waits 5 s)
-	// and between two pulls, once its heartbeats are missed (10 s more),
-	// and the tick after that.
+	// an alert's acknowledgement was on its way and between two pulls,
+	// once its heartbeats are missed and the tick after that (30 s in
+	// all, measured).
 	deadline := time.Now().Add(45 * time.Second)
 	for len(distinct(rc.received())) != 5 {
 		if time.Now().After(deadline) {
