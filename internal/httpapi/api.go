@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -85,7 +84,7 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 		sr := projections.NewStateReader(tx, q)
 		seq = sr.Seq()
 		var err error
-		*buf, err = a.appendState(*buf, sr, vals.Get("at"), vals.Get("known_at"))
+		*buf, err = projections.AppendStateJSON(*buf, sr, a.Vocabulary, vals.Get("at"), vals.Get("known_at"))
 		return err
 	})
 	if buf != nil {
@@ -108,58 +107,6 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSONLine(w, http.StatusOK, *buf)
-}
-
-// appendState writes GET /v1/state's body: the parameters as given, the
-// sequence, and each issue with a position (its label and its cells by
-// party), in the vocabulary's order, which is the order people read them
-// in, then issues no longer in it, by id. TestStateAnswer holds it to the
-// same answer made with encoding/json.
-func (a *API) appendState(b []byte, sr *projections.StateReader, at, knownAt string) ([]byte, error) {
-	b = append(b, '{')
-	if at != "" {
-		b = append(events.AppendJSONString(append(b, `"at":`...), at), ',')
-	}
-	if knownAt != "" {
-		b = append(events.AppendJSONString(append(b, `"known_at":`...), knownAt), ',')
-	}
-	b = append(b, `"seq":`...)
-	b = strconv.AppendUint(b, sr.Seq(), 10)
-	b = append(b, `,"issues":[`...)
-	start := len(b)
-	issue := func(id, label string) error {
-		mark := len(b)
-		if mark > start {
-			b = append(b, ',')
-		}
-		b = events.AppendJSONString(append(b, `{"issue":`...), id)
-		b = events.AppendJSONString(append(b, `,"label":`...), label)
-		b = append(b, `,"positions":{`...)
-		var n int
-		var err error
-		if b, n, err = sr.AppendPositions(b, id); err != nil {
-			return err
-		}
-		if n == 0 {
-			b = b[:mark]
-			return nil
-		}
-		b = append(b, "}}"...)
-		return nil
-	}
-	for _, t := range a.Vocabulary.Issues {
-		if err := issue(t.ID, t.Label); err != nil {
-			return b, err
-		}
-	}
-	for id := range sr.Issues() {
-		if a.Vocabulary.Issue(id) == nil {
-			if err := issue(id, id); err != nil {
-				return b, err
-			}
-		}
-	}
-	return append(b, "]}"...), nil
 }
 
 func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
@@ -272,11 +219,7 @@ func (a *API) diff(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		From string `json:"from"`
-		To   string `json:"to"`
-		*projections.Diff
-	}{vals.Get("from"), vals.Get("to"), d})
+	writeJSON(w, http.StatusOK, projections.DiffAnswer{From: vals.Get("from"), To: vals.Get("to"), Diff: d})
 }
 
 func (a *API) vocabulary(w http.ResponseWriter, r *http.Request) {

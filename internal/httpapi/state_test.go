@@ -105,7 +105,7 @@ func TestStateAnswer(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			got, err := a.appendState(nil, projections.NewStateReader(tx, q), at, at)
+			got, err := projections.AppendStateJSON(nil, projections.NewStateReader(tx, q), a.Vocabulary, at, at)
 			if err != nil {
 				return err
 			}

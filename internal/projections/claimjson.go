@@ -218,3 +218,57 @@ func AppendHistoryJSON(b []byte, tx Tx, q HistoryQuery) ([]byte, error) {
 	}
 	return append(b, '}'), nil
 }
+
+// AppendStateJSON writes the answer to a state query, as GET /v1/state
+// and projector state -json give it: the parameters as given (at and
+// knownAt, left out when empty), the sequence, and each issue with a
+// position (its label and its cells by party), in the vocabulary's order,
+// which is the order people read them in, then issues no longer in it, by
+// id. httpapi's TestStateAnswer holds it to the same answer made with
+// encoding/json.
+func AppendStateJSON(b []byte, sr *StateReader, vocab *events.Vocabulary, at, knownAt string) ([]byte, error) {
+	b = append(b, '{')
+	if at != "" {
+		b = append(events.AppendJSONString(append(b, `"at":`...), at), ',')
+	}
+	if knownAt != "" {
+		b = append(events.AppendJSONString(append(b, `"known_at":`...), knownAt), ',')
+	}
+	b = append(b, `"seq":`...)
+	b = strconv.AppendUint(b, sr.Seq(), 10)
+	b = append(b, `,"issues":[`...)
+	start := len(b)
+	issue := func(id, label string) error {
+		mark := len(b)
+		if mark > start {
+			b = append(b, ',')
+		}
+		b = events.AppendJSONString(append(b, `{"issue":`...), id)
+		b = events.AppendJSONString(append(b, `,"label":`...), label)
+		b = append(b, `,"positions":{`...)
+		var n int
+		var err error
+		if b, n, err = sr.AppendPositions(b, id); err != nil {
+			return err
+		}
+		if n == 0 {
+			b = b[:mark]
+			return nil
+		}
+		b = append(b, "}}"...)
+		return nil
+	}
+	for _, t := range vocab.Issues {
+		if err := issue(t.ID, t.Label); err != nil {
+			return b, err
+		}
+	}
+	for id := range sr.Issues() {
+		if vocab.Issue(id) == nil {
+			if err := issue(id, id); err != nil {
+				return b, err
+			}
+		}
+	}
+	return append(b, "]}"...), nil
+}

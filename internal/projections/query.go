@@ -808,6 +808,14 @@ type Diff struct {
 	Changes []*DiffEntry `json:"changes"`
 }
 
+// DiffAnswer is a diff as GET /v1/diff and projector diff -json give it:
+// the two times as they were asked, and the diff.
+type DiffAnswer struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	*Diff
+}
+
 // QueryDiff compares the state at two event times, pair by pair, and names
 // the events between them that stated the pair's positions.
 func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {

@@ -1,7 +1,9 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -62,13 +64,20 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 			if at.IsZero() {
 				at = projections.AsOfNow(tx, time.Now())
 			}
-			s, err := projections.QueryState(tx, projections.StateQuery{At: at, Knowledge: k})
-			if err == nil {
-				s.Issues = console.OrderIssues(s.Issues, vocab)
+			sq := projections.StateQuery{At: at, Knowledge: k}
+			if q.JSON {
+				// The API's answer, byte for byte but for the indent.
+				b, err := projections.AppendStateJSON(nil, projections.NewStateReader(tx, sq), vocab, q.At, q.KnownAt)
+				if err != nil {
+					return err
+				}
+				return indented(out, b)
 			}
-			if err != nil || q.JSON {
-				return orJSON(out, s, err)
+			s, err := projections.QueryState(tx, sq)
+			if err != nil {
+				return err
 			}
+			s.Issues = console.OrderIssues(s.Issues, vocab)
 			return console.State(out, s, vocab)
 		case "history":
 			switch {
@@ -90,12 +99,23 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 			}
 			d, err := projections.QueryDiff(tx, projections.DiffQuery{From: from, To: to, Knowledge: k})
 			if err != nil || q.JSON {
-				return orJSON(out, d, err)
+				return orJSON(out, projections.DiffAnswer{From: q.From, To: q.To, Diff: d}, err)
 			}
 			return console.Diff(out, d)
 		}
 		return fmt.Errorf("unknown replay %q", what)
 	})
+}
+
+// indented writes a JSON answer indented, as console.JSON writes.
+func indented(w io.Writer, b []byte) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, b, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 func orJSON(w io.Writer, v any, err error) error {

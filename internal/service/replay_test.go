@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +99,52 @@ func TestReplayCommands(t *testing.T) {
 	os.WriteFile(path, b, 0o600)
 	if err := service.Replay(context.Background(), c, "state", service.ReplayQuery{}, &out); !errors.Is(err, bolt.ErrDamaged) {
 		t.Errorf("state on a damaged file: %v, want %v", err, bolt.ErrDamaged)
+	}
+}
+
+// TestReplayJSONIsTheAPIAnswer: projector state, history and diff -json
+// give the API's answers (indented), read from the file alone.
+func TestReplayJSONIsTheAPIAnswer(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir, true)
+	waitReady(t, r)
+	queries := []struct {
+		what, url string
+		q         service.ReplayQuery
+	}{
+		{"state", "/v1/state?at=2025-11-21", service.ReplayQuery{At: "2025-11-21"}},
+		{"state", "/v1/state?at=2025-11-24&known_at=2099-01-01", service.ReplayQuery{At: "2025-11-24", KnownAt: "2099-01-01"}},
+		{"history", "/v1/issues/army-cap/history?limit=10000", service.ReplayQuery{Issue: "army-cap"}},
+		{"diff", "/v1/diff?from=2025-11-20&to=2025-11-25", service.ReplayQuery{From: "2025-11-20", To: "2025-11-25"}},
+	}
+	api := make([][]byte, len(queries))
+	for i, q := range queries {
+		resp, err := http.Get(r.HTTPURL + q.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		api[i], _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", q.url, resp.StatusCode, api[i])
+		}
+	}
+	r.Close()
+	for i, q := range queries {
+		q.q.JSON = true
+		var out bytes.Buffer
+		if err := service.Replay(context.Background(), service.Config{DataDir: dir}, q.what, q.q, &out); err != nil {
+			t.Fatalf("%s: %v", q.what, err)
+		}
+		var a, b bytes.Buffer
+		if err := json.Compact(&a, api[i]); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Compact(&b, out.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a.Bytes(), b.Bytes()) {
+			t.Errorf("%s -json differs from %s:\n cli %.400s\n api %.400s", q.what, q.url, b.Bytes(), a.Bytes())
+		}
 	}
 }
