@@ -126,11 +126,12 @@ func (rs *routers) start(ctx context.Context, id string) (*message.Router, error
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", consumerName(id), err)
 	}
-	wlog := handlerErrorsOnce{watermill.NewSlogLoggerWithLevelMapping(s.log.With("subscription", id), map[slog.Level]slog.Level{
+	log := s.log.With("subscription", id)
+	wlog := handlerErrorsOnce{watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{
 		slog.LevelInfo:  slog.LevelDebug, // per-message chatter
 		slog.LevelError: slog.LevelWarn,  // a failing receiver is expected, and in the status
 	})}
-	sub := &consumer{cons: cons, ackWait: s.cfg.AckWait, nakDelay: backoff{s.cfg.Backoff}.WaitTime, log: s.log.With("subscription", id)}
+	sub := &consumer{cons: cons, ackWait: s.cfg.AckWait, nakDelay: backoff{s.cfg.Backoff}.WaitTime, log: log}
 	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: s.cfg.AckWait}, wlog)
 	if err != nil {
 		return nil, err
