@@ -49,9 +49,12 @@ func main() {
 	var c service.Config
 	var q service.ReplayQuery
 	fs.StringVar(&c.DataDir, "data", "var/parley", "data `folder`: the read model and, embedded, the JetStream store")
-	fs.StringVar(&c.NATSURL, "nats", os.Getenv("PARLEY_NATS_URL"), "NATS `URLs`, comma-separated (or PARLEY_NATS_URL); empty runs NATS embedded")
-	fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file`")
-	fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with")
+	if cmd == "serve" || cmd == "rebuild" {
+		// The replay commands read the bbolt file alone: no stream flags.
+		fs.StringVar(&c.NATSURL, "nats", os.Getenv("PARLEY_NATS_URL"), "NATS `URLs`, comma-separated (or PARLEY_NATS_URL); empty runs NATS embedded")
+		fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file`")
+		fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with")
+	}
 	fs.StringVar(&c.VocabularyFile, "vocabulary", "", "vocabulary `file` (default: the shipped one)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the command to `file` (go tool pprof)")
