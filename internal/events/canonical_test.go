@@ -145,13 +145,16 @@ func TestNegativeZeroIsZero(t *testing.T) {
 	}
 }
 
-// TestLowerCaseTimes: RFC 3339 allows a lower-case t and z, read as the
-// capitals and shown back with them.
+// TestLowerCaseTimes: RFC 3339 allows a lower-case t and z, and a space
+// for the T, read as the capitals and shown back with them.
 func TestLowerCaseTimes(t *testing.T) {
 	for in, want := range map[string]string{
 		"2025-11-20t14:30:05z":      "2025-11-20T14:30:05Z",
 		"2025-11-20t14:30z":         "2025-11-20T14:30Z",
 		"2025-11-20t14:30:05+01:00": "2025-11-20T14:30:05+01:00",
+		"2025-11-20 14:30:05Z":      "2025-11-20T14:30:05Z",
+		"2025-11-20 14:30+01:00":    "2025-11-20T14:30+01:00",
+		"2025-11-20 14:30:05.5z":    "2025-11-20T14:30:05.5Z",
 	} {
 		got, err := events.ParseTime(in)
 		if err != nil || got.String() != want {

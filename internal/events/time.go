@@ -99,11 +99,12 @@ func ParseTime(s string) (Time, error) {
 // model, which must read as they were recorded.
 func ReadTime(s string) (Time, error) {
 	s = strings.TrimSpace(s)
-	// RFC 3339 allows a lower-case t and z; Go's layouts take only the
-	// capitals.
-	if len(s) > 10 && (s[10] == 't' || s[len(s)-1] == 'z') {
+	// RFC 3339 allows a lower-case t and z, and a space between date and
+	// time (the form people type and YAML timestamps take); Go's layouts
+	// take only the capital T and Z.
+	if len(s) > 10 && (s[10] == 't' || s[10] == ' ' || s[len(s)-1] == 'z') {
 		b := []byte(s)
-		if b[10] == 't' {
+		if b[10] == 't' || b[10] == ' ' {
 			b[10] = 'T'
 		}
 		if b[len(b)-1] == 'z' {
