@@ -25,7 +25,10 @@ func JSON(w io.Writer, v any) error {
 // State writes the state as a table: an issue a row, a party a column, each
 // cell the stance and value, with * for disputed and † for corrected.
 func State(w io.Writer, st *projections.State, vocab *events.Vocabulary) error {
-	var parties []string
+	// The vocabulary's parties with a position, in its order, then any
+	// the vocabulary lacks (a file that lost them, or another one), by id:
+	// a column is never dropped, as the JSON answer drops none.
+	var parties, others []string
 	for _, p := range vocab.Parties {
 		for _, is := range st.Issues {
 			if is.Positions[p.ID] != nil {
@@ -34,6 +37,15 @@ func State(w io.Writer, st *projections.State, vocab *events.Vocabulary) error {
 			}
 		}
 	}
+	for _, is := range st.Issues {
+		for p := range is.Positions {
+			if vocab.Party(p) == nil && !slices.Contains(others, p) {
+				others = append(others, p)
+			}
+		}
+	}
+	slices.Sort(others)
+	parties = append(parties, others...)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "ISSUE\t%s\n", strings.ToUpper(strings.Join(parties, "\t")))
 	for _, is := range OrderIssues(st.Issues, vocab) {
