@@ -215,6 +215,9 @@ func (a *API) diff(w http.ResponseWriter, r *http.Request) {
 		d, err = projections.QueryDiff(tx, q)
 		return err
 	})
+	if err == nil {
+		d.Order(a.Vocabulary)
+	}
 	if err != nil {
 		writeError(w, r, a.Logger, err)
 		return

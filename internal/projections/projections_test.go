@@ -435,3 +435,56 @@ func TestTimelineAndHistoryKnownAt(t *testing.T) {
 		t.Errorf("now: timeline %v, history %v, want %v", tl, h, want)
 	}
 }
+
+// TestUnnamed: the issues and parties with positions that a vocabulary
+// no longer has, for the projector to warn of at start.
+func TestUnnamed(t *testing.T) {
+	l := newLog(t)
+	l.add(ev("a", "talks", "2025-11-20", pos("us", "army-cap", "proposes", 600000), pos("ua", "army-cap", "rejects", nil)),
+		ev("b", "talks", "2025-11-21", pos("ua", "elections", "accepts", nil)))
+	for _, tc := range []struct {
+		name, vocab     string
+		issues, parties []string
+	}{
+		{"all named", "parties: [{id: us}, {id: ua}]\nissues: [{id: army-cap}, {id: elections}]", nil, nil},
+		{"an issue gone", "parties: [{id: us}, {id: ua}]\nissues: [{id: elections}]", []string{"army-cap"}, nil},
+		{"parties gone", "parties: [{id: fr}]\nissues: [{id: army-cap}, {id: elections}]", nil, []string{"ua", "us"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := events.ParseVocabulary([]byte(tc.vocab + "\ntypes: [{id: talks}, {id: correction}, {id: retraction}]\nstances: [{id: proposes}]\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var issues, parties []string
+			l.store.View(context.Background(), func(tx projections.Tx) error {
+				issues, parties = projections.Unnamed(tx, v)
+				return nil
+			})
+			if !slices.Equal(issues, tc.issues) || !slices.Equal(parties, tc.parties) {
+				t.Errorf("got issues %v parties %v, want %v %v", issues, parties, tc.issues, tc.parties)
+			}
+		})
+	}
+}
+
+// TestDiffOrder: a diff's changes come in a state answer's order, issues
+// in the vocabulary's order and those it lacks last, parties by id.
+func TestDiffOrder(t *testing.T) {
+	v, err := events.ParseVocabulary([]byte("parties: [{id: us}]\nissues: [{id: sanctions}, {id: army-cap}]\ntypes: [{id: correction}, {id: retraction}]\nstances: [{id: proposes}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &projections.Diff{}
+	for _, c := range [][2]string{{"army-cap", "ua"}, {"army-cap", "us"}, {"gone", "us"}, {"sanctions", "eu"}, {"sanctions", "us"}} {
+		d.Changes = append(d.Changes, &projections.DiffEntry{Issue: c[0], Party: c[1]})
+	}
+	d.Order(v)
+	var got []string
+	for _, c := range d.Changes {
+		got = append(got, c.Issue+"/"+c.Party)
+	}
+	want := []string{"sanctions/eu", "sanctions/us", "army-cap/ua", "army-cap/us", "gone/us"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

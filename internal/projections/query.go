@@ -2,6 +2,7 @@ package projections
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"iter"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/parley-news/parley/internal/events"
@@ -816,6 +818,24 @@ type DiffAnswer struct {
 	*Diff
 }
 
+// Order puts the changes in the order of a state answer: issues in the
+// vocabulary's order, then those it lacks by id; each issue's parties by
+// id, as QueryDiff gives them.
+func (d *Diff) Order(v *events.Vocabulary) {
+	rank := make(map[string]int, len(v.Issues))
+	for i, t := range v.Issues {
+		rank[t.ID] = i + 1
+	}
+	last := len(v.Issues) + 1
+	slices.SortStableFunc(d.Changes, func(a, b *DiffEntry) int {
+		ra, rb := cmp.Or(rank[a.Issue], last), cmp.Or(rank[b.Issue], last)
+		if ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(a.Issue, b.Issue)
+	})
+}
+
 // QueryDiff compares the state at two event times, pair by pair, and names
 // the events between them that stated the pair's positions.
 func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
@@ -892,4 +912,23 @@ func walk[T any](k, v []byte, step func() ([]byte, []byte), what string, fn func
 		}
 	}
 	return nil
+}
+
+// Unnamed lists the issues and parties with positions in the record that
+// v has no term for, each once, in key order: what a vocabulary lost
+// after events used it, which readers can no longer ask for by name.
+func Unnamed(tx Tx, v *events.Vocabulary) (issues, parties []string) {
+	seen := map[string]bool{}
+	for issue, party := range pairs(tx, nil) {
+		if v.Issue(issue) == nil && !seen["i"+issue] {
+			seen["i"+issue] = true
+			issues = append(issues, issue)
+		}
+		if v.Party(party) == nil && !seen["p"+party] {
+			seen["p"+party] = true
+			parties = append(parties, party)
+		}
+	}
+	slices.Sort(parties)
+	return issues, parties
 }

@@ -98,6 +98,9 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 				return fmt.Errorf("diff needs -from and -to")
 			}
 			d, err := projections.QueryDiff(tx, projections.DiffQuery{From: from, To: to, Knowledge: k})
+			if err == nil {
+				d.Order(vocab)
+			}
 			if err != nil || q.JSON {
 				return orJSON(out, projections.DiffAnswer{From: q.From, To: q.To, Diff: d}, err)
 			}
