@@ -44,7 +44,7 @@ Flags:
 	fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file`")
 	fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with")
 	fs.StringVar(&c.Source, "source", "", "CloudEvents source of the events (default /parley/ingest)")
-	fs.StringVar(&c.VocabularyFile, "vocabulary", "", "vocabulary `file` (default: the shipped one)")
+	fs.StringVar(&c.VocabularyFile, "vocabulary", os.Getenv("PARLEY_VOCABULARY"), "vocabulary `file` (or PARLEY_VOCABULARY; default: the shipped one)")
 	fs.BoolVar(&c.Check, "check", false, "validate only; append nothing (no NATS needed)")
 	fs.StringVar(&c.HTTPAddr, "http", "127.0.0.1:8081", "listen `address` (serve)")
 	fs.StringVar(&c.APIToken, "api-token", os.Getenv("PARLEY_API_TOKEN"), "bearer `token` required to post (serve; or PARLEY_API_TOKEN)")

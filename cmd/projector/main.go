@@ -55,7 +55,7 @@ func main() {
 		fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file`")
 		fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with")
 	}
-	fs.StringVar(&c.VocabularyFile, "vocabulary", "", "vocabulary `file` (default: the shipped one)")
+	fs.StringVar(&c.VocabularyFile, "vocabulary", os.Getenv("PARLEY_VOCABULARY"), "vocabulary `file` (or PARLEY_VOCABULARY; default: the shipped one)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the command to `file` (go tool pprof)")
 	switch cmd {

@@ -266,6 +266,8 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 		return nil, LockedHint(c.DataDir, err)
 	}
 
+	warnUnnamed(ctx, r.Store, vocab, log)
+
 	mux := http.NewServeMux()
 	ps := &parts{cfg: c, log: log, vocab: vocab, conn: r.stream.Conn, store: r.Store, mux: mux}
 	var hooks []func(uint64, []*projections.Development)
@@ -476,4 +478,19 @@ func LockedHint(dir string, err error) error {
 		return fmt.Errorf("%w: a projector or a rebuild is running on %s; ask the projector's HTTP API, or wait until it stops", err, dir)
 	}
 	return err
+}
+
+// warnUnnamed says at start which issues and parties have positions in
+// the record but no term in the vocabulary: a file that lost them after
+// events used them. The events stay, but readers can no longer name them.
+func warnUnnamed(ctx context.Context, st *bolt.Store, v *events.Vocabulary, log *slog.Logger) {
+	var issues, parties []string
+	err := st.View(ctx, func(tx projections.Tx) error {
+		issues, parties = projections.Unnamed(tx, v)
+		return nil
+	})
+	if err == nil && len(issues)+len(parties) > 0 {
+		log.Warn("the record has positions on issues or of parties the vocabulary lacks; their history and filters are refused until they are back in it",
+			"issues", strings.Join(issues, ","), "parties", strings.Join(parties, ","))
+	}
 }
