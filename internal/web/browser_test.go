@@ -679,6 +679,60 @@ func TestBrowser(t *testing.T) {
 		b.mustWait(t, "the first event", q("#ev-the-first")+" !== null", 10*time.Second)
 	})
 
+	t.Run("another negotiation's vocabulary", func(t *testing.T) {
+		// Stances the style sheet does not name get colours of their own,
+		// and a deadline ahead is a stop after "now", asked for by date.
+		vocab := filepath.Join(t.TempDir(), "trade.yaml")
+		err := os.WriteFile(vocab, []byte(`parties:
+  - {id: eu, name: European Union, short: EU}
+  - {id: mercosur, name: Mercosur, short: Mercosur}
+issues:
+  - {id: beef-quota, label: Beef quota}
+types:
+  - {id: statement, label: Statement}
+  - {id: deadline, label: Deadline}
+  - {id: correction, label: Correction}
+  - {id: retraction, label: Retraction}
+stances:
+  - {id: backs, label: Backs}
+  - {id: blocks, label: Blocks}
+  - {id: rejects, label: Rejects}
+`), 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", VocabularyFile: vocab, Out: io.Discard})
+		if err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		defer other.Close()
+		ahead := time.Now().UTC().AddDate(0, 0, 20).Format(time.DateOnly)
+		ingest(t, other.HTTPURL, `{"id":"eu-backs","type":"statement","occurred_at":"2025-06-01","title":"EU backs the quota","sources":[{"outlet":"Test"}],"positions":[{"party":"eu","issue":"beef-quota","stance":"backs"}]}`)
+		ingest(t, other.HTTPURL, `{"id":"review","type":"deadline","occurred_at":"`+ahead+`","title":"Review","sources":[{"outlet":"Test"}],"positions":[{"party":"eu","issue":"beef-quota","stance":"blocks"}]}`)
+		b.do(t, chromedp.Navigate(other.HTTPURL+"/"))
+		b.mustWait(t, "now", `document.documentElement.dataset.ready === "1" && document.documentElement.dataset.at === "now"`, 10*time.Second)
+		bg := func(sel string) string { return eval[string](t, b, "getComputedStyle("+q(sel)+").backgroundColor") }
+		const grey = "rgb(229, 231, 235)"
+		backs, blocks, rejects := bg("#legend .st-backs"), bg("#legend .st-blocks"), bg("#legend .st-rejects")
+		if backs == grey || blocks == grey || backs == blocks {
+			t.Errorf("stances the style sheet does not name: backs %s, blocks %s; want two colours, not grey", backs, blocks)
+		}
+		if rejects != "rgb(254, 226, 226)" {
+			t.Errorf("rejects is %s, not its own colour", rejects)
+		}
+		cell := `button.cell[data-issue="beef-quota"][data-party="eu"] .stance`
+		b.mustWait(t, "the position now", q(cell)+`?.textContent === "Backs"`, 5*time.Second)
+		b.do(t, chromedp.Focus(chromedp.ID("slider")), chromedp.KeyEvent(kb.End))
+		b.mustWait(t, "the deadline ahead", `document.documentElement.dataset.at === "`+ahead+`" && `+q(cell)+`?.textContent === "Blocks"`, 5*time.Second)
+		if got := eval[string](t, b, `document.getElementById("asof").textContent`); strings.Contains(got, "Now") {
+			t.Errorf("the stop ahead is labelled %q", got)
+		}
+		b.do(t, chromedp.Navigate(other.HTTPURL+"/?at="+ahead))
+		b.mustWait(t, "the link to the day ahead", `document.documentElement.dataset.ready === "1" && document.documentElement.dataset.at === "`+ahead+`" && location.search.includes("at=`+ahead+`")`, 10*time.Second)
+		b.do(t, chromedp.Click(chromedp.ID("now")))
+		b.mustWait(t, "now again", `document.documentElement.dataset.at === "now" && `+q(cell)+`?.textContent === "Backs"`, 5*time.Second)
+	})
+
 	t.Run("screenshots", func(t *testing.T) {
 		b.do(t, chromedp.Navigate(r.HTTPURL+"/"))
 		b.mustWait(t, "ready", `document.documentElement.dataset.ready === "1"`, 10*time.Second)

@@ -5,7 +5,7 @@
 
 import { el, dayKey, fmtDay, parseTime } from './dom.js';
 import * as api from './api.js';
-import { buildStops, renderTicks, stopLabel } from './axis.js';
+import { buildStops, nowIndex, renderTicks, stopLabel } from './axis.js';
 import { renderMatrix } from './matrix.js';
 import { renderTimeline } from './timeline.js';
 import { renderHistory } from './history.js';
@@ -168,7 +168,7 @@ function rebuildStops(keep) {
   const day = keep !== undefined ? keep : cur && !cur.now ? cur.day : '';
   S.stops = buildStops(S.all, { known: S.known, extra: day ? [day] : [], today: dayKey(Date.now()) });
   const i = day ? S.stops.findIndex((s) => s.day === day) : -1;
-  S.idx = i >= 0 ? i : S.stops.length - 1;
+  S.idx = i >= 0 ? i : nowIndex(S.stops);
   const slider = $('slider');
   slider.max = String(S.stops.length - 1);
   slider.value = String(S.idx);
@@ -538,7 +538,7 @@ function wire() {
     show();
   });
   $('play').addEventListener('click', play);
-  $('now').addEventListener('click', () => { stopPlay(); setStop(S.stops.length - 1); });
+  $('now').addEventListener('click', () => { stopPlay(); setStop(nowIndex(S.stops)); });
   $('known').addEventListener('change', (e) => {
     S.known = e.target.checked;
     rebuildStops();
@@ -567,6 +567,32 @@ function wire() {
   }).observe($('chart'));
 }
 
+// PALETTE colours the stances the style sheet does not name (another
+// negotiation's), [stripe, tint] each, distinct from the named six.
+const PALETTE = [
+  ['#be185d', '#fce7f3'], ['#4d7c0f', '#ecfccb'], ['#0369a1', '#e0f2fe'], ['#a16207', '#fef9c3'],
+  ['#6d28d9', '#ede9fe'], ['#c2410c', '#ffedd5'], ['#047857', '#d1fae5'], ['#9f1239', '#ffe4e6'],
+];
+
+// stanceColours gives each stance the style sheet leaves grey the next
+// colour of the palette, in the vocabulary's order. The rules go into the
+// page's own style sheet through the CSSOM, which its CSP (style-src
+// 'self') allows where it refuses a <style> element.
+function stanceColours() {
+  const sheet = [...document.styleSheets].find((s) => s.href && new URL(s.href).pathname === '/static/style.css');
+  if (!sheet) return;
+  const probe = el('span', { class: 'pill', hidden: true });
+  document.body.append(probe);
+  let i = 0;
+  for (const s of S.vocab.stances) {
+    probe.className = `pill st-${s.id}`;
+    if (getComputedStyle(probe).getPropertyValue('--st').trim()) continue;
+    const [st, tint] = PALETTE[i++ % PALETTE.length];
+    sheet.insertRule(`.st-${CSS.escape(s.id)} { --st: ${st}; --tint: ${tint}; }`, sheet.cssRules.length);
+  }
+  probe.remove();
+}
+
 async function main() {
   try {
     const [vocab] = await Promise.all([api.getJSON('/v1/vocabulary'), loadBase()]);
@@ -585,6 +611,7 @@ async function main() {
   const at = readURL();
   for (const k of ['party', 'issue', 'type']) $(`f-${k}`).value = S.filters[k];
   $('known').checked = S.known;
+  stanceColours();
   legend();
   rebuildStops(at);
   wire();

@@ -10,9 +10,11 @@ import { el, dayKey, parseTime, addDays, daysBetween, fmtDay, fmtTime, plural } 
 export const FOLD = 7;
 
 // buildStops returns the slider's stops, oldest first. Each is {day} with
-// skipped set on a stop that follows a folded gap; the last one is "now":
-// the latest state, asked for without a date. In "as known at" mode the
-// days on which events were recorded are stops too.
+// skipped set on a stop that follows a folded gap; today's is "now": the
+// state asked for without a date. Days after it (a deadline ahead) are
+// stops of their own, asked for with their date: the state now leaves
+// out what is dated later. In "as known at" mode the days on which events
+// were recorded are stops too.
 export function buildStops(events, { known, extra, today }) {
   const days = new Set([today]);
   for (const e of events) {
@@ -34,16 +36,18 @@ export function buildStops(events, { known, extra, today }) {
     }
     stops.push({ day: d });
   });
-  stops[stops.length - 1].now = true;
+  stops.find((s) => s.day === today).now = true;
   return stops;
+}
+
+// nowIndex is the index of the "now" stop.
+export function nowIndex(stops) {
+  return stops.findIndex((s) => s.now);
 }
 
 // stopLabel is what the slider says of a stop.
 export function stopLabel(stop) {
-  if (!stop.now) return fmtDay(stop.day);
-  // The last stop is the latest state; it is "now" unless events are
-  // dated later than today (a deadline ahead).
-  return `${stop.day > dayKey(Date.now()) ? 'Latest' : 'Now'} (${fmtDay(stop.day)})`;
+  return stop.now ? `Now (${fmtDay(stop.day)})` : fmtDay(stop.day);
 }
 
 function pct(i, n) {
