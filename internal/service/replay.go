@@ -84,9 +84,9 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 			case q.Issue == "":
 				return fmt.Errorf("history needs -issue")
 			case vocab.Issue(q.Issue) == nil:
-				return fmt.Errorf("-issue %q: not in the vocabulary", q.Issue)
+				return fmt.Errorf("-issue %q: not in %s", q.Issue, c.vocabularyName())
 			case q.Party != "" && vocab.Party(q.Party) == nil:
-				return fmt.Errorf("-party %q: not in the vocabulary", q.Party)
+				return fmt.Errorf("-party %q: not in %s", q.Party, c.vocabularyName())
 			}
 			h, err := projections.QueryHistory(tx, projections.HistoryQuery{Issue: q.Issue, Party: q.Party, Knowledge: k, Limit: projections.MaxLimit})
 			if err != nil || q.JSON {

@@ -81,7 +81,7 @@ func TestReplayCommands(t *testing.T) {
 	}{
 		{"state", service.ReplayQuery{At: "soon"}, `-at "soon"`},
 		{"history", service.ReplayQuery{}, "history needs -issue"},
-		{"history", service.ReplayQuery{Issue: "army-cap", Party: "atlantis"}, `-party "atlantis": not in the vocabulary`},
+		{"history", service.ReplayQuery{Issue: "army-cap", Party: "atlantis"}, `-party "atlantis": not in the shipped vocabulary (-vocabulary FILE or PARLEY_VOCABULARY gives your own)`},
 	} {
 		if err := service.Replay(context.Background(), c, bad.what, bad.q, &out); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%s %+v: %v, want %s", bad.what, bad.q, err, bad.want)

@@ -105,6 +105,15 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// vocabularyName says which vocabulary an id was looked up in, for
+// errors: the file given, or the shipped one and how to give another.
+func (c Config) vocabularyName() string {
+	if c.VocabularyFile != "" {
+		return "the vocabulary " + c.VocabularyFile
+	}
+	return "the shipped vocabulary (-vocabulary FILE or PARLEY_VOCABULARY gives your own)"
+}
+
 // Vocabulary loads the configured vocabulary, or the shipped one.
 func (c Config) Vocabulary() (*events.Vocabulary, error) {
 	if c.VocabularyFile == "" {

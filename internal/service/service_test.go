@@ -487,3 +487,41 @@ func TestPrivateReadsNeedAToken(t *testing.T) {
 		t.Fatalf("private reads without a token: %v, want a refusal", err)
 	}
 }
+
+// TestVocabularyHint: records refused for ids not in the vocabulary end
+// with which vocabulary they were checked against, since a file of
+// another negotiation's events checked against the shipped one is the
+// usual cause; other refusals do not.
+func TestVocabularyHint(t *testing.T) {
+	dir := t.TempDir()
+	vocab := filepath.Join(dir, "trade.yaml")
+	if err := os.WriteFile(vocab, []byte("parties: [{id: eu}]\nissues: [{id: beef-quota}]\ntypes: [{id: statement}, {id: correction}, {id: retraction}]\nstances: [{id: backs}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, vocab, record, want string
+	}{
+		{"shipped", "", `{"id":"a","type":"statement","occurred_at":"2025-11-20","title":"t","sources":[{"outlet":"o"}],"actors":["mercosur"]}`,
+			"(ids were checked against the shipped vocabulary; -vocabulary FILE or PARLEY_VOCABULARY gives your own)"},
+		{"a file", vocab, `{"id":"a","type":"talks","occurred_at":"2025-11-20","title":"t","sources":[{"outlet":"o"}]}`,
+			"(ids were checked against " + vocab + ")"},
+		{"no vocabulary miss", "", `{"id":"a","type":"statement","occurred_at":"2025-13-20","title":"t","sources":[{"outlet":"o"}]}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, "in.ndjson")
+			if err := os.WriteFile(file, []byte(tc.record+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut strings.Builder
+			ok, err := service.IngestFiles(context.Background(), service.IngestConfig{Check: true, VocabularyFile: tc.vocab}, []string{file}, nil, &out, &errOut)
+			if ok || err != nil {
+				t.Fatalf("ok %v, err %v: want the record refused", ok, err)
+			}
+			lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+			last := lines[len(lines)-1]
+			if tc.want == "" && strings.HasPrefix(last, "(ids were checked") || tc.want != "" && last != tc.want {
+				t.Errorf("last line %q, want %q", last, tc.want)
+			}
+		})
+	}
+}
