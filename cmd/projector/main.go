@@ -22,6 +22,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/parley-news/parley/internal/feed"
 	"github.com/parley-news/parley/internal/procstat"
 	"github.com/parley-news/parley/internal/service"
 )
@@ -65,6 +66,8 @@ func main() {
 		fs.BoolVar(&c.Seed, "seed", false, "append the shipped seed timeline at start")
 		fs.StringVar(&c.APIToken, "api-token", os.Getenv("PARLEY_API_TOKEN"), "bearer `token` for write endpoints (or PARLEY_API_TOKEN)")
 		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("PARLEY_PUBLIC_URL"), "the `URL` readers reach the service at, for the feeds' links (or PARLEY_PUBLIC_URL; default: each request's host)")
+		fs.StringVar(&c.FeedTitle, "feed-title", os.Getenv("PARLEY_FEED_TITLE"), "`title` of the Atom and JSON feeds (or PARLEY_FEED_TITLE; default Parley)")
+		fs.StringVar(&c.FeedID, "feed-id", os.Getenv("PARLEY_FEED_ID"), "`URI` the feeds' ids start with, your own for each negotiation followed (or PARLEY_FEED_ID; default "+feed.DefaultIDPrefix+")")
 		fs.BoolVar(&c.PrivateReads, "private-reads", false, "require the API token for reads too")
 		fs.BoolVar(&c.WebhookAllowLoopback, "webhook-allow-loopback", false, "allow webhook deliveries to 127.0.0.1 (local testing)")
 	case "state", "history", "diff":

@@ -18,6 +18,8 @@ func mountFeeds(ctx context.Context, p *parts) (func(uint64, []*projections.Deve
 		OnSlowClient: metrics.SSEDropped.Inc,
 		LastSeq:      p.conn.LastSeq,
 		BaseURL:      p.cfg.PublicURL,
+		Title:        p.cfg.FeedTitle,
+		IDPrefix:     p.cfg.FeedID,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("feeds: %w", err)

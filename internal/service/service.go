@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,6 +58,13 @@ type Config struct {
 	// for the links of the Atom and JSON feeds; "" takes the scheme and
 	// host of each request.
 	PublicURL string
+	// FeedTitle names the Atom and JSON feeds ("" means "Parley"), and
+	// FeedID starts their ids, a URI of the deployment's own such as
+	// "tag:newsroom.example,2026:trade-talks:" ("" means
+	// feed.DefaultIDPrefix): two deployments that follow different
+	// negotiations need different ids, or a reader that takes both mixes
+	// them up.
+	FeedTitle, FeedID string
 	// PrivateReads makes the read API (/v1/ GETs, feeds included) require
 	// the APIToken too. The page, /healthz, /readyz and /metrics stay open.
 	PrivateReads bool
@@ -96,6 +104,11 @@ func (c Config) Validate() error {
 	if c.PublicURL != "" {
 		if err := feed.CheckBaseURL(c.PublicURL); err != nil {
 			return fmt.Errorf("public URL %q: %w", c.PublicURL, err)
+		}
+	}
+	if c.FeedID != "" {
+		if u, err := url.Parse(c.FeedID); err != nil || u.Scheme == "" {
+			return fmt.Errorf("feed id %q: not a URI (want one such as tag:newsroom.example,2026:trade-talks:)", c.FeedID)
 		}
 	}
 	if c.PrivateReads && c.APIToken == "" {

@@ -525,3 +525,36 @@ func TestVocabularyHint(t *testing.T) {
 		})
 	}
 }
+
+// TestFeedTitleAndID: a deployment names its feeds and gives their ids
+// its own URI, so that a reader taking two deployments' feeds keeps them
+// apart; an id that is not a URI is refused at start.
+func TestFeedTitleAndID(t *testing.T) {
+	if _, err := service.Start(context.Background(), service.Config{DataDir: t.TempDir(), FeedID: "trade-talks"}); err == nil || !strings.Contains(err.Error(), "not a URI") {
+		t.Fatalf("feed id without a scheme: %v, want a refusal", err)
+	}
+	ctx := context.Background()
+	r, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Seed: true, Out: io.Discard,
+		FeedTitle: "Trade talks", FeedID: "tag:newsroom.example,2026:trade:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	resp, err := http.Get(r.HTTPURL + "/v1/feed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var f struct {
+		Title string `json:"title"`
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil {
+		t.Fatal(err)
+	}
+	if f.Title != "Trade talks" || len(f.Items) == 0 || !strings.HasPrefix(f.Items[0].ID, "tag:newsroom.example,2026:trade:event:") {
+		t.Errorf("title %q, items %v: want the deployment's title and ids", f.Title, f.Items)
+	}
+}
