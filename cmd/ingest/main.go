@@ -41,8 +41,8 @@ Flags:
 		natsURL = "nats://127.0.0.1:4222"
 	}
 	fs.StringVar(&c.NATSURL, "nats", natsURL, "NATS `URLs`, comma-separated (or PARLEY_NATS_URL)")
-	fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file`")
-	fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with")
+	fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file` (or PARLEY_NATS_CREDS)")
+	fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with (or PARLEY_NATS_CA)")
 	fs.StringVar(&c.Source, "source", "", "CloudEvents source of the events (default /parley/ingest)")
 	fs.StringVar(&c.VocabularyFile, "vocabulary", os.Getenv("PARLEY_VOCABULARY"), "vocabulary `file` (or PARLEY_VOCABULARY; default: the shipped one)")
 	fs.BoolVar(&c.Check, "check", false, "validate only; append nothing (no NATS needed)")

@@ -53,8 +53,8 @@ func main() {
 	if cmd == "serve" || cmd == "rebuild" {
 		// The replay commands read the bbolt file alone: no stream flags.
 		fs.StringVar(&c.NATSURL, "nats", os.Getenv("PARLEY_NATS_URL"), "NATS `URLs`, comma-separated (or PARLEY_NATS_URL); empty runs NATS embedded")
-		fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file`")
-		fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with")
+		fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file` (or PARLEY_NATS_CREDS)")
+		fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with (or PARLEY_NATS_CA)")
 	}
 	fs.StringVar(&c.VocabularyFile, "vocabulary", os.Getenv("PARLEY_VOCABULARY"), "vocabulary `file` (or PARLEY_VOCABULARY; default: the shipped one)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
