@@ -67,6 +67,8 @@ type ingestAnswer struct {
 	Conflict  int                   `json:"conflict"`
 	Failed    int                   `json:"failed,omitempty"`
 	Results   []ingest.RecordResult `json:"results"`
+	// Error says why records failed when the stream stopped the post.
+	Error string `json:"error,omitempty"`
 }
 
 func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
@@ -98,12 +100,15 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	res, err := h.Ingester.Ingest(ctx, "body", bytes.NewReader(body), format)
+	ans := ingestAnswer{}
 	if err != nil {
+		// What went in before the stream failed went in: the answer says
+		// so record by record, the rest failed, for the client to resend.
 		h.Logger.Error("ingest failed", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, Problem{Error: "the stream is unavailable: " + err.Error()})
-		return
+		h.Ingester.FailRest(res, bytes.NewReader(body), format, err)
+		ans.Error = "the stream is unavailable: " + err.Error()
 	}
-	ans := ingestAnswer{Appended: res.Appended, Duplicate: res.Duplicate, Rejected: res.Rejected, Conflict: res.Conflict, Failed: res.Failed, Results: res.Records}
+	ans.Appended, ans.Duplicate, ans.Rejected, ans.Conflict, ans.Failed, ans.Results = res.Appended, res.Duplicate, res.Rejected, res.Conflict, res.Failed, res.Records
 	status := http.StatusOK
 	for _, rr := range res.Records {
 		switch rr.Status {
@@ -114,7 +119,7 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
-	case res.Failed > 0:
+	case err != nil || res.Failed > 0:
 		status = http.StatusServiceUnavailable
 	case res.Rejected > 0:
 		status = http.StatusBadRequest

@@ -67,8 +67,11 @@ type Result struct {
 func (r *Result) OK() bool { return r.Rejected == 0 && r.Conflict == 0 && r.Failed == 0 }
 
 // count adds up the records' statuses and counts them in the metrics.
-func (res *Result) count() {
-	for i := range res.Records {
+func (res *Result) count() { res.countFrom(0) }
+
+// countFrom counts the records from index from on.
+func (res *Result) countFrom(from int) {
+	for i := from; i < len(res.Records); i++ {
 		rr := &res.Records[i]
 		if rr.Status == "" {
 			// Read and valid, but the input ended in an error before it
@@ -101,6 +104,37 @@ func (res *Result) count() {
 			res.Failed++
 		}
 	}
+}
+
+// FailRest completes the result of an input that stopped at a stream
+// failure (cause) before its end, reading r, the same input held whole
+// (a POST body), again: each record after those res holds is added as
+// failed, not appended, or as rejected when it is invalid. The answer
+// then covers every record, and a client resends exactly the failed ones.
+func (in *Ingester) FailRest(res *Result, r io.Reader, f events.Format, cause error) {
+	if res.read {
+		return
+	}
+	last := 0
+	if n := len(res.Records); n > 0 {
+		last = res.Records[n-1].Record
+	}
+	from := len(res.Records)
+	for rec := range in.Decoder.Decode(res.Name, r, f) {
+		if rec.Index <= last {
+			continue
+		}
+		rr := RecordResult{Record: rec.Index, Line: rec.Line, ID: rec.Event.ID}
+		if rec.Err != nil {
+			rr.ID = rec.Err.ID
+			rr.Status, rr.Errors, rr.Error = Rejected, rec.Err.Fields, rec.Err.Error()
+		} else {
+			rr.Status, rr.Error = Failed, "not appended: ingest stopped before this record: "+cause.Error()
+		}
+		res.Records = append(res.Records, rr)
+	}
+	res.read = true
+	res.countFrom(from)
 }
 
 // Appender is the stream as ingest uses it.
