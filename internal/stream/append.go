@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -123,31 +124,91 @@ func (c *Conn) append(ctx context.Context, evs []events.Event, source string) []
 }
 
 // appendEach appends events one message each, pipelining the publishes.
+// The messages whose publish gets no answer (a leader election, a lost
+// connection), or finds a twin being stored, are sent again together,
+// pipelined, once a backoff has passed, until each is answered or ctx
+// ends: after a failover the whole rest of a batch goes again at the
+// stream's pace, not one message per backoff.
 func (c *Conn) appendEach(ctx context.Context, msgs []*nats.Msg, retried bool) []Result {
 	results := make([]Result, len(msgs))
+	// again[i] says an earlier attempt of message i may have stored it.
+	again := make([]bool, len(msgs))
+	todo := make([]int, len(msgs))
+	for i := range msgs {
+		again[i], todo[i] = retried, i
+	}
+	lastErr := make(map[int]error)
+	backoff := 50 * time.Millisecond
+	for {
+		todo = c.publishEach(ctx, msgs, todo, results, again, lastErr)
+		if len(todo) == 0 {
+			return results
+		}
+		select {
+		case <-ctx.Done():
+			for _, i := range todo {
+				id := msgs[i].Header.Get(jetstream.MsgIDHeader)
+				results[i] = Result{ID: id, Status: Failed, Err: fmt.Errorf("append %s: %w (last error: %v)", id, ctx.Err(), lastErr[i])}
+			}
+			return results
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// publishEach publishes the messages of msgs at the indexes todo,
+// pipelined, and settles each answered one into results. It returns the
+// indexes to send again: no answer (again is set for them: that attempt
+// may have stored it), or a twin in process.
+func (c *Conn) publishEach(ctx context.Context, msgs []*nats.Msg, todo []int, results []Result, again []bool, lastErr map[int]error) []int {
 	type pending struct {
 		i   int
 		ack jetstream.PubAckFuture
 	}
-	var inflight []pending
+	var (
+		inflight []pending
+		retry    []int
+	)
+	outcome := func(i int, ack *jetstream.PubAck, err error) {
+		var apiErr *jetstream.APIError
+		switch {
+		case err == nil:
+		case !errors.As(err, &apiErr):
+			again[i] = true
+			fallthrough
+		case apiErr != nil && apiErr.ErrorCode == errCodeDuplicateInProcess:
+			lastErr[i] = err
+			retry = append(retry, i)
+			return
+		}
+		results[i] = c.settle(ctx, msgs[i], ack, err, again[i])
+	}
 	wait := func(p pending) {
 		select {
 		case ack := <-p.ack.Ok():
-			results[p.i] = c.settle(ctx, msgs[p.i], ack, nil, retried)
+			outcome(p.i, ack, nil)
 		case err := <-p.ack.Err():
-			results[p.i] = c.settle(ctx, msgs[p.i], nil, err, retried)
+			outcome(p.i, nil, err)
 		case <-ctx.Done():
-			results[p.i] = Result{ID: msgs[p.i].Header.Get(jetstream.MsgIDHeader), Status: Failed, Err: ctx.Err()}
+			again[p.i] = true
+			lastErr[p.i] = ctx.Err()
+			retry = append(retry, p.i)
 		}
 	}
-	for i := range msgs {
+	for _, i := range todo {
 		for len(inflight) >= maxInFlight {
 			wait(inflight[0])
 			inflight = inflight[1:]
 		}
+		if ctx.Err() != nil {
+			lastErr[i] = ctx.Err()
+			retry = append(retry, i)
+			continue
+		}
 		f, err := c.js.PublishMsgAsync(msgs[i])
 		if err != nil {
-			results[i] = c.settle(ctx, msgs[i], nil, err, retried)
+			outcome(i, nil, err)
 			continue
 		}
 		inflight = append(inflight, pending{i: i, ack: f})
@@ -155,7 +216,8 @@ func (c *Conn) appendEach(ctx context.Context, msgs []*nats.Msg, retried bool) [
 	for _, p := range inflight {
 		wait(p)
 	}
-	return results
+	slices.Sort(retry)
+	return retry
 }
 
 // NewMessage is the message Append sends for one event: its CloudEvent
