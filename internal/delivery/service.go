@@ -97,17 +97,22 @@ func (s *Service) replicas() int {
 func (s *Service) ensure(ctx context.Context) error {
 	r := s.replicas()
 	var err error
-	s.kv, err = s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      KVBucket,
-		Description: "Parley: alert subscriptions, their delivery status and position",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    r,
+	// Each has a leader of its own, which may be being elected: asked
+	// again while there is no answer (creating or updating is idempotent).
+	err = stream.UntilAnswered(ctx, s.log, "alerts: kv bucket "+KVBucket, func(ctx context.Context) (err error) {
+		s.kv, err = s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      KVBucket,
+			Description: "Parley: alert subscriptions, their delivery status and position",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    r,
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("alerts: kv bucket %s: %w", KVBucket, err)
 	}
-	s.deliveries, err = s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	s.deliveries, err = s.createStream(ctx, jetstream.StreamConfig{
 		Name:        DeliveriesStream,
 		Description: "Parley: alerts waiting for delivery, one subject per subscription",
 		Subjects:    []string{DeliveriesPrefix + "*"},
@@ -121,7 +126,7 @@ func (s *Service) ensure(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("alerts: stream %s: %w", DeliveriesStream, err)
 	}
-	s.dead, err = s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	s.dead, err = s.createStream(ctx, jetstream.StreamConfig{
 		Name:        DeadStream,
 		Description: "Parley: alerts that could not be delivered, until redelivered or expired",
 		Subjects:    []string{DeadPrefix + "*"},
@@ -135,6 +140,17 @@ func (s *Service) ensure(ctx context.Context) error {
 		return fmt.Errorf("alerts: stream %s: %w", DeadStream, err)
 	}
 	return nil
+}
+
+// createStream creates or updates a stream, asking again while there is
+// no answer.
+func (s *Service) createStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	var st jetstream.Stream
+	err := stream.UntilAnswered(ctx, s.log, "alerts: stream "+cfg.Name, func(ctx context.Context) (err error) {
+		st, err = s.js.CreateOrUpdateStream(ctx, cfg)
+		return err
+	})
+	return st, err
 }
 
 // Notify wakes the matcher: the projector has committed developments. It

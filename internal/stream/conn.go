@@ -210,10 +210,15 @@ func (c *Conn) ensureStream(ctx context.Context) error {
 	// A stream that is already as wanted is left alone: a user that may
 	// only read it (the projector on a secured cluster) has no permission
 	// to update it, and needs none.
-	have, lookErr := c.js.Stream(ctx, c.cfg.Stream)
-	if lookErr == nil && sameConfig(have.CachedInfo().Config, want) {
+	have, lookErr := c.lookUpStream(ctx)
+	switch {
+	case lookErr == nil && sameConfig(have.CachedInfo().Config, want):
 		c.stream = have
 		return nil
+	case lookErr != nil && !errors.Is(lookErr, jetstream.ErrStreamNotFound):
+		// Never created or updated on a look-up that got no answer: the
+		// stream may well be there, with its leader being elected.
+		return fmt.Errorf("look up stream %s: %w", c.cfg.Stream, lookErr)
 	}
 	s, err := c.js.CreateOrUpdateStream(ctx, want)
 	if err != nil && lookErr == nil && errors.Is(err, nats.ErrPermissionViolation) {
@@ -229,6 +234,51 @@ func (c *Conn) ensureStream(ctx context.Context) error {
 	}
 	c.stream = s
 	return nil
+}
+
+// StartWait bounds how long Connect waits for the stream to answer its
+// look-up: a cluster electing a leader, or a quorum coming back, answers
+// within seconds. A variable for the tests.
+var StartWait = 30 * time.Second
+
+// lookUpStream looks the stream up, asking again while it gets no answer.
+func (c *Conn) lookUpStream(ctx context.Context) (jetstream.Stream, error) {
+	var s jetstream.Stream
+	err := UntilAnswered(ctx, c.cfg.Logger, "look up stream "+c.cfg.Stream, func(ctx context.Context) error {
+		var err error
+		s, err = c.js.Stream(ctx, c.cfg.Stream)
+		return err
+	})
+	return s, err
+}
+
+// UntilAnswered calls call, which must be safe to repeat, again while it
+// gets no answer from JetStream (a stream's leader being elected, a
+// quorum coming back), backing off and saying so every 5 s, for up to
+// StartWait. what names the call in the notices.
+func UntilAnswered(ctx context.Context, log *slog.Logger, what string, call func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, StartWait)
+	defer cancel()
+	start, told := time.Now(), time.Now()
+	backoff := 50 * time.Millisecond
+	for {
+		tctx, tcancel := context.WithTimeout(ctx, lookupTimeout)
+		err := call(tctx)
+		tcancel()
+		if err == nil || !unanswered(err) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return err
+		}
+		if time.Since(told) >= 5*time.Second {
+			told = time.Now()
+			log.Warn("waiting for JetStream to answer", "what", what, "waited", time.Since(start).Round(time.Second), "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no answer in %s (last error: %v)", time.Since(start).Round(time.Second), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
 }
 
 // sameConfig reports whether a stream's configuration has every setting
