@@ -135,6 +135,9 @@ func (p *Projector) apply(ctx context.Context, batch []stream.Message) error {
 	if last > p.head.Load() {
 		p.head.Store(last)
 	}
+	// The metric follows each batch, as /readyz's lag does, not only the
+	// head's watcher, which may be waiting on a stream being elected.
+	metrics.Lag.Set(float64(p.Lag()))
 	for _, s := range skipped {
 		p.log.Warn("message skipped", "seq", s.Seq, "subject", s.Subject, "reason", s.Reason)
 		if p.cfg.OnSkip != nil {
@@ -166,9 +169,13 @@ func (p *Projector) watchHead(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if h, err := p.conn.LastSeq(ctx); err == nil && h > p.head.Load() {
+			// Bounded, so that a stream without a leader does not hold
+			// the figure for the length of an election.
+			hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			if h, err := p.conn.LastSeq(hctx); err == nil && h > p.head.Load() {
 				p.head.Store(h)
 			}
+			cancel()
 			metrics.Lag.Set(float64(p.Lag()))
 		}
 	}
