@@ -3,6 +3,7 @@ package feed_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -249,5 +250,22 @@ func TestShutdownEndsStreamsCleanly(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the stream did not end")
+	}
+}
+
+// TestClosedBrokerAsksToReconnect: a feed shutting down answers a new
+// stream with an empty one that asks to be reopened in 5 s, not a 503,
+// on which a browser's EventSource would give up for good.
+func TestClosedBrokerAsksToReconnect(t *testing.T) {
+	h := newHarness(t, feed.Config{}, nil)
+	h.Broker.Close()
+	resp, err := http.Get(h.URL + "/v1/feed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" || !strings.HasPrefix(string(body), "retry: 5000\n") {
+		t.Errorf("GET /v1/feed while closing: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }

@@ -45,13 +45,15 @@ func (b *Broker) serveSSE(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := b.admit(remoteHost(r.RemoteAddr), f)
+	if errors.Is(err, ErrClosed) {
+		// Shutting down: come back (to this replica once restarted, or
+		// another), rather than a 503 EventSource would never retry.
+		httpapi.RetryStream(w, err.Error())
+		return
+	}
 	if err != nil {
-		status := http.StatusTooManyRequests
-		if errors.Is(err, ErrClosed) {
-			status = http.StatusServiceUnavailable
-		}
 		w.Header().Set("Retry-After", "5")
-		writeProblem(w, status, err.Error(), "")
+		writeProblem(w, http.StatusTooManyRequests, err.Error(), "")
 		return
 	}
 	defer b.release(c)

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -249,11 +251,27 @@ func Starting() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "starting": true})
 	})
+	mux.HandleFunc("GET /v1/feed", func(w http.ResponseWriter, r *http.Request) {
+		RetryStream(w, "starting: the read model is being opened (or rebuilt)")
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, Problem{Error: "starting: the read model is being opened (or rebuilt); try again shortly"})
 	})
 	return mux
+}
+
+// RetryStream answers an SSE request that cannot be served yet (the
+// service starting or stopping) with an empty stream that asks to be
+// opened again in 5 s. A browser's EventSource gives up for good on any
+// status but 200, so a 503 would stop a live blog until someone reloads
+// it; a stream that ends is reopened, with its Last-Event-ID.
+func RetryStream(w http.ResponseWriter, why string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Retry-After", "5")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "retry: 5000\n: %s; reconnect\n\n", strings.ReplaceAll(why, "\n", " "))
 }
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {

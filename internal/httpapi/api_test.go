@@ -363,23 +363,26 @@ func TestJSONErrors(t *testing.T) {
 }
 
 // TestStarting: while the service starts, it is alive, not ready, and
-// asks readers to come back shortly.
+// asks readers to come back shortly; the live feed as an empty stream
+// that asks to be reopened, since EventSource never retries a 503.
 func TestStarting(t *testing.T) {
 	h := httpapi.Starting()
 	for _, c := range []struct {
 		path       string
 		code       int
 		retryAfter bool
+		body       string
 	}{
-		{"/healthz", 200, false},
-		{"/readyz", 503, false},
-		{"/v1/state", 503, true},
-		{"/", 503, true},
+		{"/healthz", 200, false, ""},
+		{"/readyz", 503, false, ""},
+		{"/v1/state", 503, true, ""},
+		{"/", 503, true, ""},
+		{"/v1/feed?party=ua", 200, true, "retry: 5000\n"},
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", c.path, nil))
-		if rec.Code != c.code || (rec.Header().Get("Retry-After") != "") != c.retryAfter {
-			t.Errorf("GET %s while starting: %d (Retry-After %q), want %d", c.path, rec.Code, rec.Header().Get("Retry-After"), c.code)
+		if rec.Code != c.code || (rec.Header().Get("Retry-After") != "") != c.retryAfter || !strings.HasPrefix(rec.Body.String(), c.body) {
+			t.Errorf("GET %s while starting: %d (Retry-After %q) %q, want %d %q", c.path, rec.Code, rec.Header().Get("Retry-After"), rec.Body, c.code, c.body)
 		}
 	}
 }
