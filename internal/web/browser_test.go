@@ -708,6 +708,7 @@ stances:
 		defer other.Close()
 		ahead := time.Now().UTC().AddDate(0, 0, 20).Format(time.DateOnly)
 		ingest(t, other.HTTPURL, `{"id":"eu-backs","type":"statement","occurred_at":"2025-06-01","title":"EU backs the quota","sources":[{"outlet":"Test"}],"positions":[{"party":"eu","issue":"beef-quota","stance":"backs"}]}`)
+		ingest(t, other.HTTPURL, `{"id":"quota-figures","type":"statement","occurred_at":"2025-07-01","title":"Quota figures","sources":[{"outlet":"Test"}],"positions":[{"party":"eu","issue":"beef-quota","stance":"backs","value":-30000},{"party":"mercosur","issue":"beef-quota","stance":"backs","value":99000}]}`)
 		ingest(t, other.HTTPURL, `{"id":"review","type":"deadline","occurred_at":"`+ahead+`","title":"Review","sources":[{"outlet":"Test"}],"positions":[{"party":"eu","issue":"beef-quota","stance":"blocks"}]}`)
 		b.do(t, chromedp.Navigate(other.HTTPURL+"/"))
 		b.mustWait(t, "now", `document.documentElement.dataset.ready === "1" && document.documentElement.dataset.at === "now"`, 10*time.Second)
@@ -731,6 +732,22 @@ stances:
 		b.mustWait(t, "the link to the day ahead", `document.documentElement.dataset.ready === "1" && document.documentElement.dataset.at === "`+ahead+`" && location.search.includes("at=`+ahead+`")`, 10*time.Second)
 		b.do(t, chromedp.Click(chromedp.ID("now")))
 		b.mustWait(t, "now again", `document.documentElement.dataset.at === "now" && `+q(cell)+`?.textContent === "Backs"`, 5*time.Second)
+
+		// The history chart: a negative value within the numeric panel,
+		// and the years on an axis that spans two.
+		b.do(t, chromedp.Navigate(other.HTTPURL+"/?history=beef-quota"))
+		b.mustWait(t, "the chart", `document.documentElement.dataset.ready === "1" && document.querySelectorAll("#chart circle.num-pt").length === 2`, 10*time.Second)
+		outside := eval[int](t, b, `(() => {
+			const ys = [...document.querySelectorAll("#chart line.hgrid")].map((l) => +l.getAttribute("y1"));
+			const lo = Math.min(...ys) - 0.5, hi = Math.max(...ys) + 0.5;
+			return [...document.querySelectorAll("#chart circle.num-pt")].filter((c) => +c.getAttribute("cy") < lo || +c.getAttribute("cy") > hi).length;
+		})()`)
+		if outside > 0 {
+			t.Errorf("%d value points drawn outside the numeric panel", outside)
+		}
+		if !eval[bool](t, b, `[...document.querySelectorAll("#chart text.axis:not(.num)")].every((l) => /\d{4}$/.test(l.textContent))`) {
+			t.Errorf("axis labels of a chart over two years lack the year: %s", eval[string](t, b, `[...document.querySelectorAll("#chart text.axis:not(.num)")].map((l) => l.textContent).join(", ")`))
+		}
 	})
 
 	t.Run("screenshots", func(t *testing.T) {

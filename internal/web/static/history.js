@@ -88,9 +88,17 @@ export function renderHistory(root, entries, v) {
 
   const W = Math.max(300, root.clientWidth || 600);
   const narrow = W < 520;
-  const ml = narrow ? 58 : 84;
-  const mr = narrow ? 64 : 96;
   const numeric = parties.filter((p) => byParty.get(p).some((e) => typeof e.value === 'number'));
+  // Margins as wide as the longest lane label and end label need (a
+  // vocabulary's short names may be long), within a third of the chart.
+  const textW = (n) => Math.ceil(n * 6.6) + 14;
+  const widest = (xs) => Math.max(0, ...xs.map((t) => t.length));
+  const ml = Math.min(Math.max(narrow ? 58 : 84, textW(widest(parties.map((p) => v.partyShort(p))))), Math.floor(W / 3));
+  const ends = numeric.map((p) => {
+    const last = [...byParty.get(p)].reverse().find((e) => typeof e.value === 'number');
+    return `${v.partyShort(p)} ${fmtShort(last.value)}`;
+  });
+  const mr = Math.min(Math.max(narrow ? 64 : 96, textW(widest(ends))), Math.floor(W / 3));
   const hasNum = numeric.length > 0;
   const top = 8;
   const numTop = top;
@@ -104,13 +112,16 @@ export function renderHistory(root, entries, v) {
   const g = [];
   // Day grid and axis labels, a label every few days so that they fit.
   const days = Math.round((t1 - t0) / DAY);
-  const every = Math.max(1, Math.ceil(56 / ((W - ml - mr) / days)));
+  const multiYear = new Date(t0).getUTCFullYear() !== new Date(t1 - DAY).getUTCFullYear();
+  const every = Math.max(1, Math.ceil((multiYear ? 84 : 56) / ((W - ml - mr) / days)));
   for (let d = 0; d <= days; d++) {
     const t = t0 + d * DAY;
     const xx = x(t);
     g.push(svg('line', { class: 'grid', x1: xx, x2: xx, y1: top, y2: lanesBottom }));
     if (d % every === 0 && d < days) {
-      g.push(svg('text', { class: 'axis', x: xx + 3, y: lanesBottom + 16 }, fmtDay(dayKey(t), true)));
+      // A history that spans years says which: "6 Dec" alone is ambiguous.
+      const label = multiYear ? `${fmtDay(dayKey(t), true)} ${new Date(t).getUTCFullYear()}` : fmtDay(dayKey(t), true);
+      g.push(svg('text', { class: 'axis', x: xx + 3, y: lanesBottom + 16 }, label));
     }
   }
 
@@ -130,15 +141,22 @@ export function renderHistory(root, entries, v) {
     points.push(c);
   };
 
-  // The numeric panel: one step line per party on a scale from zero.
+  // The numeric panel: one step line per party on a scale that holds
+  // zero and every value, negative ones too.
   if (hasNum) {
     const nums = entries.filter((e) => typeof e.value === 'number').map((e) => e.value);
-    const ymax = niceMax(Math.max(...nums));
-    const y = (n) => numBottom - (n / ymax) * (numBottom - numTop);
+    const hi = Math.max(...nums);
+    const lo = Math.min(...nums);
+    const ymax = hi > 0 || lo >= 0 ? niceMax(hi) : 0;
+    const ymin = lo < 0 ? -niceMax(-lo) : 0;
+    const y = (n) => numBottom - ((n - ymin) / (ymax - ymin)) * (numBottom - numTop);
     for (let k = 0; k <= 4; k++) {
-      const n = (ymax / 4) * k;
+      const n = ymin + ((ymax - ymin) / 4) * k;
       g.push(svg('line', { class: 'hgrid', x1: ml, x2: xEnd, y1: y(n), y2: y(n) }));
       g.push(svg('text', { class: 'axis num', x: ml - 6, y: y(n) + 4, 'text-anchor': 'end' }, fmtShort(n)));
+    }
+    if (ymin < 0 && ymax > 0) {
+      g.push(svg('line', { class: 'hgrid zero', x1: ml, x2: xEnd, y1: y(0), y2: y(0) }));
     }
     const labels = [];
     for (const p of numeric) {
