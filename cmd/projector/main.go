@@ -7,6 +7,7 @@
 //	projector state -data DIR [-at T] [-known-at R] [-json]
 //	projector history -data DIR -issue ISSUE [-party P] [-known-at R] [-json]
 //	projector diff -data DIR -from T1 -to T2 [-known-at R] [-json]
+//	projector dump -data DIR [-sum]
 //
 // Every command takes -cpuprofile FILE, for go tool pprof.
 package main
@@ -33,6 +34,7 @@ const usage = `Usage:
   projector state -data DIR [-at T] [-known-at R] [-json]
   projector history -data DIR -issue ISSUE [-party P] [-known-at R] [-json]
   projector diff -data DIR -from T1 -to T2 [-known-at R] [-json]
+  projector dump -data DIR [-sum]                     the canonical dump, to compare replicas
 Run "projector COMMAND -h" for a command's flags.
 `
 
@@ -85,16 +87,18 @@ func main() {
 		}
 		fs.StringVar(&q.KnownAt, "known-at", "", "count only what was recorded by `R`")
 		fs.BoolVar(&q.JSON, "json", false, "print JSON instead of a table")
+	case "dump":
+		fs.BoolVar(&q.Sum, "sum", false, "print only the checkpoint and the dump's SHA-256")
 	case "rebuild":
 	default:
-		fmt.Fprintf(os.Stderr, "projector: unknown command %q (serve, rebuild, state, history, diff)\n", cmd)
+		fmt.Fprintf(os.Stderr, "projector: unknown command %q (serve, rebuild, state, history, diff, dump)\n", cmd)
 		os.Exit(2)
 	}
 	fs.Parse(args)
 	if fs.NArg() > 0 {
 		// "projector -data D rebuild" would otherwise serve.
 		fmt.Fprintf(os.Stderr, "projector %s: unexpected argument %q: the command comes first, then its flags (projector %s -data DIR ...)\n", cmd, fs.Arg(0), cmd)
-		if slices.Contains([]string{"serve", "rebuild", "state", "history", "diff"}, fs.Arg(0)) {
+		if slices.Contains([]string{"serve", "rebuild", "state", "history", "diff", "dump"}, fs.Arg(0)) {
 			fmt.Fprintf(os.Stderr, "did you mean: projector %s %s\n", fs.Arg(0), strings.Join(args[:len(args)-fs.NArg()], " "))
 		}
 		os.Exit(2)
@@ -119,6 +123,8 @@ func main() {
 		err = service.Run(ctx, c)
 	case "rebuild":
 		_, err = service.Rebuild(ctx, c)
+	case "dump":
+		err = service.Dump(ctx, c, q.Sum, os.Stdout)
 	default:
 		err = service.Replay(ctx, c, cmd, q, os.Stdout)
 	}

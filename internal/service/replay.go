@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ type ReplayQuery struct {
 	At, KnownAt, From, To string
 	Issue, Party          string
 	JSON                  bool
+	// Sum asks dump for the checkpoint and a hash, not the dump.
+	Sum bool
 }
 
 // Replay answers one replay command from the read model file, printing a
@@ -155,4 +158,34 @@ func endOf(flag, s string) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return t.End(), nil
+}
+
+// Dump writes the read model's canonical dump (projections.Dump: every
+// bucket's keys and values, in order, in hex) to out or, with sum, one
+// line with its checkpoint and the dump's SHA-256: two replicas that
+// stand at the same checkpoint have the same line, whatever their files'
+// sizes and page layouts.
+func Dump(ctx context.Context, c Config, sum bool, out io.Writer) (err error) {
+	c.setDefaults()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read model in %s seems damaged (%v): start the projector on it, which checks it and rebuilds it", c.DataDir, r)
+		}
+	}()
+	st, err := OpenReadModel(c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.View(ctx, func(tx projections.Tx) error {
+		if !sum {
+			return projections.Dump(tx, out)
+		}
+		h := sha256.New()
+		if err := projections.Dump(tx, h); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(out, "checkpoint %d sha256 %x\n", projections.Checkpoint(tx), h.Sum(nil))
+		return err
+	})
 }
