@@ -77,7 +77,28 @@ func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []
 	for j, r := range c.append(ctx, valid, source) {
 		results[at[j]] = r
 	}
+	oneAppendedPerID(results)
 	return results
+}
+
+// oneAppendedPerID keeps the first of the results that say the same id
+// was appended at the same sequence, and makes the others duplicates: an
+// id given twice, whose copies may have been stored by attempts that got
+// no answer, finds the event stored and, being ours, takes it for
+// appended each time, but only one copy stored it.
+func oneAppendedPerID(results []Result) {
+	first := map[string]uint64{}
+	for i := range results {
+		r := &results[i]
+		if r.Status != Appended {
+			continue
+		}
+		if seq, ok := first[r.ID]; ok && seq == r.Seq {
+			r.Status = Duplicate
+			continue
+		}
+		first[r.ID] = r.Seq
+	}
 }
 
 // ErrInvalidID is the error of an event whose id is not one (see

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +79,44 @@ func TestAppendCancelledKeepsOneResultPerEvent(t *testing.T) {
 		if ok, err := conn.Exists(ctx, r.ID); err != nil || ok {
 			t.Fatalf("%s reported failed but stored (%v)", r.ID, err)
 		}
+	}
+}
+
+// TestAppendThroughARestart: the server goes away in the middle of an
+// append and comes back on the same store: every event is appended
+// exactly once, those whose answers were lost sent again together.
+func TestAppendThroughARestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: dir, Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.ClientURL()
+	conn := natstest.Conn(t, url)
+	var evs []events.Event
+	for i := range 3000 {
+		evs = append(evs, event(fmt.Sprintf("r%04d", i), "t"))
+	}
+	done := make(chan []stream.Result, 1)
+	go func() { done <- conn.Append(ctx, evs, "") }()
+	time.Sleep(20 * time.Millisecond)
+	srv.Shutdown()
+	time.Sleep(time.Second)
+	srv, err = stream.StartServer(ctx, stream.ServerConfig{Dir: dir, Listen: strings.TrimPrefix(url, "nats://")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	seqs := map[uint64]bool{}
+	for i, r := range <-done {
+		if r.Status != stream.Appended || r.ID != evs[i].ID || seqs[r.Seq] {
+			t.Fatalf("event %d: %+v", i, r)
+		}
+		seqs[r.Seq] = true
+	}
+	if last, err := conn.LastSeq(ctx); err != nil || last != 3000 {
+		t.Errorf("the stream's last sequence is %d (%v), want 3000", last, err)
 	}
 }

@@ -256,8 +256,8 @@ func (c *Conn) lookUpStream(ctx context.Context) (jetstream.Stream, error) {
 // gets no answer from JetStream (a stream's leader being elected, a
 // quorum coming back), backing off and saying so every 5 s, for up to
 // StartWait. what names the call in the notices.
-func UntilAnswered(ctx context.Context, log *slog.Logger, what string, call func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, StartWait)
+func UntilAnswered(parent context.Context, log *slog.Logger, what string, call func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(parent, StartWait)
 	defer cancel()
 	start, told := time.Now(), time.Now()
 	backoff := 50 * time.Millisecond
@@ -265,7 +265,7 @@ func UntilAnswered(ctx context.Context, log *slog.Logger, what string, call func
 		tctx, tcancel := context.WithTimeout(ctx, lookupTimeout)
 		err := call(tctx)
 		tcancel()
-		if err == nil || !unanswered(err) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		if err == nil || !unanswered(err) || refused(err) {
 			return err
 		}
 		if time.Since(told) >= 5*time.Second {
@@ -274,11 +274,23 @@ func UntilAnswered(ctx context.Context, log *slog.Logger, what string, call func
 		}
 		select {
 		case <-ctx.Done():
+			if perr := parent.Err(); perr != nil {
+				// Stopped, not given up: callers tell the two apart.
+				return fmt.Errorf("%w (last error: %v)", perr, err)
+			}
 			return fmt.Errorf("no answer in %s (last error: %v)", time.Since(start).Round(time.Second), err)
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+// refused reports whether err is an answer that asking again would not
+// change, though it is no API error: JetStream not enabled, a permission
+// refused.
+func refused(err error) bool {
+	return errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) ||
+		errors.Is(err, nats.ErrPermissionViolation) || errors.Is(err, nats.ErrAuthorization)
 }
 
 // sameConfig reports whether a stream's configuration has every setting
