@@ -745,6 +745,9 @@ stances:
 		if outside > 0 {
 			t.Errorf("%d value points drawn outside the numeric panel", outside)
 		}
+		if ticks := eval[string](t, b, `[...document.querySelectorAll("#chart text.axis.num")].map((l) => l.textContent).join(", ")`); !strings.Contains(", "+ticks+",", ", 0,") {
+			t.Errorf("the value scale %q has no tick at zero", ticks)
+		}
 		if !eval[bool](t, b, `[...document.querySelectorAll("#chart text.axis:not(.num)")].every((l) => /\d{4}$/.test(l.textContent))`) {
 			t.Errorf("axis labels of a chart over two years lack the year: %s", eval[string](t, b, `[...document.querySelectorAll("#chart text.axis:not(.num)")].map((l) => l.textContent).join(", ")`))
 		}

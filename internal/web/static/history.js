@@ -147,11 +147,21 @@ export function renderHistory(root, entries, v) {
     const nums = entries.filter((e) => typeof e.value === 'number').map((e) => e.value);
     const hi = Math.max(...nums);
     const lo = Math.min(...nums);
-    const ymax = hi > 0 || lo >= 0 ? niceMax(hi) : 0;
-    const ymin = lo < 0 ? -niceMax(-lo) : 0;
+    // From zero to a round maximum in four steps; with negative values,
+    // in round steps on both sides of zero.
+    let ymin = 0;
+    let ymax = niceMax(hi);
+    let step = ymax / 4;
+    if (lo < 0) {
+      step = niceMax((Math.max(hi, 0) - lo) / 4 / 1.08);
+      ymin = Math.floor(lo / step) * step;
+      ymax = Math.max(Math.ceil(hi / step), 0) * step;
+      if (ymax === ymin) ymax = ymin + step;
+    }
     const y = (n) => numBottom - ((n - ymin) / (ymax - ymin)) * (numBottom - numTop);
-    for (let k = 0; k <= 4; k++) {
-      const n = ymin + ((ymax - ymin) / 4) * k;
+    const ticks = Math.round((ymax - ymin) / step);
+    for (let k = 0; k <= ticks; k++) {
+      const n = ymin + k * step;
       g.push(svg('line', { class: 'hgrid', x1: ml, x2: xEnd, y1: y(n), y2: y(n) }));
       g.push(svg('text', { class: 'axis num', x: ml - 6, y: y(n) + 4, 'text-anchor': 'end' }, fmtShort(n)));
     }
