@@ -223,6 +223,8 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 	}
 	var forwards []forward
 	var pending []int // indexes into res.Records of valid records not yet appended
+	// The sequence each id of this input was appended at.
+	appendedAt := map[string]uint64{}
 	var evs []events.Event
 	flush := func() error {
 		if len(evs) == 0 {
@@ -242,6 +244,17 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 		for j, sr := range results {
 			rr := &res.Records[pending[j]]
 			rr.Status, rr.Seq = string(sr.Status), sr.Seq
+			if sr.Status == stream.Appended {
+				// An id given twice in the input, in batches of their
+				// own, whose first copy's answer was lost: the second
+				// finds it stored and, being ours, takes it for appended.
+				// One copy stored it; the other is its duplicate.
+				if seq, ok := appendedAt[rr.ID]; ok && seq == sr.Seq {
+					rr.Status = Duplicate
+				} else {
+					appendedAt[rr.ID] = sr.Seq
+				}
+			}
 			switch {
 			case unreachable != nil && sr.Status == stream.Failed:
 				// One reason for the batch, not each message's last

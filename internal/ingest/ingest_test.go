@@ -13,6 +13,7 @@ import (
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/ingest"
 	"github.com/parley-news/parley/internal/natstest"
+	"github.com/parley-news/parley/internal/stream"
 	"github.com/parley-news/parley/internal/synth"
 )
 
@@ -193,5 +194,50 @@ func TestFilesTakesAFolder(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), empty+": a folder with no event files") {
 		t.Errorf("errors: %s", errOut.String())
+	}
+}
+
+// lostAnswers is the stream with its answers to a second copy of an id
+// lost: the retry finds the event stored and, since the copy's own first
+// attempt may have stored it, answers appended (stream.Conn.compare),
+// as it does after a leader failover. Every append goes to the real
+// stream; only that answer is rewritten.
+type lostAnswers struct {
+	ingest.Appender
+	sent map[string]bool
+}
+
+func (l *lostAnswers) Append(ctx context.Context, evs []events.Event, source string) []stream.Result {
+	rs := l.Appender.Append(ctx, evs, source)
+	for i := range rs {
+		if rs[i].Status == stream.Duplicate && l.sent[rs[i].ID] {
+			rs[i].Status = stream.Appended
+		}
+		l.sent[rs[i].ID] = true
+	}
+	return rs
+}
+
+// TestTwinsAcrossBatchesAppendedOnce: an id given twice in an input, its
+// copies in batches of their own, is appended once and a duplicate once,
+// even when the second copy's answer says appended: the counts stay true.
+func TestTwinsAcrossBatchesAppendedOnce(t *testing.T) {
+	in := strings.Join([]string{
+		`{"id":"twin","type":"statement","occurred_at":"2025-11-21","title":"Twin","sources":[{"outlet":"AP"}]}`,
+		`{"id":"other","type":"statement","occurred_at":"2025-11-21","title":"Other","sources":[{"outlet":"AP"}]}`,
+		`{"id":"twin","type":"statement","occurred_at":"2025-11-21","title":"Twin","sources":[{"outlet":"AP"}]}`,
+	}, "\n")
+	ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Batch: 1,
+		Stream: &lostAnswers{Appender: natstest.Conn(t, natstest.Server(t)), sent: map[string]bool{}}}
+	res, err := ing.Ingest(context.Background(), "in.ndjson", strings.NewReader(in), events.NDJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rr := range res.Records {
+		got = append(got, rr.Status)
+	}
+	if strings.Join(got, " ") != "appended appended duplicate" || res.Appended != 2 || res.Duplicate != 1 {
+		t.Errorf("statuses %v, counts %+v: want the second twin a duplicate", got, res)
 	}
 }
