@@ -78,7 +78,7 @@ func (f Filter) Validate(v *events.Vocabulary) error {
 		}
 		for _, s := range l.vals {
 			if !l.known(s) {
-				reason := "not in the vocabulary"
+				reason := events.NotInVocabulary
 				if l.field == "filter.changes" {
 					reason = fmt.Sprintf("not a kind of development (one of %v)", projections.Kinds)
 				}

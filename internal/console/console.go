@@ -67,20 +67,8 @@ func State(w io.Writer, st *projections.State, vocab *events.Vocabulary) error {
 // by id.
 func OrderIssues(in []projections.IssueState, vocab *events.Vocabulary) []projections.IssueState {
 	out := slices.Clone(in)
-	rank := map[string]int{}
-	for i, t := range vocab.Issues {
-		rank[t.ID] = i + 1
-	}
-	slices.SortStableFunc(out, func(a, b projections.IssueState) int {
-		ra, rb := rank[a.Issue], rank[b.Issue]
-		if ra == 0 {
-			ra = len(rank) + 1
-		}
-		if rb == 0 {
-			rb = len(rank) + 1
-		}
-		return ra - rb
-	})
+	order := projections.IssueOrder(vocab)
+	slices.SortStableFunc(out, func(a, b projections.IssueState) int { return order(a.Issue, b.Issue) })
 	return out
 }
 

@@ -10,6 +10,10 @@ import (
 // know that input was rejected rather than why.
 var ErrInvalid = errors.New("invalid event")
 
+// NotInVocabulary is the Reason of a FieldError whose value is no id of
+// the vocabulary: a caller can tell the vocabulary which ones were.
+const NotInVocabulary = "not in the vocabulary"
+
 // FieldError is one thing wrong with one field of a record.
 type FieldError struct {
 	// Field is the path to the field: "title", "positions[1].party".

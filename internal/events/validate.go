@@ -121,7 +121,7 @@ func (c *checker) term(field, s string, lookup func(string) *Term) {
 	case s == "":
 		c.add(field, "", "required")
 	case lookup(s) == nil:
-		c.add(field, s, "not in the vocabulary")
+		c.add(field, s, NotInVocabulary)
 	}
 }
 

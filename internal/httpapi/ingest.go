@@ -100,15 +100,15 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	res, err := h.Ingester.Ingest(ctx, "body", bytes.NewReader(body), format)
-	ans := ingestAnswer{}
+	var why string
 	if err != nil {
 		// What went in before the stream failed went in: the answer says
 		// so record by record, the rest failed, for the client to resend.
 		h.Logger.Error("ingest failed", "err", err)
 		h.Ingester.FailRest(res, bytes.NewReader(body), format, err)
-		ans.Error = "the stream is unavailable: " + err.Error()
+		why = "the stream is unavailable: " + err.Error()
 	}
-	ans.Appended, ans.Duplicate, ans.Rejected, ans.Conflict, ans.Failed, ans.Results = res.Appended, res.Duplicate, res.Rejected, res.Conflict, res.Failed, res.Records
+	ans := ingestAnswer{Appended: res.Appended, Duplicate: res.Duplicate, Rejected: res.Rejected, Conflict: res.Conflict, Failed: res.Failed, Results: res.Records, Error: why}
 	status := http.StatusOK
 	for _, rr := range res.Records {
 		switch rr.Status {

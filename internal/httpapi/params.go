@@ -102,7 +102,7 @@ func (p *Params) when(name string) (events.Time, bool) {
 func (p *Params) Term(name string, lookup func(string) *events.Term) string {
 	s := p.Single(name)
 	if s != "" && lookup(s) == nil {
-		p.Fail(name, s, "not in the vocabulary")
+		p.Fail(name, s, events.NotInVocabulary)
 		return ""
 	}
 	return s

@@ -26,6 +26,14 @@ import (
 // reach, Files stops at that input: the next would wait as long.
 func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, out, errOut io.Writer) (bool, error) {
 	ok := true
+	missed := false // an id not in the vocabulary was refused
+	defer func() {
+		if missed && in.VocabularyName != "" {
+			// Most often another negotiation's events, checked against
+			// the wrong vocabulary.
+			fmt.Fprintf(errOut, "(ids were checked against %s)\n", in.VocabularyName)
+		}
+	}()
 	names, err := expandFolders(names)
 	if err != nil {
 		fmt.Fprintln(errOut, err)
@@ -37,6 +45,7 @@ func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, 
 			// What went in before the error still counts.
 			if res != nil {
 				Print(res, out, errOut)
+				missed = missed || res.missesVocabulary()
 			}
 			if res != nil && !res.read {
 				// The counts are of the records read: say that the
@@ -61,6 +70,7 @@ func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, 
 			continue
 		}
 		Print(res, out, errOut)
+		missed = missed || res.missesVocabulary()
 		ok = ok && res.OK()
 	}
 	return ok, nil

@@ -63,6 +63,19 @@ type Result struct {
 	read bool
 }
 
+// missesVocabulary reports whether a record was refused for an id not in
+// the vocabulary.
+func (r *Result) missesVocabulary() bool {
+	for _, rr := range r.Records {
+		for _, fe := range rr.Errors {
+			if strings.HasPrefix(fe.Reason, events.NotInVocabulary) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // OK reports whether every record went in (appended or already there).
 func (r *Result) OK() bool { return r.Rejected == 0 && r.Conflict == 0 && r.Failed == 0 }
 
@@ -124,17 +137,25 @@ func (in *Ingester) FailRest(res *Result, r io.Reader, f events.Format, cause er
 		if rec.Index <= last {
 			continue
 		}
-		rr := RecordResult{Record: rec.Index, Line: rec.Line, ID: rec.Event.ID}
-		if rec.Err != nil {
-			rr.ID = rec.Err.ID
-			rr.Status, rr.Errors, rr.Error = Rejected, rec.Err.Fields, rec.Err.Error()
-		} else {
+		rr := recordResult(rec)
+		if rec.Err == nil {
 			rr.Status, rr.Error = Failed, "not appended: ingest stopped before this record: "+cause.Error()
 		}
 		res.Records = append(res.Records, rr)
 	}
 	res.read = true
 	res.countFrom(from)
+}
+
+// recordResult is the result of a record as read: rejected, with its
+// errors, when it is invalid; else with no status yet.
+func recordResult(rec events.Record) RecordResult {
+	rr := RecordResult{Record: rec.Index, Line: rec.Line, ID: rec.Event.ID}
+	if rec.Err != nil {
+		rr.ID = rec.Err.ID
+		rr.Status, rr.Errors, rr.Error = Rejected, rec.Err.Fields, rec.Err.Error()
+	}
+	return rr
 }
 
 // Appender is the stream as ingest uses it.
@@ -162,6 +183,10 @@ type Ingester struct {
 	// bar on a terminal, plain lines elsewhere), and says so while the
 	// stream keeps a batch waiting.
 	Progress io.Writer
+	// VocabularyName, when set, names the vocabulary Decoder checks
+	// against: a Files run that refused ids not in it ends by saying
+	// which it was.
+	VocabularyName string
 	// Wait bounds how long ingest waits while its connection to the
 	// stream is down; past it the ingest stops with ErrUnreachable. A
 	// stream that is reachable but slow is waited for, with a notice on
@@ -273,10 +298,8 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 		if onRecord != nil && rec.Line > 0 {
 			onRecord(rec.Line)
 		}
-		rr := RecordResult{Record: rec.Index, Line: rec.Line, ID: rec.Event.ID}
+		rr := recordResult(rec)
 		if rec.Err != nil {
-			rr.ID = rec.Err.ID
-			rr.Status, rr.Errors, rr.Error = Rejected, rec.Err.Fields, rec.Err.Error()
 			res.Records = append(res.Records, rr)
 			continue
 		}

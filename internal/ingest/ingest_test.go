@@ -219,25 +219,30 @@ func (l *lostAnswers) Append(ctx context.Context, evs []events.Event, source str
 }
 
 // TestTwinsAcrossBatchesAppendedOnce: an id given twice in an input, its
-// copies in batches of their own, is appended once and a duplicate once,
-// even when the second copy's answer says appended: the counts stay true.
+// copies in batches of their own or in one, is appended once and a
+// duplicate once, even when the second copy's answer says appended: the
+// counts stay true.
 func TestTwinsAcrossBatchesAppendedOnce(t *testing.T) {
 	in := strings.Join([]string{
 		`{"id":"twin","type":"statement","occurred_at":"2025-11-21","title":"Twin","sources":[{"outlet":"AP"}]}`,
 		`{"id":"other","type":"statement","occurred_at":"2025-11-21","title":"Other","sources":[{"outlet":"AP"}]}`,
 		`{"id":"twin","type":"statement","occurred_at":"2025-11-21","title":"Twin","sources":[{"outlet":"AP"}]}`,
 	}, "\n")
-	ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Batch: 1,
-		Stream: &lostAnswers{Appender: natstest.Conn(t, natstest.Server(t)), sent: map[string]bool{}}}
-	res, err := ing.Ingest(context.Background(), "in.ndjson", strings.NewReader(in), events.NDJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, rr := range res.Records {
-		got = append(got, rr.Status)
-	}
-	if strings.Join(got, " ") != "appended appended duplicate" || res.Appended != 2 || res.Duplicate != 1 {
-		t.Errorf("statuses %v, counts %+v: want the second twin a duplicate", got, res)
+	for _, batch := range []int{1, 1000} {
+		t.Run(fmt.Sprintf("batches of %d", batch), func(t *testing.T) {
+			ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Batch: batch,
+				Stream: &lostAnswers{Appender: natstest.Conn(t, natstest.Server(t)), sent: map[string]bool{}}}
+			res, err := ing.Ingest(context.Background(), "in.ndjson", strings.NewReader(in), events.NDJSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, rr := range res.Records {
+				got = append(got, rr.Status)
+			}
+			if strings.Join(got, " ") != "appended appended duplicate" || res.Appended != 2 || res.Duplicate != 1 {
+				t.Errorf("statuses %v, counts %+v: want the second twin a duplicate", got, res)
+			}
+		})
 	}
 }

@@ -818,22 +818,25 @@ type DiffAnswer struct {
 	*Diff
 }
 
-// Order puts the changes in the order of a state answer: issues in the
-// vocabulary's order, then those it lacks by id; each issue's parties by
-// id, as QueryDiff gives them.
-func (d *Diff) Order(v *events.Vocabulary) {
+// IssueOrder compares issue ids in the order a state answer gives them,
+// the order people read them in: the vocabulary's, then those it lacks,
+// by id.
+func IssueOrder(v *events.Vocabulary) func(a, b string) int {
 	rank := make(map[string]int, len(v.Issues))
 	for i, t := range v.Issues {
 		rank[t.ID] = i + 1
 	}
 	last := len(v.Issues) + 1
-	slices.SortStableFunc(d.Changes, func(a, b *DiffEntry) int {
-		ra, rb := cmp.Or(rank[a.Issue], last), cmp.Or(rank[b.Issue], last)
-		if ra != rb {
-			return ra - rb
-		}
-		return strings.Compare(a.Issue, b.Issue)
-	})
+	return func(a, b string) int {
+		return cmp.Or(cmp.Compare(cmp.Or(rank[a], last), cmp.Or(rank[b], last)), strings.Compare(a, b))
+	}
+}
+
+// Order puts the changes in the order of a state answer (IssueOrder);
+// each issue's parties by id, as QueryDiff gives them.
+func (d *Diff) Order(v *events.Vocabulary) {
+	order := IssueOrder(v)
+	slices.SortStableFunc(d.Changes, func(a, b *DiffEntry) int { return order(a.Issue, b.Issue) })
 }
 
 // QueryDiff compares the state at two event times, pair by pair, and names
@@ -918,14 +921,12 @@ func walk[T any](k, v []byte, step func() ([]byte, []byte), what string, fn func
 // v has no term for, each once, in key order: what a vocabulary lost
 // after events used it, which readers can no longer ask for by name.
 func Unnamed(tx Tx, v *events.Vocabulary) (issues, parties []string) {
-	seen := map[string]bool{}
 	for issue, party := range pairs(tx, nil) {
-		if v.Issue(issue) == nil && !seen["i"+issue] {
-			seen["i"+issue] = true
+		// The pairs come by issue: an issue's repeats are together.
+		if v.Issue(issue) == nil && (len(issues) == 0 || issues[len(issues)-1] != issue) {
 			issues = append(issues, issue)
 		}
-		if v.Party(party) == nil && !seen["p"+party] {
-			seen["p"+party] = true
+		if v.Party(party) == nil && !slices.Contains(parties, party) {
 			parties = append(parties, party)
 		}
 	}

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -66,30 +65,11 @@ func IngestFiles(ctx context.Context, c IngestConfig, names []string, stdin io.R
 	// A stream that stays away stops the run, as a POST is answered,
 	// instead of hanging it.
 	in.Wait = httpapi.DefaultAppendTimeout
-	w := &vocabularyMisses{w: errOut}
-	ok, err := in.Files(ctx, names, stdin, out, w)
-	if w.seen {
-		// A whole file of "not in the vocabulary" is most often another
-		// negotiation's events checked against the wrong vocabulary.
-		which := "the shipped vocabulary; -vocabulary FILE or PARLEY_VOCABULARY gives your own"
-		if c.VocabularyFile != "" {
-			which = c.VocabularyFile
-		}
-		fmt.Fprintf(errOut, "(ids were checked against %s)\n", which)
+	in.VocabularyName = "the shipped vocabulary; -vocabulary FILE or PARLEY_VOCABULARY gives your own"
+	if c.VocabularyFile != "" {
+		in.VocabularyName = c.VocabularyFile
 	}
-	return ok, err
-}
-
-// vocabularyMisses passes writes on and notes whether any of them told
-// of an id not in the vocabulary.
-type vocabularyMisses struct {
-	w    io.Writer
-	seen bool
-}
-
-func (v *vocabularyMisses) Write(p []byte) (int, error) {
-	v.seen = v.seen || bytes.Contains(p, []byte("not in the vocabulary"))
-	return v.w.Write(p)
+	return in.Files(ctx, names, stdin, out, errOut)
 }
 
 // ServeIngest serves POST /v1/events until ctx ends.

@@ -26,15 +26,7 @@ type ReplayQuery struct {
 
 // Replay answers one replay command from the read model file, printing a
 // table (or JSON) to out.
-func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Writer) (err error) {
-	c.setDefaults()
-	// bbolt trusts its pages: a file damaged without a seal to tell (left
-	// by a crash) can panic on read.
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("read model in %s seems damaged (%v): start the projector on it, which checks it and rebuilds it", c.DataDir, r)
-		}
-	}()
+func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Writer) error {
 	vocab, err := c.Vocabulary()
 	if err != nil {
 		return err
@@ -55,13 +47,8 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 	if err != nil {
 		return err
 	}
-	st, err := OpenReadModel(c)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	k := projections.Knowledge{At: known}
-	return st.View(ctx, func(tx projections.Tx) error {
+	return viewReadModel(ctx, c, func(tx projections.Tx) error {
 		switch what {
 		case "state":
 			if at.IsZero() {
@@ -165,19 +152,8 @@ func endOf(flag, s string) (time.Time, error) {
 // line with its checkpoint and the dump's SHA-256: two replicas that
 // stand at the same checkpoint have the same line, whatever their files'
 // sizes and page layouts.
-func Dump(ctx context.Context, c Config, sum bool, out io.Writer) (err error) {
-	c.setDefaults()
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("read model in %s seems damaged (%v): start the projector on it, which checks it and rebuilds it", c.DataDir, r)
-		}
-	}()
-	st, err := OpenReadModel(c)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return st.View(ctx, func(tx projections.Tx) error {
+func Dump(ctx context.Context, c Config, sum bool, out io.Writer) error {
+	return viewReadModel(ctx, c, func(tx projections.Tx) error {
 		if !sum {
 			return projections.Dump(tx, out)
 		}
@@ -188,4 +164,23 @@ func Dump(ctx context.Context, c Config, sum bool, out io.Writer) (err error) {
 		_, err := fmt.Fprintf(out, "checkpoint %d sha256 %x\n", projections.Checkpoint(tx), h.Sum(nil))
 		return err
 	})
+}
+
+// viewReadModel runs fn in a read transaction of the read model file in
+// c's data folder, which no projector may hold open.
+func viewReadModel(ctx context.Context, c Config, fn func(projections.Tx) error) (err error) {
+	c.setDefaults()
+	// bbolt trusts its pages: a file damaged without a seal to tell (left
+	// by a crash) can panic on read.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read model in %s seems damaged (%v): start the projector on it, which checks it and rebuilds it", c.DataDir, r)
+		}
+	}()
+	st, err := OpenReadModel(c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.View(ctx, fn)
 }

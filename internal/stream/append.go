@@ -59,8 +59,11 @@ func Subject(id string) string { return EventsPrefix + id }
 // that id is stored, however long ago. An id already stored is a
 // Duplicate when its content is the same and a Conflict otherwise. A
 // publish whose acknowledgement is lost is retried until ctx ends; the
-// retry cannot store the event twice. There is one result per event, in
-// order, whatever happens: when ctx ends, the events not sent fail.
+// retry cannot store the event twice, but after one, two copies of an id
+// in one input may each find the event stored as by their own attempt
+// and both say Appended, at the same Seq: ingest, which sees the whole
+// input, tells them apart. There is one result per event, in order,
+// whatever happens: when ctx ends, the events not sent fail.
 func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []Result {
 	results := make([]Result, len(evs))
 	valid, at := make([]events.Event, 0, len(evs)), make([]int, 0, len(evs))
@@ -77,28 +80,7 @@ func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []
 	for j, r := range c.append(ctx, valid, source) {
 		results[at[j]] = r
 	}
-	oneAppendedPerID(results)
 	return results
-}
-
-// oneAppendedPerID keeps the first of the results that say the same id
-// was appended at the same sequence, and makes the others duplicates: an
-// id given twice, whose copies may have been stored by attempts that got
-// no answer, finds the event stored and, being ours, takes it for
-// appended each time, but only one copy stored it.
-func oneAppendedPerID(results []Result) {
-	first := map[string]uint64{}
-	for i := range results {
-		r := &results[i]
-		if r.Status != Appended {
-			continue
-		}
-		if seq, ok := first[r.ID]; ok && seq == r.Seq {
-			r.Status = Duplicate
-			continue
-		}
-		first[r.ID] = r.Seq
-	}
 }
 
 // ErrInvalidID is the error of an event whose id is not one (see
@@ -193,12 +175,14 @@ func (c *Conn) publishEach(ctx context.Context, msgs []*nats.Msg, todo []int, re
 	)
 	outcome := func(i int, ack *jetstream.PubAck, err error) {
 		var apiErr *jetstream.APIError
-		switch {
-		case err == nil:
-		case !errors.As(err, &apiErr):
-			again[i] = true
-			fallthrough
-		case apiErr != nil && apiErr.ErrorCode == errCodeDuplicateInProcess:
+		answered := err == nil || errors.As(err, &apiErr)
+		if !answered || apiErr != nil && apiErr.ErrorCode == errCodeDuplicateInProcess {
+			// No answer (a timeout, a lost connection, a leader election:
+			// this attempt may have stored it, and the headers make
+			// sending it again safe), or a twin being stored (one earlier
+			// in the pipeline, or an earlier attempt of ours: again says
+			// which): asked again once it is.
+			again[i] = again[i] || !answered
 			lastErr[i] = err
 			retry = append(retry, i)
 			return
@@ -254,56 +238,22 @@ func (c *Conn) NewMessage(e events.Event, source string) *nats.Msg {
 	return m
 }
 
-// settle turns a publish outcome into a Result, looking up the stored
-// event when the server says the id is taken, and retrying a publish whose
-// outcome is unknown. retried says an earlier attempt may have stored it.
+// settle turns an answered publish (an acknowledgement, or err an API
+// error) into a Result: appended, a duplicate or a conflict (looking up
+// the event stored under the id when the server says it is taken), or
+// refused. retried says an earlier attempt may have stored it.
 func (c *Conn) settle(ctx context.Context, m *nats.Msg, ack *jetstream.PubAck, err error, retried bool) Result {
-	id := m.Header.Get(jetstream.MsgIDHeader)
 	var apiErr *jetstream.APIError
 	switch {
 	case err == nil && !ack.Duplicate:
-		return Result{ID: id, Status: Appended, Seq: ack.Sequence}
-	case err == nil && ack.Duplicate,
-		errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastSequence:
+		return Result{ID: m.Header.Get(jetstream.MsgIDHeader), Status: Appended, Seq: ack.Sequence}
+	case err == nil, errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastSequence:
 		return c.compare(ctx, m, retried)
-	case errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeDuplicateInProcess:
-		// A twin earlier in the same pipeline (a record given twice), or
-		// an earlier attempt of ours, is being stored: ask again once it
-		// is. Which of the two it was, retried already says.
-		return c.retry(ctx, m, err, retried)
-	case errors.As(err, &apiErr):
-		// The server refused the message for a reason of its own (limits,
-		// permissions): retrying would not help.
-		return Result{ID: id, Status: Failed, Err: fmt.Errorf("append %s: %w", id, err)}
 	}
-	// No answer: a timeout, a lost connection, a leader election. The
-	// headers make a retry safe.
-	return c.retry(ctx, m, err, true)
-}
-
-// retry publishes m again, backing off, until the server answers or ctx
-// ends. retried says an earlier attempt may have stored it; an attempt
-// that gets no answer makes it so.
-func (c *Conn) retry(ctx context.Context, m *nats.Msg, err error, retried bool) Result {
+	// The server refused the message for a reason of its own (limits,
+	// permissions): sending it again would not help.
 	id := m.Header.Get(jetstream.MsgIDHeader)
-	var apiErr *jetstream.APIError
-	backoff := 50 * time.Millisecond
-	for {
-		select {
-		case <-ctx.Done():
-			return Result{ID: id, Status: Failed, Err: fmt.Errorf("append %s: %w (last error: %v)", id, ctx.Err(), err)}
-		case <-time.After(backoff):
-		}
-		if backoff < 2*time.Second {
-			backoff *= 2
-		}
-		var ack *jetstream.PubAck
-		ack, err = c.js.PublishMsg(ctx, m)
-		if err == nil || errors.As(err, &apiErr) {
-			return c.settle(ctx, m, ack, err, retried)
-		}
-		retried = true
-	}
+	return Result{ID: id, Status: Failed, Err: fmt.Errorf("append %s: %w", id, err)}
 }
 
 // compare looks up the event stored under the id and tells a duplicate

@@ -5,40 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// TestOneAppendedPerID: of copies of one id reported appended at the same
-// sequence (each found its own stored event after a lost answer), the
-// first stays appended and the others are duplicates.
-func TestOneAppendedPerID(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		in   []Result
-		want string
-	}{
-		{"twins", []Result{{ID: "a", Status: Appended, Seq: 1}, {ID: "a", Status: Appended, Seq: 1}}, "appended duplicate"},
-		{"others between", []Result{{ID: "a", Status: Appended, Seq: 1}, {ID: "b", Status: Appended, Seq: 2}, {ID: "a", Status: Appended, Seq: 1}}, "appended appended duplicate"},
-		{"failed first", []Result{{ID: "a", Status: Failed}, {ID: "a", Status: Appended, Seq: 1}}, "failed appended"},
-		{"distinct", []Result{{ID: "a", Status: Appended, Seq: 1}, {ID: "b", Status: Appended, Seq: 2}}, "appended appended"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			oneAppendedPerID(tc.in)
-			var got []string
-			for _, r := range tc.in {
-				got = append(got, string(r.Status))
-			}
-			if strings.Join(got, " ") != tc.want {
-				t.Errorf("got %v, want %s", got, tc.want)
-			}
-		})
-	}
-}
 
 // TestUntilAnswered: a call that gets no answer is asked again until it
 // does; a stop says it was a stop (context.Canceled), which the commands

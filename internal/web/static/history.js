@@ -94,11 +94,12 @@ export function renderHistory(root, entries, v) {
   const textW = (n) => Math.ceil(n * 6.6) + 14;
   const widest = (xs) => Math.max(0, ...xs.map((t) => t.length));
   const ml = Math.min(Math.max(narrow ? 58 : 84, textW(widest(parties.map((p) => v.partyShort(p))))), Math.floor(W / 3));
-  const ends = numeric.map((p) => {
+  // Each numeric line's end label: the party and its last value.
+  const ends = new Map(numeric.map((p) => {
     const last = [...byParty.get(p)].reverse().find((e) => typeof e.value === 'number');
-    return `${v.partyShort(p)} ${fmtShort(last.value)}`;
-  });
-  const mr = Math.min(Math.max(narrow ? 64 : 96, textW(widest(ends))), Math.floor(W / 3));
+    return [p, `${v.partyShort(p)} ${fmtShort(last.value)}`];
+  }));
+  const mr = Math.min(Math.max(narrow ? 64 : 96, textW(widest([...ends.values()]))), Math.floor(W / 3));
   const hasNum = numeric.length > 0;
   const top = 8;
   const numTop = top;
@@ -120,7 +121,7 @@ export function renderHistory(root, entries, v) {
     g.push(svg('line', { class: 'grid', x1: xx, x2: xx, y1: top, y2: lanesBottom }));
     if (d % every === 0 && d < days) {
       // A history that spans years says which: "6 Dec" alone is ambiguous.
-      const label = multiYear ? `${fmtDay(dayKey(t), true)} ${new Date(t).getUTCFullYear()}` : fmtDay(dayKey(t), true);
+      const label = fmtDay(dayKey(t), true) + (multiYear ? ` ${new Date(t).getUTCFullYear()}` : '');
       g.push(svg('text', { class: 'axis', x: xx + 3, y: lanesBottom + 16 }, label));
     }
   }
@@ -188,8 +189,7 @@ export function renderHistory(root, entries, v) {
       }
       if (open) {
         d += ` H${xEnd}`;
-        const last = [...es].reverse().find((e) => typeof e.value === 'number');
-        labels.push({ y: lastY, p, text: `${v.partyShort(p)} ${fmtShort(last.value)}` });
+        labels.push({ y: lastY, p, text: ends.get(p) });
       }
       g.push(svg('path', { class: ['step', `p-${v.partyIndex(p) % 12}`], d: d.trim(), 'data-party': p }));
     }
