@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -70,6 +71,7 @@ func main() {
 		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("PARLEY_PUBLIC_URL"), "the `URL` readers reach the service at, for the feeds' links (or PARLEY_PUBLIC_URL; default: each request's host)")
 		fs.StringVar(&c.FeedTitle, "feed-title", os.Getenv("PARLEY_FEED_TITLE"), "`title` of the Atom and JSON feeds (or PARLEY_FEED_TITLE; default Parley)")
 		fs.StringVar(&c.FeedID, "feed-id", os.Getenv("PARLEY_FEED_ID"), "`URI` the feeds' ids start with, your own for each negotiation followed (or PARLEY_FEED_ID; default "+feed.DefaultIDPrefix+")")
+		fs.IntVar(&c.FeedMaxStreams, "feed-max-streams", envInt("PARLEY_FEED_MAX_STREAMS"), "live-feed `streams` served at once; past it a reader is asked to come back (or PARLEY_FEED_MAX_STREAMS; default "+strconv.Itoa(feed.DefaultMaxClients)+")")
 		fs.BoolVar(&c.PrivateReads, "private-reads", false, "require the API token for reads too")
 		fs.BoolVar(&c.WebhookAllowLoopback, "webhook-allow-loopback", false, "allow webhook deliveries to 127.0.0.1 (local testing)")
 	case "state", "history", "diff":
@@ -142,4 +144,19 @@ func main() {
 		fmt.Fprintf(os.Stderr, "projector %s: %v\n", cmd, err)
 		os.Exit(1)
 	}
+}
+
+// envInt is the whole number in the environment variable name, 0 when it
+// is unset; anything else ends the command, naming the variable.
+func envInt(name string) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		fmt.Fprintf(os.Stderr, "projector: %s=%q: not a whole number\n", name, v)
+		os.Exit(2)
+	}
+	return n
 }

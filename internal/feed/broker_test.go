@@ -2,9 +2,11 @@ package feed_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,21 +14,33 @@ import (
 
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/feed"
+	"github.com/parley-news/parley/internal/httpapi"
 	"github.com/parley-news/parley/internal/projections"
 )
 
 // TestClientCaps: past the global cap, and past the cap of one address,
-// a stream is answered 429; a closed stream frees its place.
+// a stream asked for as EventSource asks (Accept: text/event-stream) is
+// answered with one that says why and asks to be reopened later, since
+// EventSource gives up for good on a 429; any other request is answered
+// 429. Each is counted by its reason. A closed stream frees its place.
 func TestClientCaps(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		cfg  feed.Config
-		want string
+		name   string
+		cfg    feed.Config
+		want   string
+		reason string
 	}{
-		{"global", feed.Config{MaxClients: 3}, "too many feed clients"},
-		{"per address", feed.Config{MaxClientsPerAddr: 3, LimitLoopback: true}, "too many feed clients from this address"},
+		{"global", feed.Config{MaxClients: 3}, "too many feed clients", "full"},
+		{"per address", feed.Config{MaxClientsPerAddr: 3, LimitLoopback: true}, "too many feed clients from this address", "address"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			var mu sync.Mutex
+			refused := map[string]int{}
+			c.cfg.OnRefused = func(reason string) {
+				mu.Lock()
+				refused[reason]++
+				mu.Unlock()
+			}
 			h := newHarness(t, c.cfg, nil)
 			var open []*sseClient
 			for range 3 {
@@ -40,6 +54,13 @@ func TestClientCaps(t *testing.T) {
 			if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" || !strings.Contains(string(body), c.want) {
 				t.Errorf("fourth stream: %d %q %s", code, hdr.Get("Retry-After"), body)
 			}
+			code, hdr, body = get(t, h.URL+"/v1/feed", "Accept", "text/event-stream")
+			checkRetryStream(t, code, hdr, body, c.want)
+			mu.Lock()
+			if refused[c.reason] != 2 || len(refused) != 1 {
+				t.Errorf("refusals counted %v, want %s: 2", refused, c.reason)
+			}
+			mu.Unlock()
 			open[0].close()
 			waitFor(t, func() bool { return h.Broker.Stats().Streams == 2 })
 			s, code := openSSE(t, h.URL, "", "")
@@ -265,7 +286,28 @@ func TestClosedBrokerAsksToReconnect(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" || !strings.HasPrefix(string(body), "retry: 5000\n") {
-		t.Errorf("GET /v1/feed while closing: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	checkRetryStream(t, resp.StatusCode, resp.Header, body, "feed closed")
+}
+
+// checkRetryStream checks an answer of httpapi.RetryStream: 200, an event
+// stream that asks to be reopened in 5 to 10 s (as Retry-After says too)
+// and carries why in an event of its own.
+func checkRetryStream(t *testing.T, code int, hdr http.Header, body []byte, why string) {
+	t.Helper()
+	var ms int64
+	var ev struct {
+		Error   string `json:"error"`
+		RetryMS int64  `json:"retry_ms"`
+	}
+	_, err := fmt.Sscanf(string(body), "retry: %d\nevent: "+httpapi.UnavailableEvent+"\n", &ms)
+	_, data, _ := strings.Cut(string(body), "\ndata: ")
+	data, _, _ = strings.Cut(data, "\n")
+	if err == nil {
+		err = json.Unmarshal([]byte(data), &ev)
+	}
+	after, _ := strconv.ParseInt(hdr.Get("Retry-After"), 10, 64)
+	if code != 200 || hdr.Get("Content-Type") != "text/event-stream" || err != nil ||
+		ms < 5000 || ms >= 10000 || ev.RetryMS != ms || ev.Error != why || after != (ms+999)/1000 {
+		t.Errorf("want a stream that asks to be reopened (%s), got %d %s (Retry-After %q) %q: %v", why, code, hdr.Get("Content-Type"), hdr.Get("Retry-After"), body, err)
 	}
 }

@@ -61,6 +61,9 @@ type Config struct {
 	// called under the broker's lock and must return at once.
 	OnStreams    func(n int)
 	OnSlowClient func()
+	// OnRefused, when set, is told each stream not admitted, and why:
+	// "full" (MaxClients), "address" (MaxClientsPerAddr) or "closed".
+	OnRefused func(reason string)
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -116,6 +119,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.OnSlowClient == nil {
 		c.OnSlowClient = func() {}
+	}
+	if c.OnRefused == nil {
+		c.OnRefused = func(string) {}
 	}
 }
 

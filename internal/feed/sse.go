@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parley-news/parley/internal/httpapi"
@@ -45,13 +46,19 @@ func (b *Broker) serveSSE(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := b.admit(remoteHost(r.RemoteAddr), f)
-	if errors.Is(err, ErrClosed) {
-		// Shutting down: come back (to this replica once restarted, or
-		// another), rather than a 503 EventSource would never retry.
+	if err != nil {
+		b.cfg.OnRefused(refusal(err))
+	}
+	switch {
+	case errors.Is(err, ErrClosed) || err != nil && acceptsStream(r):
+		// Shutting down, or full: come back (to this replica once
+		// restarted, or another, or once a place is free), rather than a
+		// 503 or 429 on which EventSource would give up for good.
 		httpapi.RetryStream(w, err.Error())
 		return
-	}
-	if err != nil {
+	case err != nil:
+		// A client that did not ask for an event stream (a script, curl)
+		// reads the status.
 		w.Header().Set("Retry-After", "5")
 		writeProblem(w, http.StatusTooManyRequests, err.Error(), "")
 		return
@@ -60,6 +67,23 @@ func (b *Broker) serveSSE(w http.ResponseWriter, r *http.Request) {
 	b.hookShutdown(r)
 	s := &sseStream{b: b, c: c, w: w, rc: http.NewResponseController(w), ctx: r.Context(), method: r.Method, last: after}
 	s.serve(resume)
+}
+
+// acceptsStream says whether the request asked for an event stream, as
+// EventSource always does.
+func acceptsStream(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+// refusal is the reason label of a stream not admitted.
+func refusal(err error) string {
+	switch {
+	case errors.Is(err, ErrClosed):
+		return "closed"
+	case errors.Is(err, ErrTooManyFromAddr):
+		return "address"
+	}
+	return "full"
 }
 
 // sseStream is one client's stream, run by its handler.

@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
-	"strings"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -261,18 +263,39 @@ func Starting() http.Handler {
 	return mux
 }
 
-// RetryStream answers an SSE request that cannot be served yet (the
-// service starting or stopping) with an empty stream that asks to be
-// opened again in 5 s. A browser's EventSource gives up for good on any
-// status but 200, so a 503 would stop a live blog until someone reloads
-// it; a stream that ends is reopened, with its Last-Event-ID.
+// RetryStream answers an SSE request that cannot be served now (the
+// service starting or stopping, or as many streams open as it serves)
+// with a stream that says why and ends, asking to be opened again in 5 to
+// 10 s. A browser's EventSource gives up for good on any status but 200,
+// so a 503 or a 429 would stop a live blog until someone reloads it; a
+// stream that ends is reopened, with its Last-Event-ID. The delay is
+// spread so that thousands of readers turned away at once do not all
+// come back at once.
+//
+// The reason goes out as an event named UnavailableEvent, which no
+// vocabulary's event type can be named (they have no colon), with
+// {"error": why, "retry_ms": delay} as its data: a page can say why it
+// is not live, and readers that listen only for developments ignore it.
 func RetryStream(w http.ResponseWriter, why string) {
+	delay := retryBase + rand.N(retryBase)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Retry-After", "5")
+	w.Header().Set("Retry-After", strconv.Itoa(int((delay+time.Second-1)/time.Second)))
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, "retry: 5000\n: %s; reconnect\n\n", strings.ReplaceAll(why, "\n", " "))
+	ms := delay.Milliseconds()
+	data, _ := json.Marshal(struct {
+		Error   string `json:"error"`
+		RetryMS int64  `json:"retry_ms"`
+	}{why, ms})
+	fmt.Fprintf(w, "retry: %d\nevent: %s\ndata: %s\n\n", ms, UnavailableEvent, data)
 }
+
+// UnavailableEvent names the event of a stream that RetryStream answers.
+const UnavailableEvent = "parley:unavailable"
+
+// retryBase is the least a turned-away stream is asked to wait; it waits
+// up to twice that.
+const retryBase = 5 * time.Second
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "time": time.Now().UTC()})

@@ -69,6 +69,12 @@ var (
 	SSEDropped = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "parley_sse_slow_disconnects_total", Help: "Live-feed clients disconnected for falling behind.",
 	})
+	// SSERefused counts streams not admitted, by reason (full, address,
+	// closed): most are answered 200 with a stream that asks to be
+	// reopened later, which the request durations' codes do not show.
+	SSERefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_sse_refused_total", Help: "Live-feed streams turned away, by reason (full, address, closed).",
+	}, []string{"reason"})
 
 	// Deliveries counts webhook delivery attempts by subscription and
 	// outcome (ok, failed, dead).
@@ -85,7 +91,7 @@ var (
 
 func init() {
 	Registry.MustRegister(Records, Applied, Skipped, Checkpoint, Lag, NATSConnected, BatchSeconds, RebuildDone, RebuildTotal,
-		SSEClients, SSEDropped, Deliveries, RequestSeconds,
+		SSEClients, SSEDropped, SSERefused, Deliveries, RequestSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

@@ -16,10 +16,12 @@ func mountFeeds(ctx context.Context, p *parts) (func(uint64, []*projections.Deve
 		Logger:       p.log,
 		OnStreams:    func(n int) { metrics.SSEClients.Set(float64(n)) },
 		OnSlowClient: metrics.SSEDropped.Inc,
+		OnRefused:    func(reason string) { metrics.SSERefused.WithLabelValues(reason).Inc() },
 		LastSeq:      p.conn.LastSeq,
 		BaseURL:      p.cfg.PublicURL,
 		Title:        p.cfg.FeedTitle,
 		IDPrefix:     p.cfg.FeedID,
+		MaxClients:   p.cfg.FeedMaxStreams,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("feeds: %w", err)

@@ -65,6 +65,10 @@ type Config struct {
 	// negotiations need different ids, or a reader that takes both mixes
 	// them up.
 	FeedTitle, FeedID string
+	// FeedMaxStreams caps the live-feed (SSE) streams served at once (0
+	// means feed.DefaultMaxClients); past it, a reader is asked to come
+	// back in a few seconds.
+	FeedMaxStreams int
 	// PrivateReads makes the read API (/v1/ GETs, feeds included) require
 	// the APIToken too. The page, /healthz, /readyz and /metrics stay open.
 	PrivateReads bool
@@ -110,6 +114,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.FeedID); err != nil || u.Scheme == "" {
 			return fmt.Errorf("feed id %q: not a URI (want one such as tag:newsroom.example,2026:trade-talks:)", c.FeedID)
 		}
+	}
+	if c.FeedMaxStreams < 0 {
+		return fmt.Errorf("feed max streams %d: negative (-feed-max-streams)", c.FeedMaxStreams)
 	}
 	if c.PrivateReads && c.APIToken == "" {
 		// Without a token the reads would stay open, silently.

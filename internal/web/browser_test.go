@@ -662,6 +662,34 @@ func TestBrowser(t *testing.T) {
 		b.mustWait(t, "live", `document.getElementById("live").dataset.state === "live"`, 5*time.Second)
 	})
 
+	t.Run("live feed while the server is full", func(t *testing.T) {
+		// A server that serves one stream, held by another reader: the
+		// page says why it is not live, and is live once a place is free.
+		full, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Seed: true, FeedMaxStreams: 1, Out: io.Discard})
+		if err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		defer full.Close()
+		req, _ := http.NewRequestWithContext(ctx, "GET", full.HTTPURL+"/v1/feed", nil)
+		req.Header.Set("Accept", "text/event-stream")
+		other, err := http.DefaultClient.Do(req)
+		if err != nil || other.StatusCode != 200 {
+			t.Fatalf("the other reader's stream: %v %v", err, other)
+		}
+		b.do(t, chromedp.Navigate(full.HTTPURL+"/"))
+		b.mustWait(t, "the record", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
+		b.mustWait(t, "paused, with the server's reason", `document.getElementById("live").dataset.state === "off" && document.getElementById("live").textContent.includes("too many feed clients")`, 5*time.Second)
+		// Asked again after 5 to 10 s, and still full: still paused,
+		// never shown live in between.
+		if b.wait(t, `document.getElementById("live").dataset.state === "live"`, 11*time.Second) {
+			t.Fatal("the page said it was live while the server turned it away")
+		}
+		other.Body.Close()
+		b.mustWait(t, "live once a place is free", `document.getElementById("live").dataset.state === "live"`, 12*time.Second)
+		ingest(t, full.HTTPURL, `{"id":"once-live","type":"statement","occurred_at":"2025-11-30","title":"Once live","sources":[{"outlet":"Test"}]}`)
+		b.mustWait(t, "a live event", q("#ev-once-live")+" !== null", 5*time.Second)
+	})
+
 	t.Run("an empty record", func(t *testing.T) {
 		empty, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard})
 		if err != nil {

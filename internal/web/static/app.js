@@ -15,6 +15,8 @@ const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const PLAY_MS = 700;
 const FRESH_MS = 4000;
 const REFRESH_MS = 120;
+// How long an opened feed must stay open before the page says it is live.
+const OPEN_SETTLE_MS = 250;
 const REFRESH_GAP_MS = 500;
 
 const S = {
@@ -394,17 +396,36 @@ function setLive(state, text) {
 function connectFeed() {
   feed = new EventSource(lastId ? `/v1/feed?last_event_id=${encodeURIComponent(lastId)}` : '/v1/feed');
   const es = feed;
+  // A server that cannot serve the stream now (starting, stopping, or as
+  // many readers as it serves) answers with one that says why and ends;
+  // EventSource opens it again when the server asks. Its reason comes
+  // right after the open, so the page waits a moment before it says it
+  // is live, and reloads only then: readers turned away neither see
+  // "Live" nor read the state again each time they are.
+  let turnedAway = '';
   es.addEventListener('open', () => {
-    setLive('live', 'Live');
-    backoff = 1000;
-    if (!lastId) {
-      S.reload = true;
-      scheduleRefresh();
-    }
+    turnedAway = '';
+    setTimeout(() => {
+      if (turnedAway || es.readyState !== EventSource.OPEN || feed !== es) return;
+      setLive('live', 'Live');
+      backoff = 1000;
+      if (!lastId) {
+        S.reload = true;
+        scheduleRefresh();
+      }
+    }, OPEN_SETTLE_MS);
+  });
+  es.addEventListener('parley:unavailable', (m) => {
+    let why = 'the server is busy';
+    try {
+      why = JSON.parse(m.data).error || why;
+    } catch (_) {}
+    turnedAway = `Live updates paused (${why}); retrying`;
+    setLive('off', turnedAway);
   });
   es.addEventListener('error', async () => {
     if (es.readyState !== EventSource.CLOSED) {
-      setLive('reconnecting', 'Reconnecting…');
+      if (!turnedAway) setLive('reconnecting', 'Reconnecting…');
       return;
     }
     es.close();
