@@ -161,7 +161,30 @@ func recordResult(rec events.Record) RecordResult {
 // Appender is the stream as ingest uses it.
 type Appender interface {
 	Append(ctx context.Context, evs []events.Event, source string) []stream.Result
-	Exists(ctx context.Context, id string) (bool, error)
+	// Stored is the event stored under id, and whether there is one.
+	Stored(ctx context.Context, id string) (events.Event, bool, error)
+}
+
+// amendTarget is what a correction or retraction needs to know of the
+// event it names: its type, and the event it amends in turn, if any.
+type amendTarget struct {
+	typ, of string
+}
+
+// refusal says why the event cannot be amended: it is itself a
+// correction or retraction, which the projector leaves without effect
+// when named (one correction of another would leave it unclear which
+// version of the original stands).
+func (t amendTarget) refusal() string {
+	return fmt.Sprintf("itself a %s, of %s: a correction or retraction names the original event (%s)", t.typ, t.of, t.of)
+}
+
+// reject is rr, rejected for its corrects field, naming the event c.
+func reject(name string, rec events.Record, rr RecordResult, c, reason string) RecordResult {
+	fe := events.FieldError{Field: "corrects", Value: c, Reason: reason, Line: rec.Line}
+	re := &events.RecordError{File: name, Line: rec.Line, Record: rec.Index, ID: rec.Event.ID, Fields: []events.FieldError{fe}}
+	rr.Status, rr.Errors, rr.Error = Rejected, re.Fields, re.Error()
+	return rr
 }
 
 var (
@@ -229,7 +252,7 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 		batch = 1000
 	}
 	// ids seen in this input, for corrections of events earlier in it.
-	known := map[string]bool{}
+	known := map[string]amendTarget{}
 	// When only checking, the first record of each id and its event, to
 	// tell a repeated id as the stream would: a duplicate if the event is
 	// the same, else a conflict.
@@ -303,34 +326,42 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 			res.Records = append(res.Records, rr)
 			continue
 		}
-		if c := rec.Event.Corrects; c != "" && !known[c] && in.Stream != nil {
-			// The event corrected may be in this batch, not yet appended.
-			if err := flush(); err != nil {
-				return res, err
-			}
-			var ok bool
-			var lookErr error
-			err := in.await(ctx, name, func(ctx context.Context) { ok, lookErr = in.Stream.Exists(ctx, c) })
-			if err == nil {
-				err = lookErr
-			}
-			if err != nil {
-				// Read but not appended: reported, so that the counts
-				// cover every record read.
-				rr.Status, rr.Error = Failed, fmt.Sprintf("not appended: looking up %s, which it corrects: %v", c, err)
-				res.Records = append(res.Records, rr)
-				return res, fmt.Errorf("record %d: look up %s: %w", rec.Index, c, err)
-			}
-			if !ok {
-				fe := events.FieldError{Field: "corrects", Value: c, Reason: "no event with this id in the record", Line: rec.Line}
-				re := &events.RecordError{File: name, Line: rec.Line, Record: rec.Index, ID: rec.Event.ID, Fields: []events.FieldError{fe}}
-				rr.Status, rr.Errors, rr.Error = Rejected, re.Fields, re.Error()
+		if c := rec.Event.Corrects; c != "" {
+			t, ok := known[c]
+			if !ok && in.Stream != nil {
+				// The event corrected may be in this batch, not yet appended.
+				if err := flush(); err != nil {
+					return res, err
+				}
+				var lookErr error
+				err := in.await(ctx, name, func(ctx context.Context) {
+					var stored events.Event
+					stored, ok, lookErr = in.Stream.Stored(ctx, c)
+					t = amendTarget{stored.Type, stored.Corrects}
+				})
+				if err == nil {
+					err = lookErr
+				}
+				if err != nil {
+					// Read but not appended: reported, so that the counts
+					// cover every record read.
+					rr.Status, rr.Error = Failed, fmt.Sprintf("not appended: looking up %s, which it corrects: %v", c, err)
+					res.Records = append(res.Records, rr)
+					return res, fmt.Errorf("record %d: look up %s: %w", rec.Index, c, err)
+				}
+				if !ok {
+					res.Records = append(res.Records, reject(name, rec, rr, c, "no event with this id in the record"))
+					early[c] = append(early[c], len(res.Records)-1)
+					continue
+				}
+			} else if !ok {
 				early[c] = append(early[c], len(res.Records))
-				res.Records = append(res.Records, rr)
+			}
+			if ok && t.of != "" {
+				// The projector would leave it without effect.
+				res.Records = append(res.Records, reject(name, rec, rr, c, t.refusal()))
 				continue
 			}
-		} else if c != "" && !known[c] {
-			early[c] = append(early[c], len(res.Records))
 		}
 		for _, i := range early[rec.Event.ID] {
 			forwards = append(forwards, forward{i, rec.Index, rec.Event.ID})
@@ -349,7 +380,7 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 			}
 			first[rec.Event.ID] = seen{rec.Index, b}
 		}
-		known[rec.Event.ID] = true
+		known[rec.Event.ID] = amendTarget{rec.Event.Type, rec.Event.Corrects}
 		res.Records = append(res.Records, rr)
 		pending = append(pending, len(res.Records)-1)
 		evs = append(evs, rec.Event)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -140,6 +141,79 @@ func TestCorrectionBeforeItsEvent(t *testing.T) {
 	}
 	if e := res.Records[0].Error; !strings.Contains(e, "no event with this id in the record; it comes later in this input, in record 2") {
 		t.Errorf("appending, the refusal does not say where the event is: %s", e)
+	}
+}
+
+// TestAmendingACorrection: a correction or retraction that names another
+// correction or retraction, which the projector would leave without
+// effect, is refused and told to name the original event, whether the
+// one it names is earlier in the same input (checking or appending) or
+// already in the record (a later input).
+func TestAmendingACorrection(t *testing.T) {
+	const (
+		target = `{"id":"target","type":"statement","occurred_at":"2025-11-21","title":"Target","sources":[{"outlet":"AP"}]}`
+		fix    = `{"id":"fix","type":"correction","occurred_at":"2025-11-22","title":"Fix","corrects":"target","amend":{"title":"Fixed"},"sources":[{"outlet":"AP"}]}`
+		pull   = `{"id":"pull","type":"retraction","occurred_at":"2025-11-23","title":"Pulled","corrects":"target","sources":[{"outlet":"AP"}]}`
+	)
+	amending := func(id, names, typ string) string {
+		if typ == "retraction" {
+			return `{"id":"` + id + `","type":"retraction","occurred_at":"2025-11-24","title":"Un-fix","corrects":"` + names + `","sources":[{"outlet":"AP"}]}`
+		}
+		return `{"id":"` + id + `","type":"correction","occurred_at":"2025-11-24","title":"Re-fix","corrects":"` + names + `","amend":{"title":"Fixed again"},"sources":[{"outlet":"AP"}]}`
+	}
+	for _, c := range []struct {
+		name  string
+		first string // appended first, in an input of its own ("" for none)
+		input []string
+		want  []string // each record's status
+		why   string   // the refusal, when there is one
+	}{
+		{"a correction of a correction, in the same input", "", []string{target, fix, amending("fix2", "fix", "correction")},
+			[]string{ingest.Appended, ingest.Appended, ingest.Rejected}, `corrects "fix": itself a correction, of target: a correction or retraction names the original event (target)`},
+		{"a retraction of a correction, in the same input", "", []string{target, fix, amending("unfix", "fix", "retraction")},
+			[]string{ingest.Appended, ingest.Appended, ingest.Rejected}, `corrects "fix": itself a correction, of target`},
+		{"a correction of a retraction, in the record", target + "\n" + pull, []string{amending("fix-pull", "pull", "correction")},
+			[]string{ingest.Rejected}, `corrects "pull": itself a retraction, of target: a correction or retraction names the original event (target)`},
+		{"a correction of a correction, in the record", target + "\n" + fix, []string{amending("fix2", "fix", "correction")},
+			[]string{ingest.Rejected}, `corrects "fix": itself a correction, of target`},
+		{"a correction of the original, in the record", target + "\n" + fix, []string{amending("fix2", "target", "correction")},
+			[]string{ingest.Appended}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, appending := range []bool{false, true} {
+				ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}
+				want := slices.Clone(c.want)
+				if appending {
+					ing.Stream = natstest.Conn(t, natstest.Server(t))
+					if c.first != "" {
+						if res, err := ing.Ingest(context.Background(), "first.ndjson", strings.NewReader(c.first), events.NDJSON); err != nil || !res.OK() {
+							t.Fatalf("first input: %v %+v", err, res)
+						}
+					}
+				} else {
+					if c.first != "" {
+						continue // checking alone cannot see the record
+					}
+					for i, w := range want {
+						if w == ingest.Appended {
+							want[i] = ingest.Valid
+						}
+					}
+				}
+				res, err := ing.Ingest(context.Background(), "in.ndjson", strings.NewReader(strings.Join(c.input, "\n")), events.NDJSON)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, rr := range res.Records {
+					if rr.Status != want[i] {
+						t.Errorf("appending %v, record %d: %s %s, want %s", appending, rr.Record, rr.Status, rr.Error, want[i])
+					}
+					if rr.Status == ingest.Rejected && !strings.Contains(rr.Error, c.why) {
+						t.Errorf("appending %v, record %d: %s, want it to say %s", appending, rr.Record, rr.Error, c.why)
+					}
+				}
+			}
+		})
 	}
 }
 

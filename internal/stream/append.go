@@ -276,16 +276,23 @@ func (c *Conn) compare(ctx context.Context, m *nats.Msg, retried bool) Result {
 	return Result{ID: id, Status: Duplicate, Seq: stored.Sequence}
 }
 
-// Exists reports whether an event with the id is stored.
-func (c *Conn) Exists(ctx context.Context, id string) (bool, error) {
-	_, err := c.lastFor(ctx, Subject(id))
+// Stored returns the event stored under id, and whether there is one (a
+// message there that is not an event counts as none).
+func (c *Conn) Stored(ctx context.Context, id string) (events.Event, bool, error) {
+	m, err := c.lastFor(ctx, Subject(id))
 	switch {
-	case err == nil:
-		return true, nil
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return false, nil
+		return events.Event{}, false, nil
+	case err != nil:
+		return events.Event{}, false, fmt.Errorf("look up %s: %w", id, err)
 	}
-	return false, fmt.Errorf("look up %s: %w", id, err)
+	e, err := events.Unwrap(m.Data)
+	if err != nil {
+		// Not an event the projector can apply (it skips the message),
+		// so not one that can be corrected.
+		return events.Event{}, false, nil
+	}
+	return e, true, nil
 }
 
 // lookupTimeout bounds one try of a look-up: a request sent to a server

@@ -76,7 +76,7 @@ func TestAppendCancelledKeepsOneResultPerEvent(t *testing.T) {
 		if r.Status != stream.Failed || !errors.Is(r.Err, context.Canceled) {
 			t.Fatalf("%s: %s %v, want failed: context canceled", r.ID, r.Status, r.Err)
 		}
-		if ok, err := conn.Exists(ctx, r.ID); err != nil || ok {
+		if _, ok, err := conn.Stored(ctx, r.ID); err != nil || ok {
 			t.Fatalf("%s reported failed but stored (%v)", r.ID, err)
 		}
 	}

@@ -40,8 +40,9 @@ func TestAppendOnceAndConflict(t *testing.T) {
 		t.Errorf("stream holds %d messages, want 2", last)
 	}
 	for id, want := range map[string]bool{"a": true, "zzz": false} {
-		if got, err := conn.Exists(ctx, id); err != nil || got != want {
-			t.Errorf("Exists(%s) = %v, %v; want %v", id, got, err, want)
+		e, got, err := conn.Stored(ctx, id)
+		if err != nil || got != want || got && e.ID != id {
+			t.Errorf("Stored(%s) = %s, %v, %v; want %v", id, e.ID, got, err, want)
 		}
 	}
 }
