@@ -50,7 +50,11 @@ Flags:
 	fs.StringVar(&c.APIToken, "api-token", os.Getenv("PARLEY_API_TOKEN"), "bearer `token` required to post (serve; or PARLEY_API_TOKEN)")
 	fs.Int64Var(&c.MaxBody, "max-body", 8<<20, "largest body in `bytes` (serve)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
-	fs.Parse(args)
+	files := parseInterspersed(fs, args)
+	if serve && len(files) > 0 {
+		fmt.Fprintf(os.Stderr, "ingest serve: unexpected argument %q: serve reads no files\n", files[0])
+		os.Exit(2)
+	}
 	if err := service.CheckLogFormat(*logFormat); err != nil {
 		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
 		os.Exit(2)
@@ -65,12 +69,33 @@ Flags:
 		}
 		return
 	}
-	ok, err := service.IngestFiles(ctx, c, fs.Args(), os.Stdin, os.Stdout, os.Stderr)
+	ok, err := service.IngestFiles(ctx, c, files, os.Stdin, os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
 		os.Exit(2)
 	}
 	if !ok {
 		os.Exit(1)
+	}
+}
+
+// parseInterspersed parses the flags in args wherever they are, and
+// returns the other arguments, the files, in order: "ingest new.yaml
+// -check" checks, where flag.Parse alone would stop at the file and take
+// -check for a file name, after appending new.yaml. "-" is a file
+// (stdin); after "--" everything is.
+func parseInterspersed(fs *flag.FlagSet, args []string) []string {
+	var files []string
+	for {
+		fs.Parse(args)
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(files, rest...)
+		}
+		if len(rest) == 0 {
+			return files
+		}
+		files = append(files, rest[0])
+		args = rest[1:]
 	}
 }
