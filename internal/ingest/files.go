@@ -17,7 +17,8 @@ import (
 // Files ingests each named file in turn ("-" is stdin), printing one line
 // per file with its counts to out and one line per rejected or failed
 // record to errOut. It reports whether every record of every file went in;
-// an error means a file could not be read at all or the stream failed.
+// an error means a file could not be read at all (the others are still
+// ingested) or the stream failed.
 //
 // A folder stands for the event files in it (.yaml, .yml, .json, .ndjson,
 // .jsonl, or links to such files), not hidden ones nor those in its
@@ -34,10 +35,11 @@ func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, 
 			fmt.Fprintf(errOut, "(ids were checked against %s)\n", in.VocabularyName)
 		}
 	}()
+	var failed []error // inputs that could not be read at all
 	names, err := expandFolders(names)
 	if err != nil {
 		fmt.Fprintln(errOut, err)
-		ok = false
+		failed = append(failed, err)
 	}
 	for i, name := range names {
 		res, err := in.file(ctx, name, stdin)
@@ -67,11 +69,15 @@ func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, 
 				}
 				return false, err
 			}
+			failed = append(failed, fmt.Errorf("%s: %w", name, err))
 			continue
 		}
 		Print(res, out, errOut)
 		missed = missed || res.missesVocabulary()
 		ok = ok && res.OK()
+	}
+	if len(failed) > 0 {
+		return false, fmt.Errorf("%d input(s) could not be read: %w", len(failed), errors.Join(failed...))
 	}
 	return ok, nil
 }
@@ -218,7 +224,7 @@ func expandFolders(names []string) ([]string, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue
 		}
-		n := len(out)
+		n, bad := len(out), len(errs)
 		for _, e := range entries { // ReadDir sorts by name
 			if strings.HasPrefix(e.Name(), ".") || events.FormatOf(e.Name()) == events.Auto {
 				continue // hidden (an editor's or a copy's leftovers), or not events
@@ -226,11 +232,17 @@ func expandFolders(names []string) ([]string, error) {
 			p := filepath.Join(name, e.Name())
 			// A link to a file counts as the file (a mounted volume of
 			// links, a folder of ln -s).
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			fi, err := os.Stat(p)
+			switch {
+			case err != nil:
+				// A link to nothing: a file of the timeline gone missing,
+				// said rather than left out in silence.
+				errs = append(errs, fmt.Errorf("%s: %w", p, err))
+			case fi.Mode().IsRegular():
 				out = append(out, p)
 			}
 		}
-		if len(out) == n {
+		if len(out) == n && len(errs) == bad {
 			errs = append(errs, fmt.Errorf("%s: a folder with no event files (.yaml, .yml, .json, .ndjson, .jsonl) in it", name))
 		}
 	}

@@ -254,12 +254,23 @@ func TestFilesTakesAFolder(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "._01-a.json"), []byte{0, 5, 22, 7}, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A link to nothing (a corrections file gone missing) is said, not
+	// left out in silence, and so is a file that is not there.
+	if err := os.Symlink(filepath.Join(t.TempDir(), "gone.ndjson"), filepath.Join(dir, "06-gone.ndjson")); err != nil {
+		t.Fatal(err)
+	}
 	empty := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
 	var out, errOut bytes.Buffer
 	ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}
-	ok, err := ing.Files(context.Background(), []string{dir, empty}, nil, &out, &errOut)
-	if err != nil || ok {
-		t.Fatalf("ok %v, err %v: want not ok (an empty folder), no error", ok, err)
+	ok, err := ing.Files(context.Background(), []string{dir, empty, missing}, nil, &out, &errOut)
+	if err == nil || ok {
+		t.Fatalf("ok %v, err %v: want an error (inputs that could not be read), the other files ingested", ok, err)
+	}
+	for _, want := range []string{"06-gone.ndjson", empty + ": a folder with no event files", missing} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %s: %v", want, err)
+		}
 	}
 	want := fmt.Sprintf("%s: 1 valid, 0 duplicate, 0 rejected\n%s: 1 valid, 0 duplicate, 0 rejected\n%s: 1 valid, 0 duplicate, 0 rejected\n%s: 1 valid, 0 duplicate, 0 rejected\n",
 		filepath.Join(dir, "01-a.json"), filepath.Join(dir, "02-b.ndjson"), filepath.Join(dir, "03-c.yaml"), filepath.Join(dir, "05-e.ndjson"))
