@@ -558,10 +558,34 @@ func jsonField(t reflect.Type, k string) (reflect.Type, bool) {
 }
 
 func join(path, k string) string {
+	k = shortKey(k)
 	if path == "" {
 		return k
 	}
 	return path + "." + k
+}
+
+// shortKey is a key as an error names it: an unknown one may be anything
+// a sender wrote, and a 500 KB key would be echoed into every answer and
+// log line that names it.
+func shortKey(k string) string {
+	const max = 64
+	if len(k) <= max {
+		return k
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(k[cut]) {
+		cut--
+	}
+	return k[:cut] + "…"
+}
+
+// IsField reports whether name is a top-level field of an event: what a
+// count of refusals by field may use as a label, where an unknown field's
+// name, any text a sender wrote, may not.
+func IsField(name string) bool {
+	_, ok := jsonField(reflect.TypeFor[Event](), name)
+	return ok
 }
 
 // JSONFieldError turns an error of encoding/json decoding b into a field
@@ -578,7 +602,7 @@ func JSONFieldError(err error, b []byte) FieldError {
 		return syntaxError(err, b, 0).Fields[0]
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return FieldError{Field: f, Reason: "unknown field"}
+		return FieldError{Field: shortKey(f), Reason: "unknown field"}
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return FieldError{Line: lineAt(b, len(b)), Reason: "truncated JSON"}
 	}

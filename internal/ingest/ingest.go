@@ -99,6 +99,11 @@ func (res *Result) countFrom(from int) {
 				// so that the series stay few.
 				field, _, _ = strings.Cut(rr.Errors[0].Field, "[")
 				field, _, _ = strings.Cut(field, ".")
+				if !events.IsField(field) {
+					// An unknown field's name is whatever the sender
+					// wrote: one series each would grow without end.
+					field = "other"
+				}
 			}
 		}
 		if !res.Checked {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/parley-news/parley/internal/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"os"
 	"path/filepath"
 	"slices"
@@ -329,5 +332,48 @@ func TestTwinsAcrossBatchesAppendedOnce(t *testing.T) {
 				t.Errorf("statuses %v, counts %+v: want the second twin a duplicate", got, res)
 			}
 		})
+	}
+}
+
+// TestRefusalsCountedByKnownFields: refusals are counted by the top-level
+// field at fault, and one for a field the schema lacks under "other": the
+// name of an unknown field is whatever a sender wrote, and a series for
+// each would grow without end.
+func TestRefusalsCountedByKnownFields(t *testing.T) {
+	in := strings.Join([]string{
+		`{"id":"odd-key","type":"statement","occurred_at":"2025-11-21","title":"T","sources":[{"outlet":"AP"}],"zz-sender-key-1":1}`,
+		`{"id":"bad-date","type":"statement","occurred_at":"2025-13-01","title":"T","sources":[{"outlet":"AP"}]}`,
+	}, "\n")
+	count := func(field string) float64 {
+		var m dto.Metric
+		if err := metrics.Records.WithLabelValues(ingest.Rejected, field).Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetCounter().GetValue()
+	}
+	other, date := count("other"), count("occurred_at")
+	ing := &ingest.Ingester{Stream: natstest.Conn(t, natstest.Server(t)), Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}
+	if _, err := ing.Ingest(context.Background(), "in.ndjson", strings.NewReader(in), events.NDJSON); err != nil {
+		t.Fatal(err)
+	}
+	if got := count("other") - other; got != 1 {
+		t.Errorf("unknown field counted %v times under other, want 1", got)
+	}
+	if got := count("occurred_at") - date; got != 1 {
+		t.Errorf("bad date counted %v times under occurred_at, want 1", got)
+	}
+	ch := make(chan prometheus.Metric, 1000)
+	metrics.Records.Collect(ch)
+	close(ch)
+	for m := range ch {
+		var d dto.Metric
+		if err := m.Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range d.GetLabel() {
+			if strings.Contains(l.GetValue(), "zz-sender-key") {
+				t.Errorf("a series is labelled with the sender's key: %v", d.GetLabel())
+			}
+		}
 	}
 }
