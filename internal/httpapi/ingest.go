@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -36,8 +37,20 @@ type Ingest struct {
 	// DefaultAppendTimeout. Past it the records not appended are failed
 	// and the answer is 503.
 	AppendTimeout time.Duration
-	Logger        *slog.Logger
+	// MaxRecords bounds the records of one body; 0 means
+	// DefaultMaxRecords. A body of more is refused whole (413).
+	MaxRecords int
+	Logger     *slog.Logger
 }
+
+// DefaultMaxRecords is how many records one body may hold: more than a
+// burst of news, and a bound on the answer, whose result per record
+// would otherwise grow about 170 times a body of empty records.
+const DefaultMaxRecords = 10_000
+
+// loggedRefusals is how many refused records of one body are logged one
+// by one; the rest are counted in one line.
+const loggedRefusals = 10
 
 // DefaultAppendTimeout is how long a post waits for an unreachable stream
 // before it answers 503: a client that waits longer has long given up.
@@ -76,6 +89,15 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
+	for name := range r.URL.Query() {
+		// A guess such as ?dry_run=1 would otherwise append for real.
+		writeJSON(w, http.StatusBadRequest, Problem{Error: fmt.Sprintf("parameter %s: POST /v1/events takes no parameters (to check records without appending them: ingest -check FILE)", quote(name)), Param: name})
+		return
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		writeJSON(w, http.StatusUnsupportedMediaType, Problem{Error: fmt.Sprintf("Content-Encoding %q not accepted: send the body uncompressed", ce)})
+		return
+	}
 	format, err := bodyFormat(r.Header.Get("Content-Type"))
 	if err != nil {
 		writeJSON(w, http.StatusUnsupportedMediaType, Problem{Error: err.Error()})
@@ -89,8 +111,21 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &tooBig):
 		writeJSON(w, http.StatusRequestEntityTooLarge, Problem{Error: fmt.Sprintf("body larger than %d bytes: split it into batches", max)})
 		return
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// Not a bad body: a slow one, which the same request sent again,
+		// or in smaller batches, gets through.
+		writeJSON(w, http.StatusRequestTimeout, Problem{Error: "the body did not arrive within the server's read timeout: nothing was appended; send it again, or in smaller batches"})
+		return
 	case err != nil:
 		writeJSON(w, http.StatusBadRequest, Problem{Error: "read body: " + err.Error()})
+		return
+	}
+	maxRecords := h.MaxRecords
+	if maxRecords <= 0 {
+		maxRecords = DefaultMaxRecords
+	}
+	if n := h.countRecords(body, format, maxRecords+1); n > maxRecords {
+		writeJSON(w, http.StatusRequestEntityTooLarge, Problem{Error: fmt.Sprintf("more than %d records in one body: nothing was appended; split it into batches", maxRecords)})
 		return
 	}
 	timeout := h.AppendTimeout
@@ -110,13 +145,22 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 	}
 	ans := ingestAnswer{Appended: res.Appended, Duplicate: res.Duplicate, Rejected: res.Rejected, Conflict: res.Conflict, Failed: res.Failed, Results: res.Records, Error: why}
 	status := http.StatusOK
+	logged := 0
 	for _, rr := range res.Records {
-		switch rr.Status {
-		case ingest.Rejected:
+		if rr.Status != ingest.Rejected && rr.Status != ingest.Conflict {
+			continue
+		}
+		if logged++; logged > loggedRefusals {
+			continue
+		}
+		if rr.Status == ingest.Rejected {
 			h.Logger.Warn("record rejected", "id", rr.ID, "record", rr.Record, "reason", rr.Error)
-		case ingest.Conflict:
+		} else {
 			h.Logger.Warn("record conflicts", "id", rr.ID, "reason", rr.Error)
 		}
+	}
+	if logged > loggedRefusals {
+		h.Logger.Warn("more records of the body refused, not logged one by one", "more", logged-loggedRefusals, "rejected", res.Rejected, "conflict", res.Conflict)
 	}
 	switch {
 	case err != nil || res.Failed > 0:
@@ -127,6 +171,23 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusConflict
 	}
 	writeJSON(w, status, ans)
+}
+
+// countRecords counts the records of body, up to limit: a body of more
+// is refused before anything of it is appended.
+func (h *Ingest) countRecords(body []byte, format events.Format, limit int) int {
+	// A record takes at least 3 bytes ("{}" and a separator): a smaller
+	// body cannot hold too many, and is not read twice.
+	if len(body) < 3*limit {
+		return 0
+	}
+	n := 0
+	for range h.Ingester.Decoder.Decode("body", bytes.NewReader(body), format) {
+		if n++; n >= limit {
+			break
+		}
+	}
+	return n
 }
 
 // RequireJSON checks that a request's body is declared JSON, or not
@@ -140,13 +201,18 @@ func RequireJSON(r *http.Request) error {
 }
 
 // mediaType is the media type of a Content-Type header, "" for none.
+// A charset other than UTF-8 is refused: the bytes would be read as
+// UTF-8 all the same, and fail on what they are.
 func mediaType(ct string) (string, error) {
 	if ct == "" {
 		return "", nil
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return "", fmt.Errorf("Content-Type %q: %v", ct, err)
+	}
+	if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return "", fmt.Errorf("Content-Type %q not accepted: send UTF-8 (charset=utf-8, or none)", ct)
 	}
 	return mt, nil
 }

@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,4 +61,87 @@ func TestPostWhileTheStreamIsDown(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("answered after %v, with a timeout of 500ms", took.Round(time.Millisecond))
 	}
+}
+
+// TestPostRefusedWhole: a post the endpoint cannot take as sent is
+// refused whole, with a status that says why, and appends nothing: a
+// query parameter (a guess at a dry run would otherwise append for
+// real), a compressed body, a charset other than UTF-8, more records than
+// a body may hold, and a body that does not arrive within the read
+// timeout (408: the same body sent again gets through, where a 400 would
+// tell the client it was bad).
+func TestPostRefusedWhole(t *testing.T) {
+	conn := natstest.Conn(t, natstest.Server(t))
+	mux := http.NewServeMux()
+	(&httpapi.Ingest{
+		Ingester:   &ingest.Ingester{Stream: conn, Decoder: events.Decoder{Vocabulary: data.Vocabulary()}},
+		MaxRecords: 3,
+	}).Register(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ReadTimeout = 300 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	event := func(id string) string {
+		return `{"id":"` + id + `","type":"statement","occurred_at":"2025-11-24","title":"T","sources":[{"outlet":"AP"}]}` + "\n"
+	}
+	for _, c := range []struct {
+		name, query, contentType, encoding string
+		body                               io.Reader
+		code                               int
+		says                               string
+	}{
+		{"a query parameter", "?dry_run=1", "application/x-ndjson", "", strings.NewReader(event("dry")), 400, `parameter "dry_run": POST /v1/events takes no parameters`},
+		{"gzip", "", "application/x-ndjson", "gzip", strings.NewReader(event("zipped")), 415, `Content-Encoding "gzip" not accepted`},
+		{"utf-16", "", "application/json; charset=utf-16", "", strings.NewReader(event("sixteen")), 415, "send UTF-8"},
+		{"four records, three allowed", "", "application/x-ndjson", "", strings.NewReader(event("one") + event("two") + event("three") + "{}\n"), 413, "more than 3 records in one body: nothing was appended"},
+		{"a body slower than the read timeout", "", "application/x-ndjson", "", &slowReader{data: event("slow"), every: 100 * time.Millisecond}, 408, "did not arrive within the server's read timeout"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", srv.URL+"/v1/events"+c.query, c.body)
+			req.Header.Set("Content-Type", c.contentType)
+			if c.encoding != "" {
+				req.Header.Set("Content-Encoding", c.encoding)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p httpapi.Problem
+			err = json.NewDecoder(resp.Body).Decode(&p)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != c.code || !strings.Contains(p.Error, c.says) {
+				t.Errorf("%d %q (%v), want %d saying %q", resp.StatusCode, p.Error, err, c.code, c.says)
+			}
+			if last, err := conn.LastSeq(context.Background()); err != nil || last != 0 {
+				t.Errorf("the stream holds %d messages (%v), want none", last, err)
+			}
+		})
+	}
+	// Three records are allowed.
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/events", strings.NewReader(event("one")+event("two")+event("three")))
+	req.Header.Set("Content-Type", "application/x-ndjson; charset=UTF-8")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("three records: %d", resp.StatusCode)
+	}
+}
+
+// slowReader gives one byte of data every so often, as a client on a
+// slow link sends its body.
+type slowReader struct {
+	data  string
+	every time.Duration
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if r.data == "" {
+		return 0, io.EOF
+	}
+	time.Sleep(r.every)
+	p[0], r.data = r.data[0], r.data[1:]
+	return 1, nil
 }
