@@ -319,11 +319,11 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 	if fe := checkJSONShape(b, reflect.TypeFor[Event](), d.maxDepth()); fe != nil {
 		// The id, if it can be read (and was given once), names the record
 		// in its result.
-		var named struct {
-			ID string `json:"id"`
-		}
+		// Read by its exact key: encoding/json would take "Id" or "ID"
+		// too, and a result would name another record's id.
+		var named map[string]json.RawMessage
 		if fe.Field != "id" && json.Unmarshal(b, &named) == nil {
-			e.ID = named.ID
+			_ = json.Unmarshal(named["id"], &e.ID)
 		}
 		return fail(*fe)
 	}

@@ -105,6 +105,8 @@ var malformed = []struct {
 	{"yaml alias bomb", "- &a id: ok\n  title: *a\n", events.YAML, `in:2: record 1 (id ok): title: YAML aliases are not accepted in events`},
 	{"yaml not a mapping", "- just text\n", events.YAML, `in:1: record 1: want a mapping of event fields`},
 	{"yaml list for title", "- id: ok\n  title: [a, b]\n", events.YAML, `in:2: record 1 (id ok): title: want a string`},
+	// The record is named by its own id, not by a key spelt otherwise.
+	{"id spelt otherwise beside it", with(`"id":"ok"`, `"id":"real-2","Id":"real-1"`), events.JSON, `in:1: record 1 (id real-2): Id: unknown field`},
 	// An unknown key is named shortened: it is echoed in answers and logs.
 	{"long unknown key", with(`"title"`, `"`+strings.Repeat("k", 100)+`":"x","title"`), events.JSON, `in:1: record 1 (id ok): ` + strings.Repeat("k", 64) + `…: unknown field`},
 	{"long unknown key, yaml", "- id: ok\n  " + strings.Repeat("é", 40) + ": red\n", events.YAML, `in:2: record 1 (id ok): ` + strings.Repeat("é", 32) + `…: unknown field`},
