@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"github.com/parley-news/parley/internal/metrics"
 	"github.com/prometheus/client_golang/prometheus"
@@ -375,5 +376,22 @@ func TestRefusalsCountedByKnownFields(t *testing.T) {
 				t.Errorf("a series is labelled with the sender's key: %v", d.GetLabel())
 			}
 		}
+	}
+}
+
+// TestCheckStopsWhenAsked: checking appends nothing, but a check stopped
+// (Ctrl-C) stops, rather than read the rest of a large input and end as
+// if it had been read whole.
+func TestCheckStopsWhenAsked(t *testing.T) {
+	var in strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&in, `{"id":"e%d","type":"statement","occurred_at":"2025-11-21","title":"T","sources":[{"outlet":"AP"}]}`+"\n", i)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Batch: 10}
+	res, err := ing.Ingest(ctx, "in.ndjson", strings.NewReader(in.String()), events.NDJSON)
+	if !errors.Is(err, context.Canceled) || len(res.Records) >= 100 {
+		t.Errorf("a stopped check: %v after %d records, want context.Canceled before the end", err, len(res.Records))
 	}
 }
