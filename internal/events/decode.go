@@ -181,6 +181,11 @@ func sniff(br *bufio.Reader) Format {
 	if i < 0 || json.Valid(bytes.TrimSpace(t[:i])) {
 		return NDJSON
 	}
+	if len(b) < 64<<10 && json.Valid(t) {
+		// The whole input, one object over several lines, whatever its
+		// layout: unindented, its nested objects start lines too.
+		return JSON
+	}
 	for rest := t[i+1:]; len(rest) > 0; {
 		if rest[0] == '{' {
 			return NDJSON
@@ -663,18 +668,46 @@ func (d *Decoder) decodeYAML(br *bufio.Reader, emit func(Record) bool) {
 		emit(Record{Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}}})
 		return
 	}
-	if !utf8.Valid(all) {
-		i := invalidUTF8At(all)
-		emit(Record{Line: lineAt(all, i), Err: &RecordError{Fields: []FieldError{{Reason: fmt.Sprintf("invalid UTF-8 at byte %d", i)}}}})
-		return
-	}
 	// Each document is decoded on its own, so that a syntax error in one
 	// leaves the others readable; its lines are then made the file's.
 	for _, doc := range yamlDocuments(all) {
-		if !d.yamlDocument(doc, emit, true) {
-			return
+		pieces := []yamlDocument{doc}
+		split := true
+		if lines := flowLines(doc); lines != nil {
+			// Objects a line each (NDJSON in a .yaml file): each line is
+			// a document of its own, which YAML would not read past the
+			// first.
+			pieces, split = lines, false
+		}
+		for _, piece := range pieces {
+			if !d.yamlDocument(piece, emit, split) {
+				return
+			}
 		}
 	}
+}
+
+// flowLines splits a document of two or more lines that each hold a flow
+// mapping ("{...}", as NDJSON's lines are) into one piece a line, with
+// its line; it returns nil for any other document.
+func flowLines(doc yamlDocument) []yamlDocument {
+	var out []yamlDocument
+	line := doc.line - 1
+	for _, l := range lines(doc.text) {
+		line++
+		t := bytes.TrimSpace(l)
+		switch {
+		case len(t) == 0 || t[0] == '#':
+		case l[0] == '{':
+			out = append(out, yamlDocument{text: l, line: line})
+		default:
+			return nil
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
 }
 
 // yamlDocument emits the records of one piece of a YAML stream, and
@@ -683,6 +716,22 @@ func (d *Decoder) decodeYAML(br *bufio.Reader, emit func(Record) bool) {
 // list is read on its own, so that one broken item does not hide the
 // others.
 func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split bool) bool {
+	if !utf8.Valid(doc.text) {
+		// Refused for the item it is in, when the document is a list:
+		// the others go in.
+		if items := yamlItems(doc); split && len(items) > 1 {
+			for _, item := range items {
+				if !d.yamlDocument(item, emit, false) {
+					return false
+				}
+			}
+			return true
+		}
+		i := invalidUTF8At(doc.text)
+		line := doc.line + lineAt(doc.text, i) - 1
+		col := i - bytes.LastIndexByte(doc.text[:i], '\n')
+		return emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Line: line, Reason: fmt.Sprintf("invalid UTF-8 at column %d; nothing of this %s was read", col, piece(split))}}}})
+	}
 	if split && len(doc.text) > yamlWhole {
 		// A large list is read an item at a time: yaml.v3's tree of a
 		// whole document takes tens of times its size in memory. Unless
@@ -719,11 +768,11 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 			if line > 0 {
 				line += doc.line - 1
 			}
-			what := "this document"
-			if !split {
-				what = "this item"
+			rest := "nothing of this " + piece(split) + " was read"
+			if read {
+				rest = "the rest of this " + piece(split) + " was not read"
 			}
-			return emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Line: line, Reason: "invalid YAML: " + msg + "; nothing of " + what + " was read"}}}})
+			return emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Line: line, Reason: "invalid YAML: " + msg + "; " + rest}}}})
 		}
 		if len(node.Content) == 0 {
 			continue
@@ -746,6 +795,15 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 			}
 		}
 	}
+}
+
+// piece names what yamlDocument reads: a document, or one item of a list
+// (or one line) read alone.
+func piece(split bool) string {
+	if split {
+		return "document"
+	}
+	return "item"
 }
 
 // parseAlone reports whether each item parses as YAML on its own (the

@@ -431,3 +431,45 @@ func TestLargeYAMLReadByItem(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeRefusesOnlyTheBadPart: in a YAML list, a byte that is not
+// UTF-8 refuses its item, not the file; objects a line each in a YAML
+// input (NDJSON named .yaml) are read a line at a time, each with its
+// result, where YAML would stop after the first; a JSON object laid out
+// on several unindented lines is one object, not NDJSON.
+func TestDecodeRefusesOnlyTheBadPart(t *testing.T) {
+	item := func(id, title string) string {
+		return "- id: " + id + "\n  type: talks\n  occurred_at: 2025-11-23\n  title: " + title + "\n  sources: [{outlet: AP}]\n"
+	}
+	line := func(id string) string {
+		return `{"id":"` + id + `","type":"talks","occurred_at":"2025-11-23","title":"T","sources":[{"outlet":"AP"}]}` + "\n"
+	}
+	for _, c := range []struct {
+		name   string
+		input  string
+		format events.Format
+		want   []string // each record: its id, or its error
+	}{
+		{"a Latin-1 byte in one item", item("c1", "One") + item("c2", "Caf\xe9") + item("c3", "Three"), events.YAML,
+			[]string{"c1", "in:9: record 2: invalid UTF-8 at column 13; nothing of this item was read", "c3"}},
+		{"NDJSON in a YAML input", line("n1") + "{\"id\":\"n2\",\n" + line("n3"), events.YAML,
+			[]string{"n1", "in:2: record 2: invalid YAML: did not find expected node content; nothing of this item was read", "n3"}},
+		{"one unindented JSON object", "{\"id\":\"ok\",\"type\":\"talks\",\"occurred_at\":\"2025-11-23\",\"title\":\"T\",\n\"sources\":[\n{\"outlet\":\"AP\"}]}\n", events.AnyJSON,
+			[]string{"ok"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dec := events.Decoder{Vocabulary: data.Vocabulary()}
+			var got []string
+			for rec := range dec.Decode("in", strings.NewReader(c.input), c.format) {
+				if rec.Err != nil {
+					got = append(got, rec.Err.Error())
+				} else {
+					got = append(got, rec.Event.ID)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
+	}
+}
