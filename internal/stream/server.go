@@ -109,7 +109,11 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
 	go ns.Start()
-	deadline := 10 * time.Second
+	// A large store is read back before the server is ready (its
+	// messages' index, the duplicate window's ids): seconds on a quiet
+	// machine, more than ten on a busy one, where a shorter wait failed
+	// a restart that would have succeeded.
+	deadline := time.Minute
 	if d, ok := ctx.Deadline(); ok {
 		deadline = time.Until(d)
 	}
