@@ -989,7 +989,14 @@ func checkYAMLShape(n *yaml.Node, t reflect.Type, path string, depth int) []Fiel
 		}
 	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, item := range n.Content {
-			out = append(out, checkYAMLShape(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), depth-1)...)
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if item.Tag == "!!null" {
+				// yaml.v3 would drop it, where JSON's null is refused:
+				// an empty item is a mistake either way.
+				out = append(out, FieldError{Field: p, Line: item.Line, Reason: "required (an empty item)"})
+				continue
+			}
+			out = append(out, checkYAMLShape(item, t.Elem(), p, depth-1)...)
 		}
 	case t.Kind() == reflect.Slice && n.Kind != yaml.SequenceNode && n.Tag != "!!null":
 		out = append(out, FieldError{Field: path, Line: n.Line, Value: n.Value, Reason: "want a list"})

@@ -107,6 +107,8 @@ var malformed = []struct {
 	{"yaml list for title", "- id: ok\n  title: [a, b]\n", events.YAML, `in:2: record 1 (id ok): title: want a string`},
 	// The record is named by its own id, not by a key spelt otherwise.
 	{"id spelt otherwise beside it", with(`"id":"ok"`, `"id":"real-2","Id":"real-1"`), events.JSON, `in:1: record 1 (id real-2): Id: unknown field`},
+	// An empty list item is refused, as JSON's null is.
+	{"yaml null in a list", "- id: ok\n  type: talks\n  occurred_at: 2025-11-23\n  title: T\n  people: [a, ~]\n  sources: [{outlet: AP}]\n", events.YAML, `in:5: record 1 (id ok): people[1]: required (an empty item)`},
 	// An unknown key is named shortened: it is echoed in answers and logs.
 	{"long unknown key", with(`"title"`, `"`+strings.Repeat("k", 100)+`":"x","title"`), events.JSON, `in:1: record 1 (id ok): ` + strings.Repeat("k", 64) + `…: unknown field`},
 	{"long unknown key, yaml", "- id: ok\n  " + strings.Repeat("é", 40) + ": red\n", events.YAML, `in:2: record 1 (id ok): ` + strings.Repeat("é", 32) + `…: unknown field`},
