@@ -90,6 +90,9 @@ var malformed = []struct {
 	{"title with a line separator", with(`"Talks"`, `"a\u2028b"`), events.JSON, `in:1: record 1 (id ok): title "a\u2028b": control character U+2028`},
 	{"position value out of range", with(`"title"`, `"positions":[{"party":"us","issue":"army-cap","stance":"proposes","value":1e309}],"title"`), events.JSON, `in:1: record 1 (id ok): positions[0].value "1e309": number out of range`},
 	{"yaml position value out of range", "- id: ok\n  type: talks\n  occurred_at: 2025-11-23\n  title: Talks\n  sources: [{outlet: AP}]\n  positions: [{party: us, issue: army-cap, stance: proposes, value: 1e309}]\n", events.YAML, `in:6: record 1 (id ok): positions[0].value "1e309": number out of range`},
+	{"position value with more digits than a number keeps", with(`"title"`, `"positions":[{"party":"us","issue":"army-cap","stance":"proposes","value":12345678901234567890123}],"title"`), events.JSON, `in:1: record 1 (id ok): positions[0].value "12345678901234567890123": a number would not keep it as written (too many digits, or too small): give it as text`},
+	{"position value too small to tell from 0", with(`"title"`, `"positions":[{"party":"us","issue":"army-cap","stance":"proposes","value":0.1e-400}],"title"`), events.JSON, `in:1: record 1 (id ok): positions[0].value "0.1e-400": a number would not keep it as written (too many digits, or too small): give it as text`},
+	{"yaml position value with more digits than a number keeps", "- id: ok\n  type: talks\n  occurred_at: 2025-11-23\n  title: T\n  sources: [{outlet: AP}]\n  positions: [{party: us, issue: army-cap, stance: proposes, value: 9007199254740993}]\n", events.YAML, `in:6: record 1 (id ok): positions[0].value "9007199254740993": a number would not keep it as written (too many digits, or too small): give it as text`},
 	{"position value an object", with(`"title"`, `"positions":[{"party":"us","issue":"army-cap","stance":"proposes","value":{"n":1}}],"title"`), events.JSON, `in:1: record 1 (id ok): positions[0].value "{\"n\":1}": want a number or a short text`},
 	{"two positions same pair", with(`"title"`, `"positions":[{"party":"us","issue":"army-cap","stance":"proposes"},{"party":"us","issue":"army-cap","stance":"rejects"}],"title"`), events.JSON, `in:1: record 1 (id ok): positions[1] "us on army-cap": same party and issue as positions[0]: one event states one position per party and issue`},
 	{"corrects on a plain event", with(`"title"`, `"corrects":"x","title"`), events.JSON, `in:1: record 1 (id ok): corrects "x": only a correction or a retraction corrects an event`},
@@ -473,5 +476,19 @@ func TestDecodeRefusesOnlyTheBadPart(t *testing.T) {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestNumbersKeptAsWritten: numbers a float64 holds as written are taken,
+// however they are spelt.
+func TestNumbersKeptAsWritten(t *testing.T) {
+	dec := events.Decoder{Vocabulary: data.Vocabulary()}
+	for _, n := range []string{"600000", "6e5", "600000.0", "0.1", "-0", "1e22", "0.000001", "9007199254740992", "123456789012345.6"} {
+		in := with(`"title"`, `"positions":[{"party":"us","issue":"army-cap","stance":"proposes","value":`+n+`}],"title"`)
+		for rec := range dec.Decode("in", strings.NewReader(in), events.JSON) {
+			if rec.Err != nil {
+				t.Errorf("%s: %v", n, rec.Err)
+			}
+		}
 	}
 }

@@ -232,6 +232,8 @@ func (c *checker) positions(field string, ps []Position, v *Vocabulary) {
 		c.term(f+".issue", p.Issue, v.Issue)
 		c.term(f+".stance", p.Stance, v.Stance)
 		switch {
+		case p.Value.changed != "":
+			c.add(f+".value", p.Value.changed, "a number would not keep it as written (too many digits, or too small): give it as text")
 		case p.Value.why != "":
 			c.add(f+".value", p.Value.invalid, p.Value.why)
 		case p.Value.invalid != "":

@@ -22,6 +22,43 @@ type Value struct {
 	// Validate to report with the field's name, and why when it is a
 	// number JSON and YAML can write but a float64 cannot hold.
 	invalid, why string
+	// changed is a number as written that a float64 does not keep as
+	// written (more digits than it holds, or too small to be told from
+	// 0): refused by Validate, read as the float64 otherwise.
+	changed string
+}
+
+// notKept says whether the decimal number s, read as f, is not f as
+// written: its significant digits are not those of f, so storing f would
+// change it without a word. 0.1, 6e5 and 600000.0 are kept.
+func notKept(s string, f float64) bool {
+	if strings.ContainsAny(s, "xXnN") {
+		return false // hexadecimal, or not a decimal number at all
+	}
+	return digits(s) != digits(strconv.FormatFloat(f, 'e', -1, 64))
+}
+
+// digits is the significant digits of a decimal number.
+func digits(s string) string {
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+	return strings.Trim(s, "0")
+}
+
+// number is the Value of a number read as f from s.
+func number(s string, f float64) Value {
+	v := Number(f)
+	if notKept(s, f) {
+		v.changed = s
+	}
+	return v
 }
 
 // Number returns a numeric Value. Zero has one sign: -0 and 0 are the same
@@ -99,7 +136,7 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 			*v = Value{invalid: string(b)}
 			return nil
 		}
-		*v = Number(f)
+		*v = number(string(b), f)
 	}
 	return nil
 }
@@ -112,7 +149,8 @@ func (v *Value) UnmarshalYAML(n *yaml.Node) error {
 	}
 	switch n.Tag {
 	case "!!int", "!!float":
-		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+		plain := strings.ReplaceAll(n.Value, "_", "")
+		f, err := strconv.ParseFloat(plain, 64)
 		if errors.Is(err, strconv.ErrRange) {
 			*v = outOfRange(n.Value)
 			return nil
@@ -121,7 +159,7 @@ func (v *Value) UnmarshalYAML(n *yaml.Node) error {
 			*v = Value{invalid: n.Value}
 			return nil
 		}
-		*v = Number(f)
+		*v = number(plain, f)
 	case "!!null":
 		*v = Value{}
 	default:
