@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -172,6 +173,7 @@ func (c *Conn) publishEach(ctx context.Context, msgs []*nats.Msg, todo []int, re
 	var (
 		inflight []pending
 		retry    []int
+		lookUps  []int // taken ids: the stored event tells duplicate from conflict
 	)
 	outcome := func(i int, ack *jetstream.PubAck, err error) {
 		var apiErr *jetstream.APIError
@@ -187,7 +189,11 @@ func (c *Conn) publishEach(ctx context.Context, msgs []*nats.Msg, todo []int, re
 			retry = append(retry, i)
 			return
 		}
-		results[i] = c.settle(ctx, msgs[i], ack, err, again[i])
+		if taken(ack, err) {
+			lookUps = append(lookUps, i)
+			return
+		}
+		results[i] = c.settle(msgs[i], ack, err)
 	}
 	wait := func(p pending) {
 		select {
@@ -221,9 +227,36 @@ func (c *Conn) publishEach(ctx context.Context, msgs []*nats.Msg, todo []int, re
 	for _, p := range inflight {
 		wait(p)
 	}
+	c.compareAll(ctx, msgs, lookUps, results, again)
 	slices.Sort(retry)
 	return retry
 }
+
+// compareAll looks up the stored event of each taken id among msgs (at
+// indexes todo), several at once: an input sent again is all duplicates,
+// and one look-up at a time made that four times slower than appending
+// it the first time.
+func (c *Conn) compareAll(ctx context.Context, msgs []*nats.Msg, todo []int, results []Result, again []bool) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(len(todo), lookUpsInFlight) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = c.compare(ctx, msgs[i], again[i])
+			}
+		}()
+	}
+	for _, i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// lookUpsInFlight bounds the look-ups of stored events made at once.
+const lookUpsInFlight = 32
 
 // NewMessage is the message Append sends for one event: its CloudEvent
 // and the headers that make the append idempotent. The benchmarks publish
@@ -238,21 +271,23 @@ func (c *Conn) NewMessage(e events.Event, source string) *nats.Msg {
 	return m
 }
 
-// settle turns an answered publish (an acknowledgement, or err an API
-// error) into a Result: appended, a duplicate or a conflict (looking up
-// the event stored under the id when the server says it is taken), or
-// refused. retried says an earlier attempt may have stored it.
-func (c *Conn) settle(ctx context.Context, m *nats.Msg, ack *jetstream.PubAck, err error, retried bool) Result {
+// taken reports whether an answered publish (an acknowledgement, or err an
+// API error) says the id is taken: a duplicate of the window, or an event
+// already stored under its subject. compare then tells which it is.
+func taken(ack *jetstream.PubAck, err error) bool {
 	var apiErr *jetstream.APIError
-	switch {
-	case err == nil && !ack.Duplicate:
-		return Result{ID: m.Header.Get(jetstream.MsgIDHeader), Status: Appended, Seq: ack.Sequence}
-	case err == nil, errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastSequence:
-		return c.compare(ctx, m, retried)
+	return err == nil && ack.Duplicate || errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastSequence
+}
+
+// settle turns an answered publish whose id was not taken into a Result:
+// appended, or refused.
+func (c *Conn) settle(m *nats.Msg, ack *jetstream.PubAck, err error) Result {
+	id := m.Header.Get(jetstream.MsgIDHeader)
+	if err == nil {
+		return Result{ID: id, Status: Appended, Seq: ack.Sequence}
 	}
 	// The server refused the message for a reason of its own (limits,
 	// permissions): sending it again would not help.
-	id := m.Header.Get(jetstream.MsgIDHeader)
 	return Result{ID: id, Status: Failed, Err: fmt.Errorf("append %s: %w", id, err)}
 }
 
