@@ -70,6 +70,7 @@ var malformed = []struct {
 	{"US date", with(`2025-11-23`, `11/23/2025`), events.JSON, `in:1: record 1 (id ok): occurred_at "11/23/2025": not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)`},
 	{"offset +24:00", with(`2025-11-23`, `2025-11-23T10:00:00+24:00`), events.JSON, `in:1: record 1 (id ok): occurred_at "2025-11-23T10:00:00+24:00": offset +24:00 out of range (-23:59 to +23:59)`},
 	{"offset minute 60", with(`2025-11-23`, `2025-11-23T10:00-00:60`), events.JSON, `in:1: record 1 (id ok): occurred_at "2025-11-23T10:00-00:60": offset -00:60 out of range (-23:59 to +23:59)`},
+	{"ten digits of a fraction", with(`2025-11-23`, `2025-11-23T10:00:00.1234567891Z`), events.JSON, `in:1: record 1 (id ok): occurred_at "2025-11-23T10:00:00.1234567891Z": 10 digits of a second's fraction: at most 9 (nanoseconds) are kept`},
 	{"comma fraction", with(`2025-11-23`, `2025-11-23T10:00:00,5Z`), events.JSON, `in:1: record 1 (id ok): occurred_at "2025-11-23T10:00:00,5Z": a comma in the time: write fractions of a second after a point (10:00:00.5)`},
 	{"empty title", with(`"Talks"`, `""`), events.JSON, `in:1: record 1 (id ok): title: required`},
 	{"blank title", with(`"Talks"`, `"   "`), events.JSON, `in:1: record 1 (id ok): title "   ": blank`},

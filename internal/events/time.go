@@ -148,6 +148,20 @@ func (t Time) checkRFC3339(s string) error {
 	if strings.IndexByte(s, ',') >= 0 {
 		return fmt.Errorf("a comma in the time: write fractions of a second after a point (10:00:00.5)")
 	}
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		// Go reads more digits and drops those past the nanosecond: the
+		// time kept would not be the time written.
+		n := 0
+		for _, c := range s[i+1:] {
+			if c < '0' || c > '9' {
+				break
+			}
+			n++
+		}
+		if n > 9 {
+			return fmt.Errorf("%d digits of a second's fraction: at most 9 (nanoseconds) are kept", n)
+		}
+	}
 	if n := len(s); n >= 6 && (s[n-6] == '+' || s[n-6] == '-') {
 		off := s[n-6:]
 		if off[1:3] > "23" || off[4:6] > "59" {
