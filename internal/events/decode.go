@@ -340,11 +340,56 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 	if dec.More() {
 		return fail(FieldError{Reason: "more than one JSON value (use NDJSON, one object a line)"})
 	}
+	if i := unpairedSurrogate(b); i >= 0 {
+		// encoding/json would read it as U+FFFD: the text kept would not
+		// be the text sent.
+		return fail(FieldError{Line: lineAt(b, i), Reason: fmt.Sprintf("%s at byte %d: half of a UTF-16 surrogate pair, not a character", b[i:i+6], i)})
+	}
 	if fe := d.Vocabulary.Validate(&e); fe != nil {
 		setJSONLines(b, fe)
 		return fail(fe...)
 	}
 	return e, nil
+}
+
+// unpairedSurrogate returns where b, JSON, escapes a UTF-16 surrogate
+// without its other half (\ud800 alone), or -1. Backslashes stand only
+// in strings, so no string state is needed.
+func unpairedSurrogate(b []byte) int {
+	if !bytes.Contains(b, []byte(`\u`)) {
+		return -1
+	}
+	hex4 := func(i int) rune {
+		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+			return -1
+		}
+		v, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+		if err != nil {
+			return -1
+		}
+		return rune(v)
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			continue
+		}
+		if b[i+1] != 'u' {
+			i++ // an escaped character, a backslash among them
+			continue
+		}
+		switch r := hex4(i); {
+		case r >= 0xD800 && r < 0xDC00:
+			if lo := hex4(i + 6); lo >= 0xDC00 && lo < 0xE000 {
+				i += 11
+				continue
+			}
+			return i
+		case r >= 0xDC00 && r < 0xE000:
+			return i
+		}
+		i += 5
+	}
+	return -1
 }
 
 // setJSONLines sets the line, within b, of the value each field error

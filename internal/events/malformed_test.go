@@ -70,6 +70,8 @@ var malformed = []struct {
 	{"US date", with(`2025-11-23`, `11/23/2025`), events.JSON, `in:1: record 1 (id ok): occurred_at "11/23/2025": not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)`},
 	{"offset +24:00", with(`2025-11-23`, `2025-11-23T10:00:00+24:00`), events.JSON, `in:1: record 1 (id ok): occurred_at "2025-11-23T10:00:00+24:00": offset +24:00 out of range (-23:59 to +23:59)`},
 	{"offset minute 60", with(`2025-11-23`, `2025-11-23T10:00-00:60`), events.JSON, `in:1: record 1 (id ok): occurred_at "2025-11-23T10:00-00:60": offset -00:60 out of range (-23:59 to +23:59)`},
+	{"an unpaired surrogate", with(`Talks`, `Talks \ud800 here`), events.JSON, `in:1: record 1 (id ok): \ud800 at byte 68: half of a UTF-16 surrogate pair, not a character`},
+	{"a low surrogate alone", with(`Talks`, `Talks \udc00`), events.JSON, `in:1: record 1 (id ok): \udc00 at byte 68: half of a UTF-16 surrogate pair, not a character`},
 	{"ten digits of a fraction", with(`2025-11-23`, `2025-11-23T10:00:00.1234567891Z`), events.JSON, `in:1: record 1 (id ok): occurred_at "2025-11-23T10:00:00.1234567891Z": 10 digits of a second's fraction: at most 9 (nanoseconds) are kept`},
 	{"comma fraction", with(`2025-11-23`, `2025-11-23T10:00:00,5Z`), events.JSON, `in:1: record 1 (id ok): occurred_at "2025-11-23T10:00:00,5Z": a comma in the time: write fractions of a second after a point (10:00:00.5)`},
 	{"empty title", with(`"Talks"`, `""`), events.JSON, `in:1: record 1 (id ok): title: required`},
@@ -489,6 +491,19 @@ func TestNumbersKeptAsWritten(t *testing.T) {
 		for rec := range dec.Decode("in", strings.NewReader(in), events.JSON) {
 			if rec.Err != nil {
 				t.Errorf("%s: %v", n, rec.Err)
+			}
+		}
+	}
+}
+
+// TestEscapesKept: escapes that stand for characters are read as they
+// are, a surrogate pair and an escaped backslash before a u among them.
+func TestEscapesKept(t *testing.T) {
+	dec := events.Decoder{Vocabulary: data.Vocabulary()}
+	for title, want := range map[string]string{`Talks \ud83d\ude00`: "Talks \U0001F600", `C:\\ud800`: `C:\ud800`, `\u00e9t\u00e9`: "été"} {
+		for rec := range dec.Decode("in", strings.NewReader(with(`Talks`, title)), events.JSON) {
+			if rec.Err != nil || rec.Event.Title != want {
+				t.Errorf("%s: %q %v, want %q", title, rec.Event.Title, rec.Err, want)
 			}
 		}
 	}
