@@ -118,6 +118,7 @@ func valueText(v events.Value) string {
 func History(w io.Writer, h *projections.History) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "OCCURRED\tPARTY\tPOSITION\tWAS\tEVENT\tSOURCES")
+	disputed := false
 	for _, e := range h.Entries {
 		was := "-"
 		if e.Before != nil {
@@ -133,13 +134,24 @@ func History(w io.Writer, h *projections.History) error {
 		if !e.Value.IsZero() {
 			pos += " " + valueText(e.Value)
 		}
+		if e.Disputed {
+			pos += "*"
+			disputed = true
+		}
 		var outlets []string
 		for _, s := range e.Sources {
 			outlets = append(outlets, s.Outlet)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.OccurredAt, e.Party, pos, was, e.Event, strings.Join(outlets, ", "))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if disputed {
+		_, err := fmt.Fprintln(w, "\n* disputed: another source of the same moment says otherwise")
+		return err
+	}
+	return nil
 }
 
 // Diff writes the positions that changed between two times.

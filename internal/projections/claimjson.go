@@ -189,7 +189,7 @@ func AppendHistoryJSON(b []byte, tx Tx, q HistoryQuery) ([]byte, error) {
 	b = events.AppendJSONString(append(b, `{"issue":`...), q.Issue)
 	b = append(b, `,"entries":[`...)
 	start := len(b)
-	next, err := walkHistory(tx, q, func(ref *claimRef, before *claimHead) error {
+	next, err := walkHistory(tx, q, func(ref *claimRef, before *claimHead, disputed bool) error {
 		if len(b) > start {
 			b = append(b, ',')
 		}
@@ -205,6 +205,9 @@ func AppendHistoryJSON(b []byte, tx Tx, q HistoryQuery) ([]byte, error) {
 		}
 		b = append(b, `,"changed":`...)
 		b = strconv.AppendBool(b, ref.changedFrom(before))
+		if disputed {
+			b = append(b, `,"disputed":true`...)
+		}
 		b = append(b, '}')
 		return nil
 	})

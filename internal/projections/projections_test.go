@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,6 +289,50 @@ func TestDisputesOfAMoment(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHistoryMarksDisputes: in an issue's history, a claim that another
+// of its moment (compared at the coarser precision) contradicts is marked
+// disputed, both of them, as the state marks the position: two sources at
+// odds, not a party changing its mind. As known before the second was
+// recorded, the first is not; a claim of another moment, or one that
+// agrees, is not.
+func TestHistoryMarksDisputes(t *testing.T) {
+	at := func(id, when, stance string) events.Event {
+		return ev(id, "statement", when, pos("ua", "nato-membership", stance, nil))
+	}
+	l := newLog(t)
+	l.add(
+		at("h1", "2025-11-19", "rejects"),
+		at("h2", "2025-11-20T10:00Z", "rejects"),
+		at("h3", "2025-11-20", "accepts"),        // the day of h2: at odds with it
+		at("h4", "2025-11-20T15:00Z", "accepts"), // the day of h3 too, and agrees with it; at odds with h2? other minutes
+		at("h5", "2025-11-22", "accepts"),
+	)
+	marks := func(k projections.Knowledge) string {
+		var out []string
+		l.store.View(context.Background(), func(tx projections.Tx) error {
+			h, err := projections.QueryHistory(tx, projections.HistoryQuery{Issue: "nato-membership", Knowledge: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range h.Entries {
+				s := e.Event
+				if e.Disputed {
+					s += " disputed"
+				}
+				out = append(out, s)
+			}
+			return nil
+		})
+		return strings.Join(out, ", ")
+	}
+	if got, want := marks(projections.Knowledge{}), "h1, h3 disputed, h2 disputed, h4, h5"; got != want {
+		t.Errorf("history:\n got %s\nwant %s", got, want)
+	}
+	if got, want := marks(projections.Knowledge{At: l.recordedAt(2)}), "h1, h2"; got != want {
+		t.Errorf("as known before the dispute:\n got %s\nwant %s", got, want)
 	}
 }
 

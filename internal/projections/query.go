@@ -3,6 +3,7 @@ package projections
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -581,6 +582,10 @@ type HistoryEntry struct {
 	// first; Changed says whether this one differs from it.
 	Before  *Position `json:"before"`
 	Changed bool      `json:"changed"`
+	// Disputed says a claim of the same moment, as known, disagrees with
+	// this one: as in the state, two sources at odds, not a change of
+	// mind (Changed still says it differs from the claim before it).
+	Disputed bool `json:"disputed,omitempty"`
 }
 
 // History is one page of an issue's history.
@@ -593,12 +598,12 @@ type History struct {
 // QueryHistory answers a HistoryQuery in event-time order.
 func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 	h := &History{Issue: q.Issue, Entries: []*HistoryEntry{}}
-	next, err := walkHistory(tx, q, func(ref *claimRef, before *claimHead) error {
+	next, err := walkHistory(tx, q, func(ref *claimRef, before *claimHead, disputed bool) error {
 		cl, err := ref.claim()
 		if err != nil {
 			return err
 		}
-		e := &HistoryEntry{Claim: cl, Changed: ref.changedFrom(before)}
+		e := &HistoryEntry{Claim: cl, Changed: ref.changedFrom(before), Disputed: disputed}
 		if before != nil {
 			e.Before = before.position(false)
 		}
@@ -613,7 +618,7 @@ func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 // entry for each claim believed at the point of knowledge, with the head
 // of the party's claim before it (nil for the party's first). It returns
 // the cursor of the next page.
-func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimHead) error) (string, error) {
+func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimHead, disputed bool) error) (string, error) {
 	limit := clampLimit(q.Limit)
 	seq := q.Knowledge.seq(tx)
 	parties := []string{q.Party}
@@ -621,6 +626,7 @@ func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimH
 		parties = partiesOf(tx, q.Issue)
 	}
 	prev := make(map[string]*claimHead, len(parties)) // nil: no claim before
+	disputes := tx.Bucket(BucketClaims).Cursor()      // for disputedAt, beside mergeScan's own
 	var (
 		n    int
 		last []byte
@@ -645,7 +651,11 @@ func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimH
 			}
 		}
 		ref := &claimRef{issue: q.Issue, party: party, suffix: suffix, head: head}
-		if err := entry(ref, before); err != nil {
+		disputed, err := disputedAt(disputes, q.Issue, party, suffix, &head, seq)
+		if err != nil {
+			return false, err
+		}
+		if err := entry(ref, before, disputed); err != nil {
 			return false, err
 		}
 		prev[party] = &ref.head
@@ -654,6 +664,35 @@ func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimH
 		return true, nil
 	})
 	return next, err
+}
+
+// disputedAt says whether a claim of the pair other than the one at
+// suffix, valid at seq, is of the same moment (at the coarser precision
+// of the two) and states another position. Claims given as a day sort at
+// its start, so the whole UTC day is read, up to dayLimit claims.
+func disputedAt(c Cursor, issue, party string, suffix []byte, h *claimHead, seq uint64) (bool, error) {
+	prefix := namePrefix(issue, party)
+	t := keyTime(u64(suffix))
+	day := t.Truncate(24 * time.Hour)
+	k, v := c.Seek(binary.BigEndian.AppendUint64(slices.Clone(prefix), timeKey(day)))
+	for n := 0; k != nil && bytes.HasPrefix(k, prefix) && n < dayLimit; k, v = c.Next() {
+		at := keyTime(u64(k[len(prefix):]))
+		if !at.Before(day.Add(24 * time.Hour)) {
+			break
+		}
+		n++
+		if bytes.Equal(k[len(prefix):], suffix) || !decodeValidity(v).at(seq) {
+			continue
+		}
+		o, err := decodeClaimHead(v)
+		if err != nil {
+			return false, fmt.Errorf("claim %x: %w", k, err)
+		}
+		if sameMoment(t, h.prec, at, o.prec) && !o.sameAs(h) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // changedFrom says whether the claim states another position than the

@@ -472,6 +472,17 @@ func TestBrowser(t *testing.T) {
 		if !strings.Contains(eval[string](t, b, `location.search`), "history=army-cap") {
 			t.Error("the open history is not in the URL")
 		}
+		// The seed's two reports of 20 November at odds on recognition
+		// are a dispute, not a change of mind.
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/?history=territory-recognition"))
+		b.mustWait(t, "the recognition history", q(`#chart svg circle.pt`)+" !== null", 10*time.Second)
+		disputed := eval[[]string](t, b, `[...document.querySelectorAll("#chart svg circle.pt.disputed")].map((c) => c.dataset.event + " " + c.getAttribute("aria-label").includes("(disputed)"))`)
+		if want := []string{"plan-full-text-leaked true", "driscoll-delivers-plan-kyiv true"}; !slices.Equal(disputed, want) {
+			t.Errorf("disputed points %q, want %q", disputed, want)
+		}
+		if n := eval[int](t, b, `[...document.querySelectorAll("#history .history-list li")].filter((li) => li.textContent.includes("disputed")).length`); n != 2 {
+			t.Errorf("%d entries of the list marked disputed, want 2", n)
+		}
 	})
 
 	t.Run("live event shown as text", func(t *testing.T) {

@@ -29,6 +29,7 @@ function showTip(root, target, e, v) {
       el('span', { class: ['pill', `st-${e.stance}`] }, v.stanceLabel(e.stance)),
       e.value !== undefined ? ` ${fmtValue(e.value)}` : '',
       e.changed ? '' : el('span', { class: 'muted' }, ' (restated)')),
+    e.disputed ? el('p', { class: 'mark disputed' }, '⚑ Disputed: another source of the same moment says otherwise') : null,
     el('p', {}, e.title || e.event),
     e.quote ? el('blockquote', {}, `“${e.quote}”`) : null,
     el('p', { class: 'muted small' }, (e.sources || []).map((s) => s.outlet).join(' · ')));
@@ -129,9 +130,9 @@ export function renderHistory(root, entries, v) {
   const points = [];
   const point = (e, cx, cy, cls) => {
     const c = svg('circle', {
-      class: ['pt', cls, `st-${e.stance}`, !e.changed && 'restated'], cx, cy, r: e.changed ? 5.5 : 4,
+      class: ['pt', cls, `st-${e.stance}`, !e.changed && 'restated', e.disputed && 'disputed'], cx, cy, r: e.changed ? 5.5 : 4,
       tabindex: '0', 'data-party': e.party, 'data-event': e.event,
-      'aria-label': `${fmtTime(e.occurred_at)}, ${v.partyShort(e.party)}: ${v.stanceLabel(e.stance)}${e.value !== undefined ? ' ' + fmtValue(e.value) : ''}; ${e.title || e.event}`,
+      'aria-label': `${fmtTime(e.occurred_at)}, ${v.partyShort(e.party)}: ${v.stanceLabel(e.stance)}${e.value !== undefined ? ' ' + fmtValue(e.value) : ''}${e.disputed ? ' (disputed)' : ''}; ${e.title || e.event}`,
     });
     c.addEventListener('mouseenter', () => showTip(root, c, e, v));
     c.addEventListener('focus', () => showTip(root, c, e, v));
@@ -238,7 +239,8 @@ export function renderHistory(root, entries, v) {
     el('ol', {}, entries.map((e) => el('li', {},
       el('time', { datetime: e.occurred_at }, fmtTime(e.occurred_at)), ' — ',
       el('strong', {}, v.partyShort(e.party)), ' ', v.stanceLabel(e.stance),
-      e.value !== undefined ? ` ${fmtValue(e.value)}` : '', ' — ',
+      e.value !== undefined ? ` ${fmtValue(e.value)}` : '',
+      e.disputed ? el('span', { class: 'mark disputed' }, ' ⚑ disputed') : '', ' — ',
       el('a', { href: `#ev-${e.event}` }, e.title || e.event)))));
   root.replaceChildren(chart, list);
 }
