@@ -85,6 +85,19 @@ func ServeIngest(ctx context.Context, c IngestConfig, out io.Writer) error {
 	mux := http.NewServeMux()
 	(&httpapi.Ingest{Ingester: in, Token: c.APIToken, MaxBody: c.MaxBody, Logger: c.Logger}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	// Ready while connected to NATS: a load balancer sends no post to an
+	// instance that would hold it for 30 s and answer 503.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		ready := true
+		if conn, ok := in.Stream.(ingest.Connected); ok {
+			ready = conn.Connected()
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		if !ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		fmt.Fprintf(w, "{\"ready\":%t,\"nats_connected\":%t}\n", ready, ready)
+	})
 	mux.Handle("GET /metrics", metrics.Handler())
 	srv := &http.Server{Handler: metrics.Instrument(mux), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", c.HTTPAddr)

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/parley-news/parley/internal/natstest"
 	"github.com/parley-news/parley/internal/service"
 )
 
@@ -556,5 +558,47 @@ func TestFeedTitleAndID(t *testing.T) {
 	}
 	if f.Title != "Trade talks" || len(f.Items) == 0 || !strings.HasPrefix(f.Items[0].ID, "tag:newsroom.example,2026:trade:event:") {
 		t.Errorf("title %q, items %v: want the deployment's title and ids", f.Title, f.Items)
+	}
+}
+
+// TestIngestServeReadiness: ingest serve is ready while connected to
+// NATS, and says it is not once the connection is lost, so that a load
+// balancer sends no post to an instance that would hold it and fail.
+func TestIngestServeReadiness(t *testing.T) {
+	srv := natstest.Stoppable(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- service.ServeIngest(ctx, service.IngestConfig{NATSURL: srv.ClientURL(), HTTPAddr: "127.0.0.1:0"}, pw)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("ingest serve: %v (%v)", err, <-errc)
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(line), "ingest is serving POST "), "/v1/events")
+	ready := func() int {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := ready(); code != 200 {
+		t.Fatalf("connected: /readyz %d, want 200", code)
+	}
+	srv.Shutdown()
+	for deadline := time.Now().Add(10 * time.Second); ready() != 503; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz still 200 10 s after NATS went away")
+		}
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Errorf("ingest serve: %v", err)
 	}
 }

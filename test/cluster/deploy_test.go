@@ -309,8 +309,11 @@ func checkKubernetes(t *testing.T, deploy string) {
 	if !mounted || !slices.Contains(ct.Args, "-data=/data") {
 		t.Errorf("projector's read model is not on its claim %q at /data: args %v, mounts %+v", claim, ct.Args, ct.VolumeMounts)
 	}
-	if _, ok := objs["Deployment/parley-ingest"]; !ok {
+	if ing, ok := objs["Deployment/parley-ingest"]; !ok {
 		t.Errorf("no Deployment parley-ingest in %v", keys(objs))
+	} else if ct := ing.Spec.Template.Spec.Containers[0]; ct.ReadinessProbe == nil || ct.ReadinessProbe.HTTPGet.Path != "/readyz" {
+		// /healthz answers while NATS is away; /readyz does not.
+		t.Errorf("ingest readiness probe %+v, want GET /readyz", ct.ReadinessProbe)
 	}
 
 	var v struct {
