@@ -26,6 +26,14 @@ import (
 // files, corrections last, goes in as kept. When the stream stays out of
 // reach, Files stops at that input: the next would wait as long.
 func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, out, errOut io.Writer) (bool, error) {
+	if in.Stream == nil {
+		// A check reads the inputs as one, as a run appends them to one
+		// stream: an id or a correction's target in an earlier file
+		// counts.
+		run := *in
+		run.checked = newChecked()
+		in = &run
+	}
 	ok := true
 	missed := false // an id not in the vocabulary was refused
 	defer func() {

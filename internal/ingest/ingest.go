@@ -171,6 +171,23 @@ type Appender interface {
 	Stored(ctx context.Context, id string) (events.Event, bool, error)
 }
 
+// checked is what a check remembers of the records it has read.
+type checked struct {
+	known map[string]amendTarget // each valid id, and what a correction of it needs to know
+	first map[string]firstSeen   // each id's first valid record, to tell a repeat's duplicate from its conflict
+}
+
+func newChecked() *checked {
+	return &checked{known: map[string]amendTarget{}, first: map[string]firstSeen{}}
+}
+
+// firstSeen is where an id was first read, and its event.
+type firstSeen struct {
+	input  string
+	record int
+	event  [sha256.Size]byte // of its canonical JSON: a large input's events are not all held
+}
+
 // amendTarget is what a correction or retraction needs to know of the
 // event it names: its type, and the event it amends in turn, if any.
 type amendTarget struct {
@@ -216,6 +233,9 @@ type Ingester struct {
 	// against: a Files run that refused ids not in it ends by saying
 	// which it was.
 	VocabularyName string
+	// checked carries what a check has read from one input to the next
+	// (Files): nil checks each input alone.
+	checked *checked
 	// Wait bounds how long ingest waits while its connection to the
 	// stream is down; past it the ingest stops with ErrUnreachable. A
 	// stream that is reachable but slow is waited for, with a notice on
@@ -257,16 +277,16 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 	if batch <= 0 {
 		batch = 1000
 	}
-	// ids seen in this input, for corrections of events earlier in it.
-	known := map[string]amendTarget{}
-	// When only checking, the first record of each id and its event, to
-	// tell a repeated id as the stream would: a duplicate if the event is
-	// the same, else a conflict.
-	type seen struct {
-		record int
-		event  [sha256.Size]byte // of its canonical JSON: a large input's events are not all held
+	// ids seen in this input, for corrections of events earlier in it;
+	// when only checking, and the first record of each id, to tell a
+	// repeated id as the stream would. A check of several inputs carries
+	// them from one input to the next, as the stream carries a run's
+	// appends.
+	seen := in.checked
+	if seen == nil || in.Stream != nil {
+		seen = newChecked()
 	}
-	first := map[string]seen{}
+	known, first := seen.known, seen.first
 	// Corrections of an event not (yet) seen in this input, by the id they
 	// correct, and those found to come before the event they correct: a
 	// correction must follow it, and is told so when the event comes.
@@ -381,12 +401,16 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 				if f.event == b {
 					rr.Status = Duplicate
 				} else {
-					rr.Status, rr.Error = Conflict, fmt.Sprintf("id %s already given to other content in record %d", rec.Event.ID, f.record)
+					where := fmt.Sprintf("record %d", f.record)
+					if f.input != name {
+						where = f.input + " " + where
+					}
+					rr.Status, rr.Error = Conflict, fmt.Sprintf("id %s already given to other content in %s", rec.Event.ID, where)
 				}
 				res.Records = append(res.Records, rr)
 				continue
 			}
-			first[rec.Event.ID] = seen{rec.Index, b}
+			first[rec.Event.ID] = firstSeen{name, rec.Index, b}
 		}
 		known[rec.Event.ID] = amendTarget{rec.Event.Type, rec.Event.Corrects}
 		res.Records = append(res.Records, rr)

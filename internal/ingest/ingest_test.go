@@ -395,3 +395,44 @@ func TestCheckStopsWhenAsked(t *testing.T) {
 		t.Errorf("a stopped check: %v after %d records, want context.Canceled before the end", err, len(res.Records))
 	}
 }
+
+// TestCheckReadsFilesAsOneInput: a check of several files reads them as
+// a run appends them, to one stream: an id given again in a later file is
+// a duplicate or a conflict (naming the file it was first given in), and
+// a correction may name, or must not amend, what an earlier file holds.
+func TestCheckReadsFilesAsOneInput(t *testing.T) {
+	dir := t.TempDir()
+	const (
+		target = `{"id":"target","type":"statement","occurred_at":"2025-11-21","title":"Target","sources":[{"outlet":"AP"}]}`
+		fix    = `{"id":"fix","type":"correction","occurred_at":"2025-11-22","title":"Fix","corrects":"target","amend":{"title":"Fixed"},"sources":[{"outlet":"AP"}]}`
+	)
+	files := map[string]string{
+		"1.ndjson": target + "\n" + fix + "\n",
+		"2.ndjson": target + "\n" + strings.Replace(fix, `"Fixed"`, `"Other"`, 1) + "\n" +
+			`{"id":"fix2","type":"correction","occurred_at":"2025-11-23","title":"Re-fix","corrects":"fix","amend":{"title":"Again"},"sources":[{"outlet":"AP"}]}` + "\n" +
+			`{"id":"fix3","type":"correction","occurred_at":"2025-11-23","title":"Re-fix","corrects":"target","amend":{"title":"Again"},"sources":[{"outlet":"AP"}]}` + "\n",
+	}
+	var names []string
+	for _, n := range []string{"1.ndjson", "2.ndjson"} {
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, []byte(files[n]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, p)
+	}
+	var out, errOut bytes.Buffer
+	ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}
+	ok, err := ing.Files(context.Background(), names, nil, &out, &errOut)
+	if err != nil || ok {
+		t.Fatalf("ok %v, err %v: want not ok (a conflict, a refused correction), no error", ok, err)
+	}
+	want := fmt.Sprintf("%s: 2 valid, 0 duplicate, 0 rejected\n%s: 1 valid, 1 duplicate, 1 rejected, 1 conflict\n", names[0], names[1])
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+	for _, say := range []string{"id fix already given to other content in " + names[0] + " record 2", `corrects "fix": itself a correction, of target`} {
+		if !strings.Contains(errOut.String(), say) {
+			t.Errorf("errors do not say %q:\n%s", say, errOut.String())
+		}
+	}
+}
