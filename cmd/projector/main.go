@@ -44,6 +44,10 @@ func main() {
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "help" {
+		fmt.Print(usage + "Every command's flags: docs/cli.md.\n")
+		return
+	}
 	fs := flag.NewFlagSet("projector "+cmd, flag.ExitOnError)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
