@@ -57,6 +57,7 @@ response statement talks summit deadline corridor monitoring mission delegation 
 	types := []string{"leak", "delivery", "talks", "proposal", "response", "statement", "deadline", "incident"}
 	start := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
 	var stored []events.Event // every stored event so far, for duplicates, conflicts and corrections
+	var originals []int       // the indexes in stored of those that are no correction
 	perFile := (n + files - 1) / files
 	made := 0
 	for f := range files {
@@ -74,7 +75,7 @@ response statement talks summit deadline corridor monitoring mission delegation 
 			w.Write(b)
 			w.WriteByte('\n')
 		}
-		firstOfFile := len(stored)
+		firstOfFile, originalsOfFile := len(stored), len(originals)
 		for i := 0; i < perFile && made < n; i++ {
 			made++
 			at := start.Add(time.Duration(made) * 17 * time.Minute)
@@ -117,10 +118,11 @@ response statement talks summit deadline corridor monitoring mission delegation 
 				write(other)
 				c.Conflict++
 				continue
-			case made%101 == 0 && firstOfFile > 0:
+			case made%101 == 0 && originalsOfFile > 0:
 				// A correction of an event of an earlier file: ingest asks
-				// the stream whether it is there.
-				target := stored[r.IntN(firstOfFile)]
+				// the stream whether it is there, and what it is (one that
+				// is itself a correction is refused).
+				target := stored[originals[r.IntN(originalsOfFile)]]
 				title := "Corrected: " + target.Title
 				e.Type, e.Corrects, e.Amend, e.Positions = events.TypeCorrection, target.ID, &events.Amend{Title: &title}, nil
 			}
@@ -128,6 +130,9 @@ response statement talks summit deadline corridor monitoring mission delegation 
 				t.Fatalf("generated event %s is invalid: %v", e.ID, errs)
 			}
 			write(e)
+			if e.Type != events.TypeCorrection {
+				originals = append(originals, len(stored))
+			}
 			stored = append(stored, e)
 			c.Want[e.ID] = sha256.Sum256(e.Canonical())
 			c.Appended++
