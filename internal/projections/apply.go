@@ -203,7 +203,14 @@ func (a *applier) amend(e events.Event) (Outcome, error) {
 		issues = union(issues, cur.Issues)
 		parties = union(parties, cur.Parties)
 	}
-	if e.Amend != nil && e.Amend.Positions != nil {
+	if e.Amend != nil && cur != nil {
+		// What the amended event is about: a correction that moves an
+		// event to another party (its actors) concerns that party's
+		// readers too, as one that moves its positions does.
+		next := cur.Event.Amended(e.Amend)
+		issues = union(issues, next.Issues())
+		parties = union(parties, next.Parties())
+	} else if e.Amend != nil && e.Amend.Positions != nil {
 		issues = union(issues, events.Event{Positions: *e.Amend.Positions}.Issues())
 		parties = union(parties, events.Event{Positions: *e.Amend.Positions}.Parties())
 	}

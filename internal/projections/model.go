@@ -9,7 +9,7 @@ import (
 // Version is the version of the projection code. A read model written by
 // another version is rebuilt from the stream before it is served; bump it
 // whenever Apply or the layout of the buckets changes.
-const Version = 6
+const Version = 7
 
 // Kinds of development, the values of Development.Kinds and of an alert
 // subscription's "changes" filter.
@@ -136,7 +136,8 @@ type Development struct {
 	// Corrects is the event a correction or retraction amended.
 	Corrects string `json:"corrects,omitempty"`
 	// Issues and Parties are what the development concerns, for filters:
-	// the event's own and, for a correction, those of the event it amends.
+	// the event's own and, for a correction, those of the event it amends,
+	// before and after.
 	Issues  []string `json:"issues,omitempty"`
 	Parties []string `json:"parties,omitempty"`
 	// Changes are the positions that moved, before and after.

@@ -336,6 +336,37 @@ func TestHistoryMarksDisputes(t *testing.T) {
 	}
 }
 
+// TestCorrectionToAnotherParty: a correction that moves an event to
+// another party (its actors only) concerns that party's readers: its
+// development names both parties, and the timeline of either lists it.
+func TestCorrectionToAnotherParty(t *testing.T) {
+	l := newLog(t)
+	e := ev("e", "statement", "2025-11-20")
+	e.Actors = []string{"uk"}
+	fix := ev("fix", "correction", "2025-11-21")
+	fix.Corrects, fix.Amend = "e", &events.Amend{Actors: &[]string{"fr"}}
+	devs := l.add(e, fix)
+	if got := devs[1].Parties; !slices.Equal(got, []string{"fr", "uk"}) && !slices.Equal(got, []string{"uk", "fr"}) {
+		t.Errorf("the correction's development names %v, want fr and uk", got)
+	}
+	for _, party := range []string{"fr", "uk"} {
+		var ids []string
+		l.store.View(context.Background(), func(tx projections.Tx) error {
+			page, err := projections.QueryTimeline(tx, projections.TimelineQuery{Party: party})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Events {
+				ids = append(ids, e.ID)
+			}
+			return nil
+		})
+		if !slices.Contains(ids, "fix") {
+			t.Errorf("the timeline of %s lists %v, not the correction", party, ids)
+		}
+	}
+}
+
 // TestRevisedPeriod: a development that revises the past names the
 // period whose state it changed, from the first time it changed to where
 // a later claim took over (at that claim's precision), and each position
