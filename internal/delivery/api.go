@@ -53,7 +53,9 @@ type Request struct {
 // View is a subscription as the endpoints show it.
 type View struct {
 	alert.Subscription
-	Status *StatusView `json:"status,omitempty"`
+	// MetricsLabel is the subscription's label in /metrics.
+	MetricsLabel string      `json:"metrics_label"`
+	Status       *StatusView `json:"status,omitempty"`
 }
 
 // StatusView is the delivery status with the counts only NATS knows:
@@ -178,7 +180,7 @@ func (s *Service) postSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/subscriptions/"+sub.ID)
-	writeJSON(w, http.StatusCreated, View{Subscription: *sub, Status: &StatusView{Status: alert.Status{State: alert.StateActive}}})
+	writeJSON(w, http.StatusCreated, View{Subscription: *sub, MetricsLabel: alert.MetricsLabel(sub.ID), Status: &StatusView{Status: alert.Status{State: alert.StateActive}}})
 }
 
 func (s *Service) getSubscription(w http.ResponseWriter, r *http.Request) {
@@ -198,7 +200,7 @@ func (s *Service) getSubscription(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.log.Warn("cannot count alerts", "subscription", id, "err", err)
 	}
-	writeJSON(w, http.StatusOK, View{Subscription: sub.View(), Status: sv})
+	writeJSON(w, http.StatusOK, View{Subscription: sub.View(), MetricsLabel: alert.MetricsLabel(sub.ID), Status: sv})
 }
 
 func (s *Service) deleteSubscription(w http.ResponseWriter, r *http.Request) {

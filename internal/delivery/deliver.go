@@ -231,11 +231,11 @@ func (s *Service) deliver(id string) message.NoPublishHandlerFunc {
 		attempt := msg.Metadata.Get(mdAttempt)
 		switch res.Outcome {
 		case webhook.Delivered:
-			metrics.Deliveries.WithLabelValues(id, "ok").Inc()
+			metrics.Deliveries.WithLabelValues(alert.MetricsLabel(id), "ok").Inc()
 			s.setStatus(ctx, id, func(st *alert.Status) { st.Succeeded(now) })
 			return nil
 		case webhook.Gone:
-			metrics.Deliveries.WithLabelValues(id, "gone").Inc()
+			metrics.Deliveries.WithLabelValues(alert.MetricsLabel(id), "gone").Inc()
 			s.setStatus(ctx, id, func(st *alert.Status) {
 				st.Failure(now, res.Reason)
 				st.Disable(now, res.Reason)
@@ -247,11 +247,11 @@ func (s *Service) deliver(id string) message.NoPublishHandlerFunc {
 			return fmt.Errorf("%w: %s", errDead, res.Reason)
 		}
 		s.setStatus(ctx, id, func(st *alert.Status) { st.Failure(now, res.Reason) })
-		metrics.Deliveries.WithLabelValues(id, "failed").Inc()
+		metrics.Deliveries.WithLabelValues(alert.MetricsLabel(id), "failed").Inc()
 		s.log.Warn("delivery failed", "subscription", id, "webhook_id", msg.UUID, "attempt", attempt, "reason", res.Reason)
 		queued, err := time.Parse(time.RFC3339Nano, msg.Metadata.Get(mdQueuedAt))
 		if err == nil && now.Sub(queued) >= s.cfg.Horizon {
-			metrics.Deliveries.WithLabelValues(id, "dead").Inc()
+			metrics.Deliveries.WithLabelValues(alert.MetricsLabel(id), "dead").Inc()
 			return fmt.Errorf("%w: %s attempts over %s, the last: %s", errDead, attempt, now.Sub(queued).Round(time.Millisecond), res.Reason)
 		}
 		return fmt.Errorf("attempt %s: %s", attempt, res.Reason)

@@ -17,12 +17,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/alert"
 	"github.com/parley-news/parley/internal/bolt"
 	"github.com/parley-news/parley/internal/delivery"
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/httpapi"
+	"github.com/parley-news/parley/internal/metrics"
 	"github.com/parley-news/parley/internal/natstest"
 	"github.com/parley-news/parley/internal/projector"
 	"github.com/parley-news/parley/internal/stream"
@@ -205,11 +209,12 @@ func call(t testing.TB, method, url, token string, body any, into any) int {
 }
 
 type subView struct {
-	ID     string       `json:"id"`
-	URL    string       `json:"url"`
-	Secret string       `json:"secret"`
-	Filter alert.Filter `json:"filter"`
-	Status struct {
+	ID           string       `json:"id"`
+	MetricsLabel string       `json:"metrics_label"`
+	URL          string       `json:"url"`
+	Secret       string       `json:"secret"`
+	Filter       alert.Filter `json:"filter"`
+	Status       struct {
 		State             string     `json:"state"`
 		LastSuccessAt     *time.Time `json:"last_success_at"`
 		LastFailureAt     *time.Time `json:"last_failure_at"`
@@ -288,6 +293,56 @@ func TestSignedDelivery(t *testing.T) {
 	if st.Secret != "" || st.Status.Delivered != 1 || st.Status.Failed != 0 {
 		t.Errorf("status %+v", st)
 	}
+	// /metrics is open: it names the subscription by a label its status
+	// shows, never by its id, which gives access to it; a deleted
+	// subscription's series go.
+	series := deliverySeries(t)
+	if st.MetricsLabel == "" || series[st.MetricsLabel+" ok"] != 1 {
+		t.Errorf("metrics label %q, series %v: want one delivery under the label", st.MetricsLabel, series)
+	}
+	for k := range series {
+		if strings.Contains(k, v.ID) {
+			t.Errorf("a series names the subscription's id: %s", k)
+		}
+	}
+	if code := call(t, "DELETE", r.api.URL+"/v1/subscriptions/"+v.ID, "", nil, nil); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	waitFor(t, "the deleted subscription's series gone", func() bool {
+		for k := range deliverySeries(t) {
+			if strings.HasPrefix(k, st.MetricsLabel+" ") {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// deliverySeries is parley_webhook_deliveries_total, "label outcome" to
+// count.
+func deliverySeries(t *testing.T) map[string]float64 {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 1000)
+	metrics.Deliveries.Collect(ch)
+	close(ch)
+	out := map[string]float64{}
+	for m := range ch {
+		var d dto.Metric
+		if err := m.Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		var sub, outcome string
+		for _, l := range d.GetLabel() {
+			switch l.GetName() {
+			case "subscription":
+				sub = l.GetValue()
+			case "outcome":
+				outcome = l.GetValue()
+			}
+		}
+		out[sub+" "+outcome] = d.GetCounter().GetValue()
+	}
+	return out
 }
 
 func toStrings(v any) []string {

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/parley-news/parley/internal/alert"
+	"github.com/parley-news/parley/internal/metrics"
 	"github.com/parley-news/parley/internal/projections"
 )
 
@@ -291,6 +292,7 @@ func (r *registry) drop(ctx context.Context, id string) error {
 	delete(r.status, id)
 	delete(r.scanned, id)
 	r.mu.Unlock()
+	metrics.ForgetSubscription(alert.MetricsLabel(id))
 	return nil
 }
 

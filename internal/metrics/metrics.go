@@ -76,8 +76,8 @@ var (
 		Name: "parley_sse_refused_total", Help: "Live-feed streams turned away, by reason (full, address, closed).",
 	}, []string{"reason"})
 
-	// Deliveries counts webhook delivery attempts by subscription and
-	// outcome (ok, failed, dead).
+	// Deliveries counts webhook delivery attempts by subscription (its
+	// alert.MetricsLabel, not its id) and outcome (ok, failed, gone, dead).
 	Deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_webhook_deliveries_total", Help: "Webhook delivery attempts by subscription and outcome.",
 	}, []string{"subscription", "outcome"})
@@ -144,4 +144,9 @@ func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// ForgetSubscription removes the series of a deleted subscription.
+func ForgetSubscription(label string) {
+	Deliveries.DeletePartialMatch(prometheus.Labels{"subscription": label})
 }
