@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -221,6 +222,8 @@ type deadAnswer struct {
 	Subscription string      `json:"subscription"`
 	Count        int         `json:"count"`
 	Dead         []DeadAlert `json:"dead"`
+	// NextCursor asks for the next page, when there is one.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 func (s *Service) getDead(w http.ResponseWriter, r *http.Request) {
@@ -229,19 +232,34 @@ func (s *Service) getDead(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoSubscription)
 		return
 	}
-	p := httpapi.NewParams(r.URL.Query())
-	p.Only("limit")
+	vals := r.URL.Query()
+	p := httpapi.NewParams(vals)
+	p.Only("limit", "cursor")
 	limit := p.Count("limit", 100, MaxDeadList)
+	from := uint64(1)
+	if c := vals.Get("cursor"); c != "" {
+		// The dead list's position where the page starts, as the page
+		// before gave it.
+		n, err := strconv.ParseUint(c, 10, 64)
+		if err != nil || n == 0 {
+			p.Fail("cursor", c, "not a cursor this service gave (next_cursor)")
+		}
+		from = n
+	}
 	if p.Err != nil {
 		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: p.Err.Error(), Param: p.Err.Param})
 		return
 	}
-	dead, err := s.Dead(r.Context(), id, limit)
+	dead, next, err := s.Dead(r.Context(), id, from, limit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, deadAnswer{Subscription: id, Count: len(dead), Dead: dead})
+	ans := deadAnswer{Subscription: id, Count: len(dead), Dead: dead}
+	if next != 0 {
+		ans.NextCursor = strconv.FormatUint(next, 10)
+	}
+	writeJSON(w, http.StatusOK, ans)
 }
 
 func (s *Service) postRedeliver(w http.ResponseWriter, r *http.Request) {

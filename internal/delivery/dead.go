@@ -57,27 +57,36 @@ type DeadAlert struct {
 	header  nats.Header
 }
 
-// MaxDeadList bounds one listing and one redelivery.
+// MaxDeadList bounds one page of a listing, and of a redelivery.
 const MaxDeadList = 1000
 
-// Dead lists up to limit dead alerts of a subscription, oldest first.
-func (s *Service) Dead(ctx context.Context, id string, limit int) ([]DeadAlert, error) {
+// redeliverPage is how many dead alerts a redelivery reads at once; a
+// variable for the tests.
+var redeliverPage = MaxDeadList
+
+// Dead lists up to limit dead alerts of a subscription, oldest first,
+// from the dead list's position from (1 for its start); next is where the
+// following page starts, 0 when there is none.
+func (s *Service) Dead(ctx context.Context, id string, from uint64, limit int) (dead []DeadAlert, next uint64, err error) {
 	if sub, _ := s.reg.active(id); sub == nil {
-		return nil, errNoSubscription
+		return nil, 0, errNoSubscription
 	}
-	return s.deadList(ctx, id, limit)
+	return s.deadList(ctx, id, from, limit)
 }
 
-func (s *Service) deadList(ctx context.Context, id string, limit int) ([]DeadAlert, error) {
+func (s *Service) deadList(ctx context.Context, id string, from uint64, limit int) ([]DeadAlert, uint64, error) {
 	out := []DeadAlert{}
 	subj := DeadPrefix + id
-	for seq := uint64(1); len(out) < limit; {
+	for seq := max(from, 1); ; {
 		m, err := s.dead.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subj))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			break
+			return out, 0, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("dead list of %s: %w", id, err)
+			return nil, 0, fmt.Errorf("dead list of %s: %w", id, err)
+		}
+		if len(out) == limit {
+			return out, m.Sequence, nil // one more: the next page starts here
 		}
 		h := m.Header
 		d := DeadAlert{WebhookID: h.Get(hdrWebhookID), Reason: h.Get(middleware.ReasonForPoisonedKey),
@@ -89,7 +98,6 @@ func (s *Service) deadList(ctx context.Context, id string, limit int) ([]DeadAle
 		out = append(out, d)
 		seq = m.Sequence + 1
 	}
-	return out, nil
 }
 
 // ErrDisabled is returned for a redelivery to a subscription whose
@@ -98,7 +106,9 @@ var ErrDisabled = errors.New("subscription disabled: its receiver answered 410 G
 
 // Redeliver queues the dead alerts of a subscription again, after what is
 // queued, with their webhook-id unchanged, and removes them from the dead
-// list. It returns how many it queued.
+// list: all of them, a page at a time, up to as many as the list held
+// when it was asked (alerts that die meanwhile wait for the next one). It
+// returns how many it queued.
 func (s *Service) Redeliver(ctx context.Context, id string) (int, error) {
 	sub, active := s.reg.active(id)
 	switch {
@@ -107,27 +117,42 @@ func (s *Service) Redeliver(ctx context.Context, id string) (int, error) {
 	case !active:
 		return 0, ErrDisabled
 	}
-	dead, err := s.deadList(ctx, id, MaxDeadList)
+	_, held, err := s.counts(ctx, id)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("redeliver: %w", err)
 	}
-	for i, d := range dead {
-		m := nats.NewMsg(DeliveriesPrefix + id)
-		m.Data = d.Payload
-		for _, k := range []string{hdrWebhookID, hdrSeq} {
-			m.Header.Set(k, d.header.Get(k))
+	n := 0
+	for from := uint64(1); uint64(n) < held; {
+		dead, next, err := s.deadList(ctx, id, from, int(min(held-uint64(n), uint64(redeliverPage))))
+		if err != nil {
+			return n, err
 		}
-		m.Header.Set("Content-Type", "application/json")
-		// Its own id: the original's may still be in the duplicate window.
-		m.Header.Set(jetstream.MsgIDHeader, "redeliver."+strconv.FormatUint(d.deadSeq, 10))
-		if _, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectStream(DeliveriesStream)); err != nil {
-			return i, fmt.Errorf("redeliver %s: %w", d.WebhookID, err)
+		if len(dead) == 0 {
+			break
 		}
-		if err := s.dead.DeleteMsg(ctx, d.deadSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return i + 1, fmt.Errorf("redeliver %s: remove from dead list: %w", d.WebhookID, err)
+		for _, d := range dead {
+			m := nats.NewMsg(DeliveriesPrefix + id)
+			m.Data = d.Payload
+			for _, k := range []string{hdrWebhookID, hdrSeq} {
+				m.Header.Set(k, d.header.Get(k))
+			}
+			m.Header.Set("Content-Type", "application/json")
+			// Its own id: the original's may still be in the duplicate window.
+			m.Header.Set(jetstream.MsgIDHeader, "redeliver."+strconv.FormatUint(d.deadSeq, 10))
+			if _, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectStream(DeliveriesStream)); err != nil {
+				return n, fmt.Errorf("redeliver %s: %w", d.WebhookID, err)
+			}
+			n++
+			if err := s.dead.DeleteMsg(ctx, d.deadSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+				return n, fmt.Errorf("redeliver %s: remove from dead list: %w", d.WebhookID, err)
+			}
 		}
+		if next == 0 {
+			break
+		}
+		from = next
 	}
-	return len(dead), nil
+	return n, nil
 }
 
 // counts returns the alerts queued (backlog) and dead for a subscription.

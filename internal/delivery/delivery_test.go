@@ -491,8 +491,8 @@ func TestRedirectDeadRedeliver(t *testing.T) {
 	rc := newReceiver(t)
 	rc.answer.Store(302)
 	v := subscribe(t, r, rc, alert.Filter{})
-	appendEvents(t, r.conn, "moved", 2)
-	waitFor(t, "dead list", func() bool { d := status(t, r, v.ID).Status.Dead; return d != nil && *d == 2 })
+	appendEvents(t, r.conn, "moved", 3)
+	waitFor(t, "dead list", func() bool { d := status(t, r, v.ID).Status.Dead; return d != nil && *d == 3 })
 	st := status(t, r, v.ID)
 	if st.Status.State != "active" || !strings.Contains(st.Status.LastFailureReason, "302 redirect, not followed") {
 		t.Errorf("status %+v", st.Status)
@@ -501,11 +501,35 @@ func TestRedirectDeadRedeliver(t *testing.T) {
 		Count int                  `json:"count"`
 		Dead  []delivery.DeadAlert `json:"dead"`
 	}
-	if code := call(t, "GET", r.api.URL+"/v1/subscriptions/"+v.ID+"/dead", "", nil, &dead); code != 200 || dead.Count != 2 {
+	if code := call(t, "GET", r.api.URL+"/v1/subscriptions/"+v.ID+"/dead", "", nil, &dead); code != 200 || dead.Count != 3 {
 		t.Fatalf("dead: %d %+v", code, dead)
 	}
+	// A page at a time, each giving the cursor of the next, to the end.
+	var paged []string
+	for cursor, pages := "", 0; pages < 5; pages++ {
+		var page struct {
+			Dead       []delivery.DeadAlert `json:"dead"`
+			NextCursor string               `json:"next_cursor"`
+		}
+		if code := call(t, "GET", r.api.URL+"/v1/subscriptions/"+v.ID+"/dead?limit=2&cursor="+cursor, "", nil, &page); code != 200 {
+			t.Fatalf("dead page %d: %d", pages, code)
+		}
+		for _, d := range page.Dead {
+			paged = append(paged, d.WebhookID)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	var all []string
+	for _, d := range dead.Dead {
+		all = append(all, d.WebhookID)
+	}
+	if !slices.Equal(paged, all) {
+		t.Errorf("paged %v, want %v", paged, all)
+	}
 	for _, q := range []struct{ query, param string }{
-		{"?limit=1&limit=2", "limit"}, {"?limit=0", "limit"}, {"?limt=1", "limt"}, {"?limit=", "limit"},
+		{"?limit=1&limit=2", "limit"}, {"?limit=0", "limit"}, {"?limt=1", "limt"}, {"?limit=", "limit"}, {"?cursor=x", "cursor"},
 	} {
 		var p httpapi.Problem
 		if code := call(t, "GET", r.api.URL+"/v1/subscriptions/"+v.ID+"/dead"+q.query, "", nil, &p); code != 400 || p.Param != q.param {
@@ -521,16 +545,18 @@ func TestRedirectDeadRedeliver(t *testing.T) {
 		t.Errorf("dead alert %+v", d0)
 	}
 	rc.answer.Store(0)
+	// Every dead alert, though a redelivery reads them two at a time.
+	defer delivery.SetRedeliverPage(2)()
 	var red struct{ Redelivered int }
-	if code := call(t, "POST", r.api.URL+"/v1/subscriptions/"+v.ID+"/redeliver", "", nil, &red); code != 202 || red.Redelivered != 2 {
+	if code := call(t, "POST", r.api.URL+"/v1/subscriptions/"+v.ID+"/redeliver", "", nil, &red); code != 202 || red.Redelivered != 3 {
 		t.Fatalf("redeliver: %d %+v", code, red)
 	}
-	waitFor(t, "redelivered", func() bool { return len(distinct(rc.received())) == 2 })
+	waitFor(t, "redelivered", func() bool { return len(distinct(rc.received())) == 3 })
 	got := rc.received()
 	if got[0].id != d0.WebhookID {
 		t.Errorf("redelivered id %q, want %q", got[0].id, d0.WebhookID)
 	}
-	checkOrder(t, got, 2)
+	checkOrder(t, got, 3)
 	if code := call(t, "GET", r.api.URL+"/v1/subscriptions/"+v.ID+"/dead", "", nil, &dead); code != 200 || dead.Count != 0 {
 		t.Errorf("dead after redeliver: %+v", dead)
 	}
