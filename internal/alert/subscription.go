@@ -20,14 +20,29 @@ type Subscription struct {
 	// hears about developments after it, never about the past.
 	After uint64 `json:"after"`
 	// Secret signs the deliveries. It is shown once, in the answer to the
-	// creation, and kept to sign; View leaves it out.
+	// creation or the rotation that made it, and kept to sign; View
+	// leaves it out.
 	Secret string `json:"secret,omitempty"`
+	// PreviousSecret, after a rotation, signs the deliveries too until
+	// PreviousUntil, so that a receiver can move to the new secret
+	// without refusing an alert; View leaves it out.
+	PreviousSecret string     `json:"previous_secret,omitempty"`
+	PreviousUntil  *time.Time `json:"previous_until,omitempty"`
 }
 
-// View is the subscription without its secret, as GET shows it.
+// View is the subscription without its secrets, as GET shows it.
 func (s Subscription) View() Subscription {
-	s.Secret = ""
+	s.Secret, s.PreviousSecret = "", ""
 	return s
+}
+
+// SigningSecrets are the secrets a delivery made at now is signed with:
+// the secret, and the previous one while it is still in use.
+func (s Subscription) SigningSecrets(now time.Time) (secret, previous string) {
+	if s.PreviousSecret != "" && s.PreviousUntil != nil && now.Before(*s.PreviousUntil) {
+		previous = s.PreviousSecret
+	}
+	return s.Secret, previous
 }
 
 // MaxDescription bounds a subscription's description.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/parley-news/parley/internal/alert"
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/httpapi"
@@ -42,6 +44,7 @@ func (s *Service) Register(mux *http.ServeMux) {
 	mux.Handle("DELETE /v1/subscriptions/{id}", tok(s.deleteSubscription))
 	mux.HandleFunc("GET /v1/subscriptions/{id}/dead", s.getDead)
 	mux.Handle("POST /v1/subscriptions/{id}/redeliver", tok(s.postRedeliver))
+	mux.Handle("POST /v1/subscriptions/{id}/rotate", tok(s.postRotate))
 }
 
 // Request is the body of POST /v1/subscriptions.
@@ -153,6 +156,70 @@ func (s *Service) Create(ctx context.Context, req Request) (*alert.Subscription,
 		return nil, fmt.Errorf("create subscription: not applied here: %w", err)
 	}
 	return sub, nil
+}
+
+// ErrRotatedMeanwhile is returned when another rotation of the same
+// secret came first.
+var ErrRotatedMeanwhile = errors.New("the secret was rotated by another request meanwhile: ask again")
+
+// Rotate gives a subscription a new secret and returns the subscription
+// with it, once every replica can see it here. The old secret signs the
+// deliveries too, beside the new one, for SecretOverlap, so that a
+// receiver can switch without refusing an alert; a second rotation within
+// that time retires the first secret at once.
+func (s *Service) Rotate(ctx context.Context, id string) (*alert.Subscription, error) {
+	switch sub, active := s.reg.active(id); {
+	case sub == nil:
+		return nil, errNoSubscription
+	case !active:
+		return nil, ErrDisabled
+	}
+	e, err := s.kv.Get(ctx, subKey(id))
+	if isNotFound(err) {
+		return nil, errNoSubscription
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rotate secret: %w", err)
+	}
+	var sub alert.Subscription
+	if err := json.Unmarshal(e.Value(), &sub); err != nil {
+		return nil, fmt.Errorf("rotate secret: %w", err)
+	}
+	until := s.cfg.Now().UTC().Add(s.cfg.SecretOverlap).Truncate(time.Second)
+	sub.PreviousSecret, sub.PreviousUntil, sub.Secret = sub.Secret, &until, webhook.NewSecret()
+	b, err := json.Marshal(sub)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := s.kv.Update(ctx, subKey(id), b, e.Revision())
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return nil, ErrRotatedMeanwhile
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rotate secret: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.reg.waitFor(wctx, rev, nil); err != nil {
+		return nil, fmt.Errorf("rotate secret: not applied here: %w", err)
+	}
+	return &sub, nil
+}
+
+func (s *Service) postRotate(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !alert.ValidID(id) {
+		s.writeError(w, r, errNoSubscription)
+		return
+	}
+	sub, err := s.Rotate(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v := *sub
+	v.PreviousSecret = "" // shown once, when it was made
+	writeJSON(w, http.StatusOK, View{Subscription: v, MetricsLabel: alert.MetricsLabel(id)})
 }
 
 func (s *Service) postSubscription(w http.ResponseWriter, r *http.Request) {
@@ -286,7 +353,7 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: fe.Error(), Param: fe.Field})
 	case errors.Is(err, projections.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, httpapi.Problem{Error: "no such subscription"})
-	case errors.Is(err, ErrDisabled), errors.Is(err, ErrTooMany):
+	case errors.Is(err, ErrDisabled), errors.Is(err, ErrTooMany), errors.Is(err, ErrRotatedMeanwhile):
 		writeJSON(w, http.StatusConflict, httpapi.Problem{Error: err.Error()})
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.

@@ -58,6 +58,9 @@ type Config struct {
 	Replicas int
 	// MaxSubscriptions bounds the subscriptions; 0 means 1,000.
 	MaxSubscriptions int
+	// SecretOverlap is how long a rotated-out secret signs deliveries
+	// beside the new one; 0 means 24 h.
+	SecretOverlap time.Duration
 	// Vocabulary checks filters; nil accepts any party, issue or type.
 	Vocabulary *events.Vocabulary
 	// Token guards the write endpoints; "" leaves them open.
@@ -74,6 +77,7 @@ const (
 	DefaultDuplicateWindow  = 10 * time.Minute
 	DefaultDeadMaxAge       = 30 * 24 * time.Hour
 	DefaultMaxSubscriptions = 1000
+	DefaultSecretOverlap    = 24 * time.Hour
 )
 
 // ErrTooMany is returned when MaxSubscriptions are in place.
@@ -97,6 +101,9 @@ func (c *Config) setDefaults() {
 	if c.MaxSubscriptions == 0 {
 		c.MaxSubscriptions = DefaultMaxSubscriptions
 	}
+	if c.SecretOverlap == 0 {
+		c.SecretOverlap = DefaultSecretOverlap
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -114,7 +121,7 @@ func (c Config) Validate() error {
 		return err
 	}
 	switch {
-	case c.Horizon < 0 || c.AckWait < 0 || c.DuplicateWindow < 0 || c.DeadMaxAge < 0:
+	case c.Horizon < 0 || c.AckWait < 0 || c.DuplicateWindow < 0 || c.DeadMaxAge < 0 || c.SecretOverlap < 0:
 		return errors.New("alerts: negative duration")
 	case c.MaxSubscriptions < 0:
 		return errors.New("alerts: negative MaxSubscriptions")

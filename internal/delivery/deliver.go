@@ -221,13 +221,15 @@ func (s *Service) deliver(id string) message.NoPublishHandlerFunc {
 			s.routers.stop(id)
 			return errors.New("subscription disabled: alert kept queued")
 		}
-		res := s.sender.Send(ctx, webhook.Message{ID: msg.UUID, URL: sub.URL, Secret: sub.Secret, Body: msg.Payload}, s.cfg.Now())
+		now := s.cfg.Now()
+		secret, previous := sub.SigningSecrets(now)
+		res := s.sender.Send(ctx, webhook.Message{ID: msg.UUID, URL: sub.URL, Secret: secret, Previous: previous, Body: msg.Payload}, now)
 		if ctx.Err() != nil {
 			return ctx.Err() // shutting down: not the receiver's failure
 		}
 		// The status tells when the attempt ended: a timeout fails a
 		// request timeout after it was signed.
-		now := s.cfg.Now()
+		now = s.cfg.Now()
 		attempt := msg.Metadata.Get(mdAttempt)
 		switch res.Outcome {
 		case webhook.Delivered:

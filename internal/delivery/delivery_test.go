@@ -702,3 +702,70 @@ func TestLostConsumerIsRestarted(t *testing.T) {
 	}
 	checkOrder(t, rc.received(), 5)
 }
+
+// TestSecretRotation: a rotation gives a new secret, shown once; while the
+// old one is still in use the deliveries are signed with both, so that a
+// receiver checking either accepts them, and after that with the new one
+// alone. GET never shows a secret.
+func TestSecretRotation(t *testing.T) {
+	url := natstest.Server(t)
+	cfg := fast()
+	// The service's clock, moved past the overlap once the first alert
+	// is in: no test waits a day.
+	var ahead atomic.Int64
+	cfg.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	r := startReplica(t, url, t.TempDir(), cfg)
+	type hit struct {
+		header http.Header
+		body   []byte
+	}
+	var (
+		mu   sync.Mutex
+		hits []hit
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		mu.Lock()
+		hits = append(hits, hit{req.Header.Clone(), body})
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	var v subView
+	if code := call(t, "POST", r.api.URL+"/v1/subscriptions", "", map[string]any{"url": srv.URL + "/hook"}, &v); code != 201 {
+		t.Fatalf("create: %d %s", code, v.Error)
+	}
+	var rotated map[string]any
+	if code := call(t, "POST", r.api.URL+"/v1/subscriptions/"+v.ID+"/rotate", "", nil, &rotated); code != 200 {
+		t.Fatalf("rotate: %d %v", code, rotated)
+	}
+	secret, _ := rotated["secret"].(string)
+	if !strings.HasPrefix(secret, "whsec_") || secret == v.Secret || rotated["previous_secret"] != nil || rotated["previous_until"] == nil {
+		t.Fatalf("rotation answered %v, want a new secret, when the old one stops, and not the old one", rotated)
+	}
+	if st := status(t, r, v.ID); st.Secret != "" {
+		t.Errorf("GET shows a secret: %+v", st)
+	}
+	delivered := func(n int) hit {
+		waitFor(t, fmt.Sprintf("delivery %d", n), func() bool { mu.Lock(); defer mu.Unlock(); return len(hits) >= n })
+		mu.Lock()
+		defer mu.Unlock()
+		return hits[n-1]
+	}
+	verifies := func(h hit, secret string) bool {
+		return webhook.Verify(secret, h.header, h.body, cfg.Now(), webhook.DefaultTolerance) == nil
+	}
+	appendEvents(t, r.conn, "during", 1)
+	if h := delivered(1); !verifies(h, v.Secret) || !verifies(h, secret) {
+		t.Errorf("during the overlap: signatures %q, want the old secret's and the new one's", h.header.Get(webhook.HeaderSignature))
+	}
+	until, _ := time.Parse(time.RFC3339, rotated["previous_until"].(string))
+	if overlap := time.Until(until); overlap < 23*time.Hour {
+		t.Errorf("the old secret signs for %v, want a day", overlap.Round(time.Minute))
+	}
+	ahead.Store(int64(25 * time.Hour))
+	appendEvents(t, r.conn, "after", 1)
+	if h := delivered(2); verifies(h, v.Secret) || !verifies(h, secret) {
+		t.Errorf("after the overlap: signatures %q, want the new secret's alone", h.header.Get(webhook.HeaderSignature))
+	}
+}

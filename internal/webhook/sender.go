@@ -125,7 +125,10 @@ type Message struct {
 	ID     string
 	URL    string
 	Secret string
-	Body   []byte
+	// Previous, when set, signs the message too: a secret being rotated
+	// out, which the receiver may still check against.
+	Previous string
+	Body     []byte
 }
 
 // Outcome is what an attempt came to.
@@ -168,6 +171,13 @@ func (s *Sender) Send(ctx context.Context, m Message, now time.Time) Result {
 		return Result{Reason: err.Error(), Err: err}
 	}
 	sig, err := Sign(m.Secret, m.ID, now, m.Body)
+	if err == nil && m.Previous != "" {
+		// Standard Webhooks: signatures separated by spaces, each one
+		// checked until one matches.
+		var old string
+		old, err = Sign(m.Previous, m.ID, now, m.Body)
+		sig += " " + old
+	}
 	if err != nil {
 		return Result{Reason: err.Error(), Err: err}
 	}
