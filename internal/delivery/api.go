@@ -207,9 +207,8 @@ func (s *Service) Rotate(ctx context.Context, id string) (*alert.Subscription, e
 }
 
 func (s *Service) postRotate(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !alert.ValidID(id) {
-		s.writeError(w, r, errNoSubscription)
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	sub, err := s.Rotate(r.Context(), id)
@@ -252,9 +251,8 @@ func (s *Service) postSubscription(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) getSubscription(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !alert.ValidID(id) {
-		s.writeError(w, r, errNoSubscription)
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	sub, st, err := s.reg.get(r.Context(), id)
@@ -272,9 +270,8 @@ func (s *Service) getSubscription(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) deleteSubscription(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !alert.ValidID(id) {
-		s.writeError(w, r, errNoSubscription)
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	if err := s.remove(r.Context(), id); err != nil {
@@ -294,9 +291,8 @@ type deadAnswer struct {
 }
 
 func (s *Service) getDead(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !alert.ValidID(id) {
-		s.writeError(w, r, errNoSubscription)
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	vals := r.URL.Query()
@@ -330,9 +326,8 @@ func (s *Service) getDead(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) postRedeliver(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !alert.ValidID(id) {
-		s.writeError(w, r, errNoSubscription)
+	id, ok := s.pathID(w, r)
+	if !ok {
 		return
 	}
 	n, err := s.Redeliver(r.Context(), id)
@@ -361,6 +356,17 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusInternalServerError, httpapi.Problem{Error: "internal error"})
 	}
+}
+
+// pathID is the subscription id of the request's path; a malformed one
+// is answered 404, as an unknown one is, and never reaches a NATS subject.
+func (s *Service) pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	if !alert.ValidID(id) {
+		s.writeError(w, r, errNoSubscription)
+		return "", false
+	}
+	return id, true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
