@@ -40,6 +40,9 @@ func (s *Service) Register(mux *http.ServeMux) {
 		return httpapi.RequireToken(s.cfg.Token, httpapi.RateLimit(writeRate, writeBurst, h))
 	}
 	mux.Handle("POST /v1/subscriptions", tok(s.postSubscription))
+	// Every id is the key to its subscription: the list is for whoever
+	// holds the token, and there is none without one.
+	mux.Handle("GET /v1/subscriptions", httpapi.RequireToken(s.cfg.Token, http.HandlerFunc(s.getSubscriptions)))
 	mux.HandleFunc("GET /v1/subscriptions/{id}", s.getSubscription)
 	mux.Handle("DELETE /v1/subscriptions/{id}", tok(s.deleteSubscription))
 	mux.HandleFunc("GET /v1/subscriptions/{id}/dead", s.getDead)
@@ -267,6 +270,27 @@ func (s *Service) getSubscription(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("cannot count alerts", "subscription", id, "err", err)
 	}
 	writeJSON(w, http.StatusOK, View{Subscription: sub.View(), MetricsLabel: alert.MetricsLabel(sub.ID), Status: sv})
+}
+
+// getSubscriptions lists the subscriptions, oldest first, with their
+// status but not the counts NATS keeps (GET one for those).
+func (s *Service) getSubscriptions(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Token == "" {
+		writeJSON(w, http.StatusForbidden, httpapi.Problem{Error: "listing subscriptions needs an API token (-api-token or PARLEY_API_TOKEN): each id gives access to its subscription"})
+		return
+	}
+	p := httpapi.NewParams(r.URL.Query())
+	p.Only()
+	if p.Err != nil {
+		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: p.Err.Error(), Param: p.Err.Param})
+		return
+	}
+	subs, err := s.reg.list(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"count": len(subs), "subscriptions": subs})
 }
 
 func (s *Service) deleteSubscription(w http.ResponseWriter, r *http.Request) {

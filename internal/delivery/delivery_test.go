@@ -769,3 +769,50 @@ func TestSecretRotation(t *testing.T) {
 		t.Errorf("after the overlap: signatures %q, want the new secret's alone", h.header.Get(webhook.HeaderSignature))
 	}
 }
+
+// TestListSubscriptions: with the token, the subscriptions are listed,
+// oldest first, with their status and never a secret; without it, 401;
+// and with no token configured at all, 403: each id is the key to its
+// subscription, which an open list would hand to anyone.
+func TestListSubscriptions(t *testing.T) {
+	url := natstest.Server(t)
+	cfg := fast()
+	cfg.Token = "s3cret"
+	r := startReplica(t, url, t.TempDir(), cfg)
+	rc := newReceiver(t)
+	var made []string
+	for range 2 {
+		var v subView
+		if code := call(t, "POST", r.api.URL+"/v1/subscriptions", "s3cret", map[string]any{"url": rc.srv.URL + "/hook"}, &v); code != 201 {
+			t.Fatalf("create: %d %s", code, v.Error)
+		}
+		made = append(made, v.ID)
+		time.Sleep(1100 * time.Millisecond) // created_at is to the second: one each
+	}
+	var list struct {
+		Count         int       `json:"count"`
+		Subscriptions []subView `json:"subscriptions"`
+	}
+	if code := call(t, "GET", r.api.URL+"/v1/subscriptions", "", nil, &map[string]any{}); code != 401 {
+		t.Errorf("list without the token: %d, want 401", code)
+	}
+	if code := call(t, "GET", r.api.URL+"/v1/subscriptions", "s3cret", nil, &list); code != 200 || list.Count != 2 {
+		t.Fatalf("list: %d %+v", code, list)
+	}
+	var ids []string
+	for _, s := range list.Subscriptions {
+		ids = append(ids, s.ID)
+		if s.Secret != "" || s.MetricsLabel == "" || s.Status.State != "active" {
+			t.Errorf("listed %+v: want a status and a metrics label, and no secret", s)
+		}
+	}
+	if !slices.Equal(ids, made) {
+		t.Errorf("listed %v, want %v, oldest first", ids, made)
+	}
+
+	open := startReplica(t, url, t.TempDir(), fast())
+	var p httpapi.Problem
+	if code := call(t, "GET", open.api.URL+"/v1/subscriptions", "", nil, &p); code != 403 || !strings.Contains(p.Error, "needs an API token") {
+		t.Errorf("list with no token configured: %d %+v, want 403", code, p)
+	}
+}

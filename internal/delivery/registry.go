@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -340,6 +341,30 @@ func (r *registry) get(ctx context.Context, id string) (*alert.Subscription, *al
 		return nil, nil, err
 	}
 	return sub, st, nil
+}
+
+// list returns every subscription with its status, oldest first.
+func (r *registry) list(ctx context.Context) ([]View, error) {
+	out := []View{}
+	err := r.s.store.View(ctx, func(tx projections.Tx) error {
+		c := tx.Bucket(BucketSubscriptions).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var sub alert.Subscription
+			if err := json.Unmarshal(v, &sub); err != nil {
+				return fmt.Errorf("subscription %s: %w", k, err)
+			}
+			st := alert.Status{State: alert.StateActive}
+			if v := tx.Bucket(BucketStatus).Get(k); v != nil {
+				if err := json.Unmarshal(v, &st); err != nil {
+					return fmt.Errorf("status %s: %w", k, err)
+				}
+			}
+			out = append(out, View{Subscription: sub.View(), MetricsLabel: alert.MetricsLabel(sub.ID), Status: &StatusView{Status: st}})
+		}
+		return nil
+	})
+	slices.SortStableFunc(out, func(a, b View) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, err
 }
 
 // active returns the subscription with its secret, if it is known, and
