@@ -120,13 +120,12 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, Problem{Error: "read body: " + err.Error()})
 		return
 	}
-	maxRecords := h.MaxRecords
-	if maxRecords <= 0 {
-		maxRecords = DefaultMaxRecords
-	}
-	if n := h.countRecords(body, format, maxRecords+1); n > maxRecords {
-		writeJSON(w, http.StatusRequestEntityTooLarge, Problem{Error: fmt.Sprintf("more than %d records in one body: nothing was appended; split it into batches", maxRecords)})
-		return
+	// Read whole before anything is appended, so that a body of too many
+	// records is refused whole.
+	in := *h.Ingester
+	in.MaxRecords = h.MaxRecords
+	if in.MaxRecords <= 0 {
+		in.MaxRecords = DefaultMaxRecords
 	}
 	timeout := h.AppendTimeout
 	if timeout <= 0 {
@@ -134,7 +133,11 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	res, err := h.Ingester.Ingest(ctx, "body", bytes.NewReader(body), format)
+	res, err := in.Ingest(ctx, "body", bytes.NewReader(body), format)
+	if errors.Is(err, ingest.ErrTooManyRecords) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, Problem{Error: fmt.Sprintf("more than %d records in one body: nothing was appended; split it into batches", in.MaxRecords)})
+		return
+	}
 	var why string
 	if err != nil {
 		// What went in before the stream failed went in: the answer says
@@ -171,23 +174,6 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusConflict
 	}
 	writeJSON(w, status, ans)
-}
-
-// countRecords counts the records of body, up to limit: a body of more
-// is refused before anything of it is appended.
-func (h *Ingest) countRecords(body []byte, format events.Format, limit int) int {
-	// A record takes at least 3 bytes ("{}" and a separator): a smaller
-	// body cannot hold too many, and is not read twice.
-	if len(body) < 3*limit {
-		return 0
-	}
-	n := 0
-	for range h.Ingester.Decoder.Decode("body", bytes.NewReader(body), format) {
-		if n++; n >= limit {
-			break
-		}
-	}
-	return n
 }
 
 // RequireJSON checks that a request's body is declared JSON, or not

@@ -28,9 +28,8 @@ func TestPostWhileTheStreamIsDown(t *testing.T) {
 
 	mux := http.NewServeMux()
 	(&httpapi.Ingest{
-		// Batches of one: the post stops at its first record, before
-		// the rest is read.
-		Ingester:      &ingest.Ingester{Stream: conn, Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Batch: 1},
+		// A post reads its body whole, then finds the stream down.
+		Ingester:      &ingest.Ingester{Stream: conn, Decoder: events.Decoder{Vocabulary: data.Vocabulary()}},
 		AppendTimeout: 500 * time.Millisecond,
 	}).Register(mux)
 	body := `{"id":"while-down","type":"statement","occurred_at":"2025-11-24","title":"T","sources":[{"outlet":"AP"}]}

@@ -233,6 +233,11 @@ type Ingester struct {
 	// against: a Files run that refused ids not in it ends by saying
 	// which it was.
 	VocabularyName string
+	// MaxRecords, when set, bounds the records of one input, which is
+	// then read whole before anything of it is appended: an input of more
+	// is refused whole (ErrTooManyRecords). For inputs held in memory
+	// already (a POST body); 0 appends as it reads, in batches.
+	MaxRecords int
 	// checked carries what a check has read from one input to the next
 	// (Files): nil checks each input alone.
 	checked *checked
@@ -246,6 +251,10 @@ type Ingester struct {
 // ErrUnreachable is returned when the connection to the stream stayed
 // down for the Ingester's Wait.
 var ErrUnreachable = errors.New("the stream could not be reached")
+
+// ErrTooManyRecords is returned for an input of more than the Ingester's
+// MaxRecords, of which nothing was appended.
+var ErrTooManyRecords = errors.New("too many records in one input")
 
 // Connected is what an Appender may also tell: whether it is connected to
 // the stream now. Without it, Wait never ends a run.
@@ -349,6 +358,12 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 		if onRecord != nil && rec.Line > 0 {
 			onRecord(rec.Line)
 		}
+		if in.MaxRecords > 0 && rec.Index > in.MaxRecords {
+			// Nothing was appended yet: the input is refused whole, and
+			// no record of it is counted.
+			res.Records = res.Records[:0]
+			return res, fmt.Errorf("%w: more than %d", ErrTooManyRecords, in.MaxRecords)
+		}
 		rr := recordResult(rec)
 		if rec.Err != nil {
 			res.Records = append(res.Records, rr)
@@ -357,9 +372,12 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 		if c := rec.Event.Corrects; c != "" {
 			t, ok := known[c]
 			if !ok && in.Stream != nil {
-				// The event corrected may be in this batch, not yet appended.
-				if err := flush(); err != nil {
-					return res, err
+				// The event corrected may be in this batch, not yet
+				// appended (unless the input is appended whole at its end).
+				if in.MaxRecords == 0 {
+					if err := flush(); err != nil {
+						return res, err
+					}
 				}
 				var lookErr error
 				err := in.await(ctx, name, func(ctx context.Context) {
@@ -416,7 +434,7 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 		res.Records = append(res.Records, rr)
 		pending = append(pending, len(res.Records)-1)
 		evs = append(evs, rec.Event)
-		if len(evs) >= batch {
+		if len(evs) >= batch && in.MaxRecords == 0 {
 			if err := flush(); err != nil {
 				return res, err
 			}
