@@ -65,6 +65,12 @@ type View struct {
 	Status       *StatusView `json:"status,omitempty"`
 }
 
+// newView is how the endpoints show sub (whose secrets the caller has
+// left in or out) with its status.
+func newView(sub alert.Subscription, st *StatusView) View {
+	return View{Subscription: sub, MetricsLabel: alert.MetricsLabel(sub.ID), Status: st}
+}
+
 // StatusView is the delivery status with the counts only NATS knows:
 // alerts waiting (backlog) and dead. They are absent when NATS did not
 // answer.
@@ -221,7 +227,7 @@ func (s *Service) postRotate(w http.ResponseWriter, r *http.Request) {
 	}
 	v := *sub
 	v.PreviousSecret = "" // shown once, when it was made
-	writeJSON(w, http.StatusOK, View{Subscription: v, MetricsLabel: alert.MetricsLabel(id)})
+	writeJSON(w, http.StatusOK, newView(v, nil))
 }
 
 func (s *Service) postSubscription(w http.ResponseWriter, r *http.Request) {
@@ -250,7 +256,7 @@ func (s *Service) postSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/subscriptions/"+sub.ID)
-	writeJSON(w, http.StatusCreated, View{Subscription: *sub, MetricsLabel: alert.MetricsLabel(sub.ID), Status: &StatusView{Status: alert.Status{State: alert.StateActive}}})
+	writeJSON(w, http.StatusCreated, newView(*sub, &StatusView{Status: alert.Status{State: alert.StateActive}}))
 }
 
 func (s *Service) getSubscription(w http.ResponseWriter, r *http.Request) {
@@ -269,7 +275,7 @@ func (s *Service) getSubscription(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.log.Warn("cannot count alerts", "subscription", id, "err", err)
 	}
-	writeJSON(w, http.StatusOK, View{Subscription: sub.View(), MetricsLabel: alert.MetricsLabel(sub.ID), Status: sv})
+	writeJSON(w, http.StatusOK, newView(sub.View(), sv))
 }
 
 // getSubscriptions lists the subscriptions, oldest first, with their

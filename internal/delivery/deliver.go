@@ -208,6 +208,7 @@ func (unmarshaler) Unmarshal(m jetstream.Msg) (*message.Message, error) {
 // message. nil acknowledges; an error wrapping errDead goes to the dead
 // list; any other error is retried after the backoff.
 func (s *Service) deliver(id string) message.NoPublishHandlerFunc {
+	label := alert.MetricsLabel(id)
 	return func(msg *message.Message) error {
 		ctx := msg.Context()
 		sub, active := s.reg.active(id)
@@ -233,11 +234,11 @@ func (s *Service) deliver(id string) message.NoPublishHandlerFunc {
 		attempt := msg.Metadata.Get(mdAttempt)
 		switch res.Outcome {
 		case webhook.Delivered:
-			metrics.Deliveries.WithLabelValues(alert.MetricsLabel(id), "ok").Inc()
+			metrics.Deliveries.WithLabelValues(label, "ok").Inc()
 			s.setStatus(ctx, id, func(st *alert.Status) { st.Succeeded(now) })
 			return nil
 		case webhook.Gone:
-			metrics.Deliveries.WithLabelValues(alert.MetricsLabel(id), "gone").Inc()
+			metrics.Deliveries.WithLabelValues(label, "gone").Inc()
 			s.setStatus(ctx, id, func(st *alert.Status) {
 				st.Failure(now, res.Reason)
 				st.Disable(now, res.Reason)
@@ -249,11 +250,11 @@ func (s *Service) deliver(id string) message.NoPublishHandlerFunc {
 			return fmt.Errorf("%w: %s", errDead, res.Reason)
 		}
 		s.setStatus(ctx, id, func(st *alert.Status) { st.Failure(now, res.Reason) })
-		metrics.Deliveries.WithLabelValues(alert.MetricsLabel(id), "failed").Inc()
+		metrics.Deliveries.WithLabelValues(label, "failed").Inc()
 		s.log.Warn("delivery failed", "subscription", id, "webhook_id", msg.UUID, "attempt", attempt, "reason", res.Reason)
 		queued, err := time.Parse(time.RFC3339Nano, msg.Metadata.Get(mdQueuedAt))
 		if err == nil && now.Sub(queued) >= s.cfg.Horizon {
-			metrics.Deliveries.WithLabelValues(alert.MetricsLabel(id), "dead").Inc()
+			metrics.Deliveries.WithLabelValues(label, "dead").Inc()
 			return fmt.Errorf("%w: %s attempts over %s, the last: %s", errDead, attempt, now.Sub(queued).Round(time.Millisecond), res.Reason)
 		}
 		return fmt.Errorf("attempt %s: %s", attempt, res.Reason)

@@ -318,24 +318,14 @@ func (r *registry) waitFor(ctx context.Context, rev uint64, cond func() bool) er
 }
 
 // get reads a subscription and its status from the file.
-func (r *registry) get(ctx context.Context, id string) (*alert.Subscription, *alert.Status, error) {
-	var sub *alert.Subscription
-	st := &alert.Status{State: alert.StateActive}
-	err := r.s.store.View(ctx, func(tx projections.Tx) error {
+func (r *registry) get(ctx context.Context, id string) (sub *alert.Subscription, st *alert.Status, err error) {
+	err = r.s.store.View(ctx, func(tx projections.Tx) error {
 		v := tx.Bucket(BucketSubscriptions).Get([]byte(id))
 		if v == nil {
 			return errNoSubscription
 		}
-		sub = new(alert.Subscription)
-		if err := json.Unmarshal(v, sub); err != nil {
-			return fmt.Errorf("subscription %s: %w", id, err)
-		}
-		if v := tx.Bucket(BucketStatus).Get([]byte(id)); v != nil {
-			if err := json.Unmarshal(v, st); err != nil {
-				return fmt.Errorf("status %s: %w", id, err)
-			}
-		}
-		return nil
+		sub, st, err = decodeEntry(tx, []byte(id), v)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
@@ -349,22 +339,32 @@ func (r *registry) list(ctx context.Context) ([]View, error) {
 	err := r.s.store.View(ctx, func(tx projections.Tx) error {
 		c := tx.Bucket(BucketSubscriptions).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var sub alert.Subscription
-			if err := json.Unmarshal(v, &sub); err != nil {
-				return fmt.Errorf("subscription %s: %w", k, err)
+			sub, st, err := decodeEntry(tx, k, v)
+			if err != nil {
+				return err
 			}
-			st := alert.Status{State: alert.StateActive}
-			if v := tx.Bucket(BucketStatus).Get(k); v != nil {
-				if err := json.Unmarshal(v, &st); err != nil {
-					return fmt.Errorf("status %s: %w", k, err)
-				}
-			}
-			out = append(out, View{Subscription: sub.View(), MetricsLabel: alert.MetricsLabel(sub.ID), Status: &StatusView{Status: st}})
+			out = append(out, newView(sub.View(), &StatusView{Status: *st}))
 		}
 		return nil
 	})
 	slices.SortStableFunc(out, func(a, b View) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, err
+}
+
+// decodeEntry reads a subscription as kept in the read model, v under id,
+// and its status (active when none is kept).
+func decodeEntry(tx projections.Tx, id, v []byte) (*alert.Subscription, *alert.Status, error) {
+	sub := new(alert.Subscription)
+	if err := json.Unmarshal(v, sub); err != nil {
+		return nil, nil, fmt.Errorf("subscription %s: %w", id, err)
+	}
+	st := &alert.Status{State: alert.StateActive}
+	if v := tx.Bucket(BucketStatus).Get(id); v != nil {
+		if err := json.Unmarshal(v, st); err != nil {
+			return nil, nil, fmt.Errorf("status %s: %w", id, err)
+		}
+	}
+	return sub, st, nil
 }
 
 // active returns the subscription with its secret, if it is known, and

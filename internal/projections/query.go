@@ -674,7 +674,8 @@ func disputedAt(c Cursor, issue, party string, suffix []byte, h *claimHead, seq 
 	prefix := namePrefix(issue, party)
 	t := keyTime(u64(suffix))
 	day := t.Truncate(24 * time.Hour)
-	k, v := c.Seek(binary.BigEndian.AppendUint64(slices.Clone(prefix), timeKey(day)))
+	// namePrefix is a new slice each call: appending to it is safe.
+	k, v := c.Seek(binary.BigEndian.AppendUint64(prefix, timeKey(day)))
 	for n := 0; k != nil && bytes.HasPrefix(k, prefix) && n < dayLimit; k, v = c.Next() {
 		at := keyTime(u64(k[len(prefix):]))
 		if !at.Before(day.Add(24 * time.Hour)) {
