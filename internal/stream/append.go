@@ -339,21 +339,15 @@ const lookupTimeout = 5 * time.Second
 // answer (a stream leader being elected, a server gone) is tried again,
 // backing off, until ctx ends, as an append is.
 func (c *Conn) lastFor(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
-	backoff := 50 * time.Millisecond
-	for {
-		tctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-		m, err := c.stream.GetLastMsgForSubject(tctx, subject)
-		cancel()
-		if err == nil || !unanswered(err) {
-			return m, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 2*time.Second)
+	var m *jetstream.RawStreamMsg
+	answered, err := askAgain(ctx, func(ctx context.Context) (err error) {
+		m, err = c.stream.GetLastMsgForSubject(ctx, subject)
+		return err
+	}, func(err error) bool { return err == nil || !unanswered(err) }, nil)
+	if !answered {
+		return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
 	}
+	return m, err
 }
 
 // unanswered reports whether a look-up failed without the stream saying

@@ -260,25 +260,41 @@ func UntilAnswered(parent context.Context, log *slog.Logger, what string, call f
 	ctx, cancel := context.WithTimeout(parent, StartWait)
 	defer cancel()
 	start, told := time.Now(), time.Now()
-	backoff := 50 * time.Millisecond
-	for {
-		tctx, tcancel := context.WithTimeout(ctx, lookupTimeout)
-		err := call(tctx)
-		tcancel()
-		if err == nil || !unanswered(err) || refused(err) {
-			return err
-		}
+	answered, err := askAgain(ctx, call, func(err error) bool { return err == nil || !unanswered(err) || refused(err) }, func(err error) {
 		if time.Since(told) >= 5*time.Second {
 			told = time.Now()
 			log.Warn("waiting for JetStream to answer", "what", what, "waited", time.Since(start).Round(time.Second), "err", err)
 		}
+	})
+	switch {
+	case answered:
+		return err
+	case parent.Err() != nil:
+		// Stopped, not given up: callers tell the two apart.
+		return fmt.Errorf("%w (last error: %v)", parent.Err(), err)
+	}
+	return fmt.Errorf("no answer in %s (last error: %v)", time.Since(start).Round(time.Second), err)
+}
+
+// askAgain calls call, each try bounded by lookupTimeout, until what it
+// returns is an answer, backing off from 50 ms to 2 s between tries and
+// telling waiting (when set) of each error that is not, until ctx ends.
+// It returns whether it got an answer, and the last error.
+func askAgain(ctx context.Context, call func(context.Context) error, answer func(error) bool, waiting func(error)) (bool, error) {
+	backoff := 50 * time.Millisecond
+	for {
+		tctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		err := call(tctx)
+		cancel()
+		if answer(err) {
+			return true, err
+		}
+		if waiting != nil {
+			waiting(err)
+		}
 		select {
 		case <-ctx.Done():
-			if perr := parent.Err(); perr != nil {
-				// Stopped, not given up: callers tell the two apart.
-				return fmt.Errorf("%w (last error: %v)", perr, err)
-			}
-			return fmt.Errorf("no answer in %s (last error: %v)", time.Since(start).Round(time.Second), err)
+			return false, err
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 2*time.Second)
