@@ -327,6 +327,7 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	r.stopProj = stop
 	go func() { r.runErr <- r.Projector.Run(runCtx) }()
+	go r.Store.KeepMapped(runCtx, time.Second)
 
 	ing := &ingest.Ingester{Stream: r.stream.Conn, Decoder: events.Decoder{Vocabulary: vocab}}
 	if c.Seed {
