@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -809,7 +810,7 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 				}
 				return true
 			}
-			line, msg := yamlError(err)
+			line, msg := yamlError(err, doc.text)
 			if line > 0 {
 				line += doc.line - 1
 			}
@@ -981,7 +982,7 @@ func (d *Decoder) yamlRecord(n *yaml.Node) (Event, *RecordError) {
 		return fail(fe...)
 	}
 	if err := n.Decode(&e); err != nil {
-		line, msg := yamlError(err)
+		line, msg := yamlError(err, nil)
 		return fail(FieldError{Line: line, Reason: msg})
 	}
 	fe := d.Vocabulary.Validate(&e)
@@ -1095,9 +1096,25 @@ func yamlLine(n *yaml.Node, path string) int {
 
 var yamlLineRE = regexp.MustCompile(`line (\d+): `)
 
-// yamlError takes the line out of yaml.v3's message so that it is reported
-// once, in the place lines go.
-func yamlError(err error) (int, string) {
+// yamlParserProblems are the messages of yaml.v3's parser errors, as
+// against its scanner's: it counts their lines from 0.
+var yamlParserProblems = []string{
+	"did not find expected key", "did not find expected '-' indicator",
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+	"did not find expected node content", "did not find expected <document start>",
+	"found undefined tag handle", "found duplicate %YAML directive",
+	"found duplicate %TAG directive", "found incompatible YAML document",
+}
+
+// yamlError takes the line out of yaml.v3's message, a line of text (from
+// 1), so that it is reported once, in the place lines go.
+//
+// yaml.v3 gives the line where the construct it was reading began (a
+// flow sequence's "[", a scalar), counted from 0 for its parser's errors
+// and from 1 for its scanner's. A tab in an indentation is reported at
+// the scalar before it: the line is the first indented with a tab from
+// there.
+func yamlError(err error, text []byte) (int, string) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
@@ -1107,6 +1124,20 @@ func yamlError(err error) (int, string) {
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = strings.Replace(msg, m[0], "", 1)
+	}
+	switch {
+	case line == 0:
+	case slices.Contains(yamlParserProblems, msg):
+		// At the end of the text, past its last line: that line.
+		line = min(line+1, lineAt(text, len(bytes.TrimRight(text, " \t\r\n"))))
+	case strings.Contains(msg, "tab character"):
+		for i, l := range lines(text) {
+			n := lineAt(text, i)
+			if indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]; n >= line && bytes.IndexByte(indent, '\t') >= 0 {
+				line = n
+				break
+			}
+		}
 	}
 	return line, msg
 }

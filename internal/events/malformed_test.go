@@ -105,7 +105,9 @@ var malformed = []struct {
 	{"amend with bad date", with(`"talks"`, `"correction","corrects":"x","amend":{"occurred_at":"soon"}`), events.JSON, `in:1: record 1 (id ok): amend.occurred_at "soon": not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)`},
 	{"amend unknown field", with(`"talks"`, `"correction","corrects":"x","amend":{"id":"y"}`), events.JSON, `in:1: record 1 (id ok): amend.id: unknown field`},
 	{"ndjson bad line", "{\n", events.NDJSON, `in:1: record 1: truncated JSON`},
-	{"yaml syntax", "- id: ok\n  title: [unclosed\n", events.YAML, `in:1: record 1: invalid YAML: did not find expected ',' or ']'; nothing of this document was read`},
+	{"yaml syntax", "- id: ok\n  title: [unclosed\n", events.YAML, `in:2: record 1: invalid YAML: did not find expected ',' or ']'; nothing of this document was read`},
+	{"yaml tab in an indentation", "- id: ok\n  type: talks\n  occurred_at: 2025-11-18\n\ttitle: T\n", events.YAML, `in:4: record 1: invalid YAML: found a tab character that violates indentation; nothing of this document was read`},
+	{"yaml unclosed flow mapping", "- {id: ok,\n\n", events.YAML, `in:1: record 1: invalid YAML: did not find expected node content; nothing of this document was read`},
 	{"yaml unknown field", "- id: ok\n  colour: red\n", events.YAML, `in:2: record 1 (id ok): colour: unknown field`},
 	{"yaml duplicate key", "- id: ok\n  id: again\n", events.YAML, `in:2: record 1 (id ok): id: key given twice`},
 	{"yaml alias bomb", "- &a id: ok\n  title: *a\n", events.YAML, `in:2: record 1 (id ok): title: YAML aliases are not accepted in events`},
@@ -178,7 +180,7 @@ sources: [{outlet: AP}]
 		line    int
 	}{
 		{"a1", "", 3},
-		{"", "in:9: record 2: invalid YAML: did not find expected ',' or ']'; nothing of this document was read", 9}, // where the mapping starts, as yaml.v3 tells
+		{"", "in:10: record 2: invalid YAML: did not find expected ',' or ']'; nothing of this document was read", 10}, // the "[" left open
 		{"a3", "", 14},
 		{"a4", "", 20},
 		{"", "in:21: record 5 (id a5): colour: unknown field", 21},
@@ -251,7 +253,7 @@ func TestDecodeReadsPastABadYAMLItem(t *testing.T) {
 		}
 		got = append(got, fmt.Sprintf("%s@%d", rec.Event.ID, rec.Line))
 	}
-	want := []string{"b1@2", "in:8: record 2: invalid YAML: did not find expected ',' or ']'; nothing of this item was read", "b3@11"}
+	want := []string{"b1@2", "in:9: record 2: invalid YAML: did not find expected ',' or ']'; nothing of this item was read", "b3@11"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
