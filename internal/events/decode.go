@@ -339,6 +339,13 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 		return fail(JSONFieldError(err, b))
 	}
 	if dec.More() {
+		// More has read up to the next value: what lies before it is
+		// the space between the two.
+		before := b[:dec.InputOffset()]
+		if gap := before[len(bytes.TrimRight(before, " \t\r\n")):]; bytes.IndexByte(gap, '\r') >= 0 && bytes.IndexByte(gap, '\n') < 0 {
+			// Files saved with the classic Mac OS line end: one line here.
+			return fail(FieldError{Reason: "more than one JSON value, separated by a carriage return (CR) alone: end each line with LF or CRLF"})
+		}
 		return fail(FieldError{Reason: "more than one JSON value (use NDJSON, one object a line)"})
 	}
 	if i := unpairedSurrogate(b); i >= 0 {

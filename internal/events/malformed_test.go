@@ -36,6 +36,7 @@ var malformed = []struct {
 	{"number", `42`, events.JSON, `in:1: record 1: want a JSON object`},
 	{"trailing garbage", good + ` xyz`, events.JSON, `in:1: record 1: invalid JSON: invalid character 'x' looking for beginning of value`},
 	{"two objects", good + good, events.JSON, `in:1: record 1 (id ok): more than one JSON value (use NDJSON, one object a line)`},
+	{"lines ended by CR alone", good + "\r" + good + "\r", events.NDJSON, `in:1: record 1 (id ok): more than one JSON value, separated by a carriage return (CR) alone: end each line with LF or CRLF`},
 	// The good record before the garbage is still valid.
 	{"array with garbage", `[` + good + `, nope]`, events.JSON, `in:1: record 2: invalid JSON: invalid character 'o' in literal null (expecting 'u'); nothing after it was read`},
 	{"array with garbage on line 3", "[\n" + good + ",\n nope]", events.JSON, `in:3: record 2: invalid JSON: invalid character 'o' in literal null (expecting 'u'); nothing after it was read`},
