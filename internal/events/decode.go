@@ -93,7 +93,7 @@ func (d *Decoder) maxDepth() int {
 // Decode reads the records of one input named name (a file name, "-", or
 // a request) in the given format. Each record comes out valid or with its
 // error; an unreadable input ends with one last record that says where
-// reading stopped. Records before and after a bad one still come out
+// reading stopped, its error's Read set. Records before and after a bad one still come out
 // wherever the syntax allows (NDJSON lines, YAML documents, array items
 // before a syntax error).
 func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
@@ -217,7 +217,7 @@ func (d *Decoder) decodeNDJSON(br *bufio.Reader, emit func(Record) bool) {
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}}})
+				emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}, Read: err}})
 			}
 			return
 		}
@@ -249,7 +249,7 @@ func (d *Decoder) decodeJSON(br *bufio.Reader, emit func(Record) bool) {
 	// syntax error, and its items' lines come from offsets into it.
 	all, err := io.ReadAll(br)
 	if err != nil {
-		emit(Record{Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}}})
+		emit(Record{Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}, Read: err}})
 		return
 	}
 	start := len(all) - len(bytes.TrimLeft(all, " \t\r\n"))
@@ -718,7 +718,7 @@ func invalidUTF8At(b []byte) int {
 func (d *Decoder) decodeYAML(br *bufio.Reader, emit func(Record) bool) {
 	all, err := io.ReadAll(br)
 	if err != nil {
-		emit(Record{Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}}})
+		emit(Record{Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}, Read: err}})
 		return
 	}
 	// Each document is decoded on its own, so that a syntax error in one

@@ -60,6 +60,9 @@ type RecordError struct {
 	Record int          `json:"record,omitempty"`
 	ID     string       `json:"id,omitempty"`
 	Fields []FieldError `json:"errors"`
+	// Read, when set, is why the input could not be read past this
+	// point: the input's failure, not a record's.
+	Read error `json:"-"`
 }
 
 func (e *RecordError) Error() string {

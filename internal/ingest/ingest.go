@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"sync"
 	"time"
@@ -363,6 +364,18 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 			// no record of it is counted.
 			res.Records = res.Records[:0]
 			return res, fmt.Errorf("%w: more than %d", ErrTooManyRecords, in.MaxRecords)
+		}
+		if rec.Err != nil && rec.Err.Read != nil {
+			// The input failed, not a record of it: what was read before
+			// goes in, and the caller is told that the rest was not read.
+			if err := flush(); err != nil {
+				return res, err
+			}
+			err := rec.Err.Read
+			if pe := (*fs.PathError)(nil); !errors.As(err, &pe) {
+				err = fmt.Errorf("read: %w", err) // a file's says so already
+			}
+			return res, err
 		}
 		rr := recordResult(rec)
 		if rec.Err != nil {

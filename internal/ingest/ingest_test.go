@@ -5,18 +5,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/parley-news/parley/internal/metrics"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/ingest"
+	"github.com/parley-news/parley/internal/metrics"
 	"github.com/parley-news/parley/internal/natstest"
 	"github.com/parley-news/parley/internal/stream"
 	"github.com/parley-news/parley/internal/synth"
@@ -434,5 +437,35 @@ func TestCheckReadsFilesAsOneInput(t *testing.T) {
 		if !strings.Contains(errOut.String(), say) {
 			t.Errorf("errors do not say %q:\n%s", say, errOut.String())
 		}
+	}
+}
+
+// TestReadErrorStopsTheInput: an input that fails partway is an error
+// that says so, not a rejected record; the records read before it still
+// count.
+func TestReadErrorStopsTheInput(t *testing.T) {
+	ev := func(id string) string {
+		return `{"id":"` + id + `","type":"statement","occurred_at":"2025-11-21","title":"T","sources":[{"outlet":"AP"}]}` + "\n"
+	}
+	failure := errors.New("input/output error")
+	for _, c := range []struct {
+		name string
+		f    events.Format
+	}{{"ndjson", events.NDJSON}, {"json", events.JSON}, {"yaml", events.YAML}} {
+		f := c.f
+		t.Run(c.name, func(t *testing.T) {
+			in := io.MultiReader(strings.NewReader(ev("a")+ev("b")), iotest.ErrReader(failure))
+			ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}
+			res, err := ing.Ingest(context.Background(), "in", in, f)
+			if !errors.Is(err, failure) {
+				t.Fatalf("error %v, want the read's", err)
+			}
+			if res.Rejected != 0 {
+				t.Errorf("%d rejected, want none: %+v", res.Rejected, res.Records)
+			}
+			if f == events.NDJSON && res.Appended != 2 {
+				t.Errorf("%d valid before the failure, want 2", res.Appended)
+			}
+		})
 	}
 }
