@@ -126,36 +126,88 @@ func Table(w io.Writer, r Results) {
 		raw, hasRaw := r[row.RawKey]
 		line(row.What, row.Unit, v, raw, hasRaw, row.Target)
 	}
-	inRows := map[string]bool{}
+	queryTable(w, r)
+	// Figures of sizes the rows above do not name (a quick run's smaller
+	// fan-out), as their keys.
+	shown := map[string]bool{}
 	for _, row := range rows {
-		inRows[row.Key] = true
+		shown[row.Key], shown[row.RawKey] = true, true
 	}
-	var keys []string
+	var rest []string
 	for k := range r {
-		if inRows[k] {
-			continue
+		grid := strings.HasPrefix(k, "query_rss_mb_")
+		for _, q := range queryRows {
+			grid = grid || strings.HasPrefix(k, q.key+"_p50_ms_") || strings.HasPrefix(k, q.key+"_p99_ms_")
 		}
-		if strings.Contains(k, "_p50_ms_") || strings.Contains(k, "_p99_ms_") || strings.HasPrefix(k, "query_rss_mb_") {
-			keys = append(keys, k)
+		if !shown[k] && !grid && (strings.Contains(k, "_ms_") || strings.Contains(k, "_rss_mb_")) {
+			rest = append(rest, k)
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		return sizeOf(keys[i]) < sizeOf(keys[j]) || (sizeOf(keys[i]) == sizeOf(keys[j]) && keys[i] < keys[j])
-	})
-	for _, k := range keys {
-		target := ""
-		switch {
-		case strings.HasPrefix(k, "state_at_p99"):
-			target = "< 5 (1m)"
-		case strings.HasPrefix(k, "timeline_p99"), strings.HasPrefix(k, "history_p99"):
-			target = "< 10 (1m)"
+	sort.Strings(rest)
+	for i, k := range rest {
+		if i == 0 {
+			fmt.Fprintln(w)
 		}
 		unit := "ms"
 		if strings.Contains(k, "rss") {
 			unit = "MiB"
 		}
-		line(k, unit, r[k], 0, false, target)
+		line(k, unit, r[k], 0, false, "")
 	}
+}
+
+// queryRows are the rows of the query table: a figure's key without its
+// percentile and size, its name, and its target at the largest size.
+var queryRows = []struct{ key, what, target string }{
+	{"state_at", "GET /v1/state?at=T", "p99 < 5 at 1m"},
+	{"timeline", "GET /v1/timeline (page of 100)", "p99 < 10 at 1m"},
+	{"history", "GET /v1/issues/{issue}/history", "p99 < 10 at 1m"},
+}
+
+// queryTable writes the query figures as a grid, a column per history
+// size, so that their growth with the history reads across: p50 / p99
+// in each cell, and how many times the p50 grew from the smallest size
+// to the largest.
+func queryTable(w io.Writer, r Results) {
+	var sizes []string
+	for k := range r {
+		if rest, ok := strings.CutPrefix(k, "query_rss_mb_"); ok {
+			sizes = append(sizes, rest)
+		}
+	}
+	if len(sizes) == 0 {
+		return
+	}
+	sort.Slice(sizes, func(i, j int) bool { return sizeOf("_"+sizes[i]) < sizeOf("_"+sizes[j]) })
+	fmt.Fprintf(w, "\n%-34s", "query, p50 / p99 ms (8 clients)")
+	for _, size := range sizes {
+		fmt.Fprintf(w, " %15s", size+" events")
+	}
+	fmt.Fprintf(w, " %8s  %s\n", "growth", "target")
+	for _, q := range queryRows {
+		fmt.Fprintf(w, "%-34s", q.what)
+		for _, size := range sizes {
+			p50, ok50 := r[q.key+"_p50_ms_"+size]
+			p99, ok99 := r[q.key+"_p99_ms_"+size]
+			cell := ""
+			if ok50 && ok99 {
+				cell = num(p50) + " / " + num(p99)
+			}
+			fmt.Fprintf(w, " %15s", cell)
+		}
+		growth := ""
+		first, okF := r[q.key+"_p50_ms_"+sizes[0]]
+		last, okL := r[q.key+"_p50_ms_"+sizes[len(sizes)-1]]
+		if okF && okL && first > 0 && len(sizes) > 1 {
+			growth = fmt.Sprintf("%.1fx", last/first)
+		}
+		fmt.Fprintf(w, " %8s  %s\n", growth, q.target)
+	}
+	fmt.Fprintf(w, "%-34s", "resident memory, MiB")
+	for _, size := range sizes {
+		fmt.Fprintf(w, " %15s", num(r["query_rss_mb_"+size]))
+	}
+	fmt.Fprintln(w)
 }
 
 func sizeOf(k string) int {

@@ -1,0 +1,40 @@
+package bench
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestTableReadsAcrossSizes: the query figures come out a row per query
+// and a column per history size, with the growth of the p50.
+func TestTableReadsAcrossSizes(t *testing.T) {
+	r := Results{"append_eps": 12000, "raw_publish_eps": 6000, "sse_p99_ms_200": 7}
+	for _, size := range []string{"10k", "1m", "100k"} {
+		r["query_rss_mb_"+size] = 100
+		for _, q := range queryRows {
+			r[q.key+"_p50_ms_"+size] = 1
+			r[q.key+"_p99_ms_"+size] = 3
+		}
+	}
+	r["state_at_p50_ms_1m"] = 2.5
+	var b bytes.Buffer
+	Table(&b, r)
+	out := b.String()
+	// Compared a word at a time: the columns' widths are not the point.
+	words := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"append, fsync always 12,000 ev/s 6,000 ev/s 200%",
+		"10k events 100k events 1m events growth target",
+		"GET /v1/state?at=T 1.00 / 3.00 1.00 / 3.00 2.50 / 3.00 2.5x p99 < 5 at 1m",
+		"resident memory, MiB 100.0 100.0 100.0",
+		"sse_p99_ms_200 7.00 ms",
+	} {
+		if !strings.Contains(words, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "state_at_p99_ms_") {
+		t.Errorf("table shows raw keys:\n%s", out)
+	}
+}
