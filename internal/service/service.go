@@ -342,6 +342,9 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	if c.PrivateReads {
 		handler = privateReads(c.APIToken, handler)
 	}
+	// Writes from another site's page are refused with or without a
+	// token: without one they would be open to any page a reader has open.
+	handler = httpapi.SameOrigin(handler)
 	sw.set(handler)
 	return r, nil
 }

@@ -602,3 +602,73 @@ func TestIngestServeReadiness(t *testing.T) {
 		t.Errorf("ingest serve: %v", err)
 	}
 }
+
+// serveIngest runs ingest serve against the NATS server at natsURL until
+// the test ends, and returns its base URL.
+func serveIngest(t *testing.T, natsURL string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- service.ServeIngest(ctx, service.IngestConfig{NATSURL: natsURL, HTTPAddr: "127.0.0.1:0"}, pw)
+		pw.Close()
+	}()
+	t.Cleanup(func() { cancel(); <-errc })
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("ingest serve: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(line), "ingest is serving POST "), "/v1/events")
+}
+
+// TestCrossSiteWritesRefused: without a token (the default), a web page
+// of another site must not write through a reader's browser (CSRF): a
+// body with no Content-Type, which a page sends without asking first,
+// would be appended as events, and a subscription would send every
+// development to the page's owner. Programs, which send no Origin, and
+// the service's own page still write.
+func TestCrossSiteWritesRefused(t *testing.T) {
+	r := start(t, t.TempDir(), false)
+	waitReady(t, r)
+	ing := serveIngest(t, natstest.Server(t))
+	ev := func(id string) string {
+		return `{"id":"` + id + `","type":"statement","occurred_at":"2025-11-24","title":"T","sources":[{"outlet":"AP"}]}`
+	}
+	sub := `{"url":"https://hooks.example.com/parley"}`
+	tests := []struct {
+		name, base, path, body string
+		headers                map[string]string
+		want                   int
+	}{
+		{"events, another site", r.HTTPURL, "/v1/events", ev("csrf-1"), map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, 403},
+		{"events, another origin of the site", r.HTTPURL, "/v1/events", ev("csrf-2"), map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:1"}, 403},
+		{"events, an old browser's Origin", r.HTTPURL, "/v1/events", ev("csrf-3"), map[string]string{"Origin": "https://evil.example"}, 403},
+		{"subscription, another site", r.HTTPURL, "/v1/subscriptions", sub, map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, 403},
+		{"ingest serve, another site", ing, "/v1/events", ev("csrf-4"), map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, 403},
+		{"events, a program", r.HTTPURL, "/v1/events", ev("prog-1"), nil, 200},
+		{"events, the service's own page", r.HTTPURL, "/v1/events", ev("page-1"), map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": r.HTTPURL}, 200},
+		{"subscription, a program", r.HTTPURL, "/v1/subscriptions", sub, nil, 201},
+		{"ingest serve, a program", ing, "/v1/events", ev("prog-2"), nil, 200},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest("POST", tt.base+tt.path, strings.NewReader(tt.body))
+		for k, v := range tt.headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s: POST %s: %d %s, want %d", tt.name, tt.path, resp.StatusCode, body, tt.want)
+		}
+	}
+	var ev1 struct{ ID string }
+	if code := getJSON(t, r.HTTPURL+"/v1/events/csrf-1", &ev1); code != 404 {
+		t.Errorf("the event a cross-site post sent is there: %d", code)
+	}
+}
