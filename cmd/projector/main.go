@@ -77,6 +77,11 @@ func main() {
 		fs.StringVar(&c.FeedID, "feed-id", os.Getenv("PARLEY_FEED_ID"), "`URI` the feeds' ids start with, your own for each negotiation followed (or PARLEY_FEED_ID; default "+feed.DefaultIDPrefix+")")
 		fs.IntVar(&c.FeedMaxStreams, "feed-max-streams", envInt("PARLEY_FEED_MAX_STREAMS"), "live-feed `streams` served at once; past it a reader is asked to come back (or PARLEY_FEED_MAX_STREAMS; default "+strconv.Itoa(feed.DefaultMaxClients)+")")
 		fs.BoolVar(&c.PrivateReads, "private-reads", false, "require the API token for reads too")
+		fs.Func("cors-origins", "comma-separated `origins` whose pages may read the API and feeds from another site, or * (or PARLEY_CORS_ORIGINS; default none)", func(v string) error {
+			c.CORSOrigins = splitList(v)
+			return nil
+		})
+		c.CORSOrigins = splitList(os.Getenv("PARLEY_CORS_ORIGINS"))
 		fs.BoolVar(&c.WebhookAllowLoopback, "webhook-allow-loopback", false, "allow webhook deliveries to 127.0.0.1 (local testing)")
 	case "state", "history", "diff":
 		// Each command takes only its own flags: one that would be
@@ -163,4 +168,15 @@ func envInt(name string) int {
 		os.Exit(2)
 	}
 	return n
+}
+
+// splitList is a comma-separated list without its blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -386,3 +386,51 @@ func TestStarting(t *testing.T) {
 		}
 	}
 }
+
+// TestCORS lets pages of the configured origins read (a live blog on its
+// own site), answers their preflight, and opens nothing else: no other
+// origin, no subscription, no write, and no list at all by default.
+func TestCORS(t *testing.T) {
+	const blog = "https://live.newsroom.example"
+	tests := []struct {
+		name    string
+		origins []string
+		method  string
+		path    string
+		headers map[string]string
+		code    int
+		allow   string // Access-Control-Allow-Origin
+		methods string // Access-Control-Allow-Methods
+	}{
+		{"default: none", nil, "GET", "/v1/state", map[string]string{"Origin": blog}, 200, "", ""},
+		{"listed origin reads", []string{blog}, "GET", "/v1/state", map[string]string{"Origin": blog}, 200, blog, ""},
+		{"listed origin, HEAD", []string{blog}, "HEAD", "/v1/vocabulary", map[string]string{"Origin": blog}, 200, blog, ""},
+		{"other origin", []string{blog}, "GET", "/v1/state", map[string]string{"Origin": "https://evil.example"}, 200, "", ""},
+		{"any origin", []string{"*"}, "GET", "/v1/timeline", map[string]string{"Origin": "https://evil.example"}, 200, "*", ""},
+		{"no Origin: not a page", []string{"*"}, "GET", "/v1/state", nil, 200, "", ""},
+		{"preflight of a read", []string{blog}, "OPTIONS", "/v1/state", map[string]string{"Origin": blog, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}, 204, blog, "GET, HEAD"},
+		{"preflight of a write", []string{"*"}, "OPTIONS", "/v1/events", map[string]string{"Origin": blog, "Access-Control-Request-Method": "POST"}, 204, "", ""},
+		{"preflight, other origin", []string{blog}, "OPTIONS", "/v1/state", map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}, 204, "", ""},
+		{"subscriptions stay closed", []string{"*"}, "GET", "/v1/subscriptions/sub_aaaaaaaaaaaaaaaaaaaa", map[string]string{"Origin": blog}, 404, "", ""},
+		{"outside /v1/", []string{"*"}, "GET", "/healthz", map[string]string{"Origin": blog}, 200, "", ""},
+	}
+	for _, tt := range tests {
+		h := httpapi.CORS(tt.origins, newAPI(t))
+		req := httptest.NewRequest(tt.method, tt.path, nil)
+		for k, v := range tt.headers {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		got := rec.Header()
+		if rec.Code != tt.code || got.Get("Access-Control-Allow-Origin") != tt.allow || got.Get("Access-Control-Allow-Methods") != tt.methods {
+			t.Errorf("%s: %s %s: %d, Allow-Origin %q, Allow-Methods %q; want %d, %q, %q", tt.name, tt.method, tt.path,
+				rec.Code, got.Get("Access-Control-Allow-Origin"), got.Get("Access-Control-Allow-Methods"), tt.code, tt.allow, tt.methods)
+		}
+	}
+	for o, ok := range map[string]bool{"*": true, blog: true, "http://127.0.0.1:8080": true, blog + "/": false, "live.newsroom.example": false, "ftp://x.example": false} {
+		if err := httpapi.CheckOrigins([]string{o}); (err == nil) != ok {
+			t.Errorf("CheckOrigins(%q): %v", o, err)
+		}
+	}
+}

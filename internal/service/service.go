@@ -72,6 +72,11 @@ type Config struct {
 	// PrivateReads makes the read API (/v1/ GETs, feeds included) require
 	// the APIToken too. The page, /healthz, /readyz and /metrics stay open.
 	PrivateReads bool
+	// CORSOrigins are the origins whose web pages may read the read API
+	// and the feeds from another site (a live blog following /v1/feed),
+	// or "*" for any; none (the default) lets no other site's page read.
+	// Writes are never opened to other origins.
+	CORSOrigins []string
 	// WebhookAllowLoopback lets alerts be delivered to 127.0.0.1, for
 	// local testing; other private addresses stay refused.
 	WebhookAllowLoopback bool
@@ -117,6 +122,9 @@ func (c Config) Validate() error {
 	}
 	if c.FeedMaxStreams < 0 {
 		return fmt.Errorf("feed max streams %d: negative (-feed-max-streams)", c.FeedMaxStreams)
+	}
+	if err := httpapi.CheckOrigins(c.CORSOrigins); err != nil {
+		return fmt.Errorf("CORS origins (-cors-origins): %w", err)
 	}
 	if c.PrivateReads && c.APIToken == "" {
 		// Without a token the reads would stay open, silently.
@@ -345,6 +353,9 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	// Writes from another site's page are refused with or without a
 	// token: without one they would be open to any page a reader has open.
 	handler = httpapi.SameOrigin(handler)
+	// Outermost: a preflight is answered before a private read asks for
+	// the token it does not carry.
+	handler = httpapi.CORS(c.CORSOrigins, handler)
 	sw.set(handler)
 	return r, nil
 }

@@ -672,3 +672,51 @@ func TestCrossSiteWritesRefused(t *testing.T) {
 		t.Errorf("the event a cross-site post sent is there: %d", code)
 	}
 }
+
+// TestCORSOrigins: a page of a configured origin reads the feeds and,
+// with private reads, gets its preflight for the token answered; a page
+// of another origin is not let read.
+func TestCORSOrigins(t *testing.T) {
+	const blog, token = "https://live.newsroom.example", "tok-cors"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), CORSOrigins: []string{"live.newsroom.example"}}); err == nil || !strings.Contains(err.Error(), "-cors-origins") {
+		t.Errorf("an origin without its scheme: %v, want a refusal naming -cors-origins", err)
+	}
+	r, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard,
+		APIToken: token, PrivateReads: true, CORSOrigins: []string{blog}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	tests := []struct {
+		method, path, origin, auth string
+		code                       int
+		allow                      string
+	}{
+		{"OPTIONS", "/v1/state", blog, "", 204, blog},
+		{"GET", "/v1/state", blog, token, 200, blog},
+		{"GET", "/v1/feed.json", blog, token, 200, blog},
+		{"GET", "/v1/state", "https://evil.example", token, 200, ""},
+		{"OPTIONS", "/v1/events", blog, "", 204, ""},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, r.HTTPURL+tt.path, nil)
+		req.Header.Set("Origin", tt.origin)
+		if tt.method == "OPTIONS" {
+			req.Header.Set("Access-Control-Request-Method", map[bool]string{true: "POST", false: "GET"}[tt.path == "/v1/events"])
+			req.Header.Set("Access-Control-Request-Headers", "authorization")
+		}
+		if tt.auth != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); resp.StatusCode != tt.code || got != tt.allow {
+			t.Errorf("%s %s from %s: %d, Allow-Origin %q; want %d, %q", tt.method, tt.path, tt.origin, resp.StatusCode, got, tt.code, tt.allow)
+		}
+	}
+}
