@@ -167,10 +167,11 @@ func allowed(p *server.SubjectPermission, subject string) bool {
 func checkCompose(t *testing.T, deploy string) {
 	var c struct {
 		Services map[string]struct {
-			Image   string   `yaml:"image"`
-			Command []string `yaml:"command"`
-			Volumes []string `yaml:"volumes"`
-			Build   struct {
+			Image       string            `yaml:"image"`
+			Command     []string          `yaml:"command"`
+			Environment map[string]string `yaml:"environment"`
+			Volumes     []string          `yaml:"volumes"`
+			Build       struct {
 				Target string `yaml:"target"`
 			} `yaml:"build"`
 		} `yaml:"services"`
@@ -193,22 +194,31 @@ func checkCompose(t *testing.T, deploy string) {
 			t.Errorf("compose: %s has no volume of its own on /data: %v", name, s.Volumes)
 		}
 	}
-	natsURLs := func(name string, cmd []string) {
+	// The URLs carry the service's password: in the environment, never in
+	// the command, which every user of the host reads in ps.
+	natsURLs := func(name string, cmd []string, env map[string]string) {
 		for _, a := range cmd {
-			if v, ok := strings.CutPrefix(a, "-nats="); ok {
-				if n := len(strings.Split(v, ",")); n != 3 {
-					t.Errorf("compose: %s is given %d NATS URLs, want the 3 nodes", name, n)
-				}
-				return
+			if strings.Contains(a, "PASSWORD") || strings.HasPrefix(a, "-nats") {
+				t.Errorf("compose: %s has the NATS URLs (and so a password) in its command: %q", name, a)
 			}
 		}
-		t.Errorf("compose: %s is given no -nats", name)
+		v, ok := env["PARLEY_NATS_URL"]
+		if !ok {
+			t.Errorf("compose: %s is given no PARLEY_NATS_URL", name)
+			return
+		}
+		if n := len(strings.Split(v, ",")); n != 3 {
+			t.Errorf("compose: %s is given %d NATS URLs, want the 3 nodes", name, n)
+		}
+		if env["PARLEY_API_TOKEN"] == "" || env["PARLEY_NATS_CA"] == "" {
+			t.Errorf("compose: %s lost the shared environment: %v", name, env)
+		}
 	}
 	ing, ok := c.Services["ingest"]
 	if !ok || ing.Build.Target != "ingest" || len(ing.Command) == 0 || ing.Command[0] != "serve" {
 		t.Errorf("compose: ingest service %+v, want target ingest running serve", ing)
 	}
-	natsURLs("ingest", ing.Command)
+	natsURLs("ingest", ing.Command, ing.Environment)
 	vols := map[string]bool{}
 	for _, name := range []string{"projector-1", "projector-2"} {
 		p, ok := c.Services[name]
@@ -216,7 +226,7 @@ func checkCompose(t *testing.T, deploy string) {
 			t.Errorf("compose: no projector service %s", name)
 			continue
 		}
-		natsURLs(name, p.Command)
+		natsURLs(name, p.Command, p.Environment)
 		for _, v := range p.Volumes {
 			if vol, ok := strings.CutSuffix(v, ":/data"); ok {
 				vols[vol] = true
