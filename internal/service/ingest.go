@@ -99,7 +99,7 @@ func ServeIngest(ctx context.Context, c IngestConfig, out io.Writer) error {
 		fmt.Fprintf(w, "{\"ready\":%t,\"nats_connected\":%t}\n", ready, ready)
 	})
 	mux.Handle("GET /metrics", metrics.Handler())
-	srv := &http.Server{Handler: metrics.Instrument(httpapi.SameOrigin(mux)), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: metrics.Instrument(httpapi.SameOrigin(mux)), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)

@@ -285,6 +285,7 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 		Handler:           metrics.Instrument(sw),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -359,6 +360,16 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	sw.set(handler)
 	return r, nil
 }
+
+// writeTimeout bounds how long an answer may take to be written, from
+// the end of its request's headers: a client that asks for a large
+// answer (a timeline page of 10,000 events is megabytes) and reads none
+// of it would otherwise hold it in memory, with its goroutine, for as
+// long as it keeps the connection open, and a few hundred such clients
+// exhaust the process. It leaves room for a body read for 30 s and an
+// append waited on for 30 s. The live feed sets its own deadline on each
+// write, so a stream stays open for days.
+var writeTimeout = 2 * time.Minute
 
 // handlerSwitch serves with one handler, then another: the server of a
 // service starting, then of the service.

@@ -720,3 +720,100 @@ func TestCORSOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadAnswerIsDropped: a client that asks for a large answer and
+// reads none of it is cut off once the write timeout passes, instead of
+// holding the answer's megabytes and a goroutine for as long as it keeps
+// the connection; the live feed, which sets its own deadlines, stays
+// open past it.
+func TestUnreadAnswerIsDropped(t *testing.T) {
+	old := *service.WriteTimeout
+	*service.WriteTimeout = time.Second
+	t.Cleanup(func() { *service.WriteTimeout = old })
+	r := start(t, t.TempDir(), false)
+	waitReady(t, r)
+
+	// About 12 MB of timeline: more than the kernel buffers between the
+	// two ends of a loopback connection hold.
+	summary := strings.Repeat("a long summary ", 260)
+	for batch := range 2 {
+		var body bytes.Buffer
+		for i := range 1500 {
+			fmt.Fprintf(&body, `{"id":"big-%d-%d","type":"statement","occurred_at":"2025-11-24","title":"T","summary":%q,"sources":[{"outlet":"AP"}]}`+"\n", batch, i, summary)
+		}
+		resp, err := http.Post(r.HTTPURL+"/v1/events", "application/x-ndjson", &body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("post batch %d: %d", batch, resp.StatusCode)
+		}
+	}
+	if err := r.CaughtUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	feed, err := http.Get(r.HTTPURL + "/v1/feed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer feed.Body.Close()
+
+	// The handler's end is when its request is counted in /metrics.
+	served := func() string {
+		resp, err := http.Get(r.HTTPURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "parley_http_request_seconds_count{") && strings.Contains(sc.Text(), `route="GET /v1/timeline"`) {
+				return sc.Text()
+			}
+		}
+		return ""
+	}
+	before := served()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(r.HTTPURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096) // and reads nothing
+	fmt.Fprintf(conn, "GET /v1/timeline?limit=10000 HTTP/1.1\r\nHost: x\r\n\r\n")
+	for deadline := time.Now().Add(10 * time.Second); served() == before; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("an answer nobody reads still holds its handler 10 s after the write timeout")
+		}
+	}
+
+	// The feed, opened before, still carries what is appended after the
+	// write timeout.
+	resp2, err := http.Post(r.HTTPURL+"/v1/events", "application/json", strings.NewReader(`{"id":"after-timeout","type":"statement","occurred_at":"2025-11-25","title":"T","sources":[{"outlet":"AP"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	got := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(feed.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `"after-timeout"`) {
+				got <- true
+				return
+			}
+		}
+		got <- false
+	}()
+	select {
+	case ok := <-got:
+		if !ok {
+			t.Error("the live feed ended at the write timeout")
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the live feed did not carry the event appended after the write timeout")
+	}
+}
