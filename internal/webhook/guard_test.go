@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -267,7 +268,8 @@ func TestAllowLoopbackOnlyLoopback(t *testing.T) {
 }
 
 // TestSendOutcomes: 2xx delivers, 410 is gone, 3xx/4xx/5xx fail with the
-// status in the reason, a large body is not read past the limit, a slow
+// status in the reason, a large body is not read past the limit, nor
+// headers past theirs (net/http's default is 10 MiB an attempt), a slow
 // receiver times out, and the receiver gets the signed headers.
 func TestSendOutcomes(t *testing.T) {
 	secret := NewSecret()
@@ -295,6 +297,11 @@ func TestSendOutcomes(t *testing.T) {
 					return
 				}
 			}
+		case "/headers":
+			for i := range 256 { // 1 MiB of headers, refused past the limit
+				w.Header().Set(fmt.Sprintf("X-Pad-%d", i), strings.Repeat("x", 4<<10))
+			}
+			w.WriteHeader(204)
 		case "/slow":
 			select {
 			case <-time.After(5 * time.Second):
@@ -315,6 +322,7 @@ func TestSendOutcomes(t *testing.T) {
 		{"/bad", Failed, 404, "HTTP 404 Not Found: no such hook"},
 		{"/down", Failed, 503, "HTTP 503"},
 		{"/huge", Failed, 500, "HTTP 500"},
+		{"/headers", Failed, 0, "headers exceeded"},
 		{"/slow", Failed, 0, "timeout"},
 	} {
 		r := s.Send(context.Background(), Message{ID: "msg_x", URL: srv.URL + c.path, Secret: secret, Body: []byte(`{"a":1}`)}, time.Now())
@@ -322,7 +330,7 @@ func TestSendOutcomes(t *testing.T) {
 			t.Errorf("%s: %+v (%v), want %v %d %q", c.path, r, r.Outcome, c.outcome, c.status, c.reason)
 		}
 	}
-	if verified.Load() != 6 {
-		t.Errorf("%d of 6 requests verified", verified.Load())
+	if verified.Load() != 7 {
+		t.Errorf("%d of 7 requests verified", verified.Load())
 	}
 }

@@ -44,6 +44,10 @@ const (
 	DefaultMaxResponseBody = 64 << 10
 )
 
+// MaxResponseHeader bounds the headers of a receiver's answer: an
+// attempt with more fails.
+const MaxResponseHeader = 16 << 10
+
 // WithDefaults returns c with its zero fields set to the defaults.
 func (c Config) WithDefaults() Config {
 	if c.ConnectTimeout == 0 {
@@ -101,10 +105,14 @@ func NewSender(cfg Config) (*Sender, error) {
 		DialContext:           d.DialContext,
 		TLSHandshakeTimeout:   cfg.ConnectTimeout,
 		ResponseHeaderTimeout: cfg.RequestTimeout,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   2,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
+		// net/http reads up to 10 MiB of a response's headers by default:
+		// a receiver (anyone who may subscribe) could have every attempt,
+		// of up to MaxSubscriptions at once, hold that much.
+		MaxResponseHeaderBytes: MaxResponseHeader,
+		MaxIdleConns:           100,
+		MaxIdleConnsPerHost:    2,
+		IdleConnTimeout:        90 * time.Second,
+		ForceAttemptHTTP2:      true,
 	}
 	return &Sender{cfg: cfg, guard: g, client: &http.Client{
 		Transport: tr,
