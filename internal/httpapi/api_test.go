@@ -434,3 +434,30 @@ func TestCORS(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheControl: answers that change with every event, and errors
+// such as the 404 of an event not yet recorded, tell caches to ask again;
+// the vocabulary may be kept a minute.
+func TestCacheControl(t *testing.T) {
+	h := httpapi.JSONErrors(newAPI(t))
+	for _, c := range []struct {
+		path, want string
+	}{
+		{"/v1/state", "no-cache"},
+		{"/v1/state?at=2025-11-21", "no-cache"},
+		{"/v1/timeline", "no-cache"},
+		{"/v1/issues/army-cap/history", "no-cache"},
+		{"/v1/diff?from=2025-11-20&to=2025-11-25", "no-cache"},
+		{"/v1/events/leak", "no-cache"},
+		{"/v1/events/not-yet", "no-cache"},
+		{"/v1/timeline?limit=0", "no-cache"},
+		{"/readyz", "no-cache"},
+		{"/v1/vocabulary", "max-age=60"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", c.path, nil))
+		if got := rec.Header().Get("Cache-Control"); got != c.want {
+			t.Errorf("GET %s: %d, Cache-Control %q, want %q", c.path, rec.Code, got, c.want)
+		}
+	}
+}

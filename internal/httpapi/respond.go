@@ -82,6 +82,13 @@ func writeJSONLine(w http.ResponseWriter, status int, line []byte) {
 
 func jsonHeader(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if w.Header().Get("Cache-Control") == "" {
+		// An answer changes with every event applied, and a 404 with the
+		// event recorded: without a word, a cache in front (Varnish keeps
+		// such answers 2 minutes by default) serves the past as now.
+		// Answers that may be kept say so themselves (the vocabulary).
+		w.Header().Set("Cache-Control", "no-cache")
+	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 }
