@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -231,9 +230,8 @@ func (s *Service) postRotate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) postSubscription(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeJSON(w, http.StatusRequestEntityTooLarge, httpapi.Problem{Error: fmt.Sprintf("body larger than %d bytes", maxBody)})
+	body, ok := httpapi.ReadBody(w, r, maxBody, "no subscription was made")
+	if !ok {
 		return
 	}
 	if err := httpapi.RequireJSON(r); err != nil {

@@ -105,19 +105,8 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 	}
 	// The whole body is read before anything is appended: a body cut off at
 	// the limit appends nothing rather than its first half.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		writeJSON(w, http.StatusRequestEntityTooLarge, Problem{Error: fmt.Sprintf("body larger than %d bytes: split it into batches", max)})
-		return
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		// Not a bad body: a slow one, which the same request sent again,
-		// or in smaller batches, gets through.
-		writeJSON(w, http.StatusRequestTimeout, Problem{Error: "the body did not arrive within the server's read timeout: nothing was appended; send it again, or in smaller batches"})
-		return
-	case err != nil:
-		writeJSON(w, http.StatusBadRequest, Problem{Error: "read body: " + err.Error()})
+	body, ok := ReadBody(w, r, max, "nothing was appended; split it into batches")
+	if !ok {
 		return
 	}
 	// Read whole before anything is appended, so that a body of too many
@@ -174,6 +163,28 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusConflict
 	}
 	writeJSON(w, status, ans)
+}
+
+// ReadBody reads a request's body whole, up to max bytes, or answers the
+// request itself and returns false: 413 past max, 408 when the body did
+// not arrive within the server's read timeout (not a bad body: sent
+// again, or smaller, it gets through), 400 when it could not be read.
+// advice ends the answers' messages: what became of the request, what to
+// do.
+func ReadBody(w http.ResponseWriter, r *http.Request, max int64, advice string) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeJSON(w, http.StatusRequestEntityTooLarge, Problem{Error: fmt.Sprintf("body larger than %d bytes: %s", max, advice)})
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		writeJSON(w, http.StatusRequestTimeout, Problem{Error: "the body did not arrive within the server's read timeout: " + advice + ", or send it again"})
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, Problem{Error: "read body: " + err.Error() + ": " + advice})
+	default:
+		return body, true
+	}
+	return nil, false
 }
 
 // RequireJSON checks that a request's body is declared JSON, or not

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/parley-news/parley/data"
@@ -143,4 +145,31 @@ func (r *slowReader) Read(p []byte) (int, error) {
 	time.Sleep(r.every)
 	p[0], r.data = r.data[0], r.data[1:]
 	return 1, nil
+}
+
+// TestReadBody answers a body it cannot read by why: too large, too
+// slow, or broken off.
+func TestReadBody(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		body io.Reader
+		code int
+		says string
+	}{
+		{"whole", strings.NewReader("{}"), 200, ""},
+		{"too large", strings.NewReader(strings.Repeat("x", 65)), 413, "body larger than 64 bytes: nothing was made"},
+		{"past the read timeout", iotest.ErrReader(os.ErrDeadlineExceeded), 408, "did not arrive within the server's read timeout: nothing was made"},
+		{"broken off", iotest.ErrReader(io.ErrUnexpectedEOF), 400, "read body: unexpected EOF: nothing was made"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			body, ok := httpapi.ReadBody(w, httptest.NewRequest("POST", "/", c.body), 64, "nothing was made")
+			if ok != (c.code == 200) || (ok && string(body) != "{}") {
+				t.Fatalf("read %q, %v", body, ok)
+			}
+			if !ok && (w.Code != c.code || !strings.Contains(w.Body.String(), c.says)) {
+				t.Errorf("answered %d %s, want %d saying %q", w.Code, w.Body, c.code, c.says)
+			}
+		})
+	}
 }
