@@ -220,21 +220,35 @@ func (c *Conn) ensureStream(ctx context.Context) error {
 		// stream may well be there, with its leader being elected.
 		return fmt.Errorf("look up stream %s: %w", c.cfg.Stream, lookErr)
 	}
-	s, err := c.js.CreateOrUpdateStream(ctx, want)
-	if err != nil && lookErr == nil && errors.Is(err, nats.ErrPermissionViolation) {
-		// The stream is there but set otherwise, and this user may not
-		// change it: read it as it is; a user that may will set it.
+	if lookErr != nil { // not found
+		s, err := c.js.CreateStream(ctx, want)
+		if err != nil {
+			return fmt.Errorf("create stream %s: %w", c.cfg.Stream, err)
+		}
+		c.stream = s
+		return nil
+	}
+	// The stream is there but set otherwise. Only an operator's user may
+	// change it (the services' users may not: a leaked password could set
+	// limits that drop events), and a refused update gets no answer, only
+	// a permissions error on the connection: the try is kept short, and
+	// the stream used as it is whatever the reason.
+	uctx, cancel := context.WithTimeout(ctx, UpdateWait)
+	defer cancel()
+	s, err := c.js.UpdateStream(uctx, want)
+	if err != nil {
 		c.cfg.Logger.Warn("stream settings differ and this user may not update them; using the stream as it is",
 			"stream", c.cfg.Stream, "err", err)
 		c.stream = have
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("create stream %s: %w", c.cfg.Stream, err)
-	}
 	c.stream = s
 	return nil
 }
+
+// UpdateWait bounds the try to update the stream's settings. A variable
+// for the tests.
+var UpdateWait = 5 * time.Second
 
 // StartWait bounds how long Connect waits for the stream to answer its
 // look-up: a cluster electing a leader, or a quorum coming back, answers

@@ -121,8 +121,8 @@ func checkNATSConfigs(t *testing.T, deploy string) {
 	}
 	for user, rules := range map[string]struct{ may, mayNot []string }{
 		"ingest": {
-			may:    []string{"parley.events.us-plan-leaked", "$JS.API.STREAM.INFO.PARLEY", "$JS.API.STREAM.MSG.GET.PARLEY"},
-			mayNot: []string{"$JS.API.STREAM.DELETE.PARLEY", "$JS.API.STREAM.PURGE.PARLEY", "$JS.API.CONSUMER.CREATE.PARLEY.x.parley.events.>", "$KV.PARLEY_ALERTS.sub.x"},
+			may:    []string{"parley.events.us-plan-leaked", "$JS.API.STREAM.INFO.PARLEY", "$JS.API.STREAM.CREATE.PARLEY", "$JS.API.STREAM.MSG.GET.PARLEY"},
+			mayNot: []string{"$JS.API.STREAM.UPDATE.PARLEY", "$JS.API.STREAM.DELETE.PARLEY", "$JS.API.STREAM.PURGE.PARLEY", "$JS.API.CONSUMER.CREATE.PARLEY.x.parley.events.>", "$KV.PARLEY_ALERTS.sub.x"},
 		},
 		"projector": {
 			may:    []string{"$JS.API.STREAM.INFO.PARLEY", "$JS.API.CONSUMER.CREATE.PARLEY.x.parley.events.>", "$JS.API.CONSUMER.MSG.NEXT.PARLEY.x"},

@@ -1,0 +1,116 @@
+package stream_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parley-news/parley/internal/stream"
+)
+
+// TestStreamSettingsOnlyAnOperatorChanges runs the ingest's user of
+// deploy/nats/accounts.conf, which may create the stream but not update
+// it: it creates a missing stream, uses one an operator set otherwise as
+// it is (without waiting out the whole start), and the operator's user
+// sets the settings back.
+func TestStreamSettingsOnlyAnOperatorChanges(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nats.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`
+listen: "127.0.0.1:-1"
+jetstream { store_dir: %q }
+accounts {
+  PARLEY {
+    jetstream: enabled
+    users: [
+      { user: ingest, password: i, permissions {
+          publish { allow: ["parley.events.>", "$JS.API.INFO", "$JS.API.STREAM.INFO.PARLEY", "$JS.API.STREAM.CREATE.PARLEY", "$JS.API.STREAM.MSG.GET.PARLEY", "$JS.API.DIRECT.GET.PARLEY.>"] }
+          subscribe { allow: ["_INBOX.>"] } } }
+      { user: admin, password: a }
+    ]
+  }
+}
+`, filepath.Join(dir, "js"))), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.NoSigs, opts.NoLog = true, true
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	old := stream.UpdateWait
+	stream.UpdateWait = 500 * time.Millisecond
+	t.Cleanup(func() { stream.UpdateWait = old })
+	url := func(user, pass string) string { return fmt.Sprintf("nats://%s:%s@%s", user, pass, srv.Addr()) }
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	connect := func(user, pass string) {
+		t.Helper()
+		c, err := stream.Connect(ctx, stream.Config{URL: url(user, pass), Name: t.Name()})
+		if err != nil {
+			t.Fatalf("connect as %s: %v", user, err)
+		}
+		c.Close()
+	}
+	description := func() string {
+		t.Helper()
+		nc, err := nats.Connect(url("admin", "a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		js, _ := jetstream.New(nc)
+		s, err := js.Stream(ctx, stream.DefaultStreamName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.CachedInfo().Config.Description
+	}
+
+	connect("ingest", "i") // creates it
+	want := description()
+
+	// An operator sets it otherwise (or an older version made it so).
+	nc, err := nats.Connect(url("admin", "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	s, _ := js.Stream(ctx, stream.DefaultStreamName)
+	cfg := s.CachedInfo().Config
+	cfg.Description = "set by hand"
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+
+	start := time.Now()
+	connect("ingest", "i")
+	if d := description(); d != "set by hand" {
+		t.Errorf("the ingest's user changed the stream: %q", d)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("connecting took %s", waited)
+	}
+	connect("admin", "a")
+	if d := description(); d != want {
+		t.Errorf("after the operator's connect: %q, want %q", d, want)
+	}
+}
