@@ -418,6 +418,24 @@ func TestBrowser(t *testing.T) {
 		b.mustWait(t, "back to now", `document.documentElement.dataset.at === "now"`, 5*time.Second)
 	})
 
+	t.Run("a link with a day that is not one", func(t *testing.T) {
+		// A hand-edited or cut link opens on now, not on a broken axis
+		// with an error and no positions.
+		for _, at := range []string{"2025-02-30", "2025-13-45"} {
+			b.do(t, chromedp.Navigate(r.HTTPURL+"/?at="+at))
+			b.mustWait(t, "ready", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
+			if got := eval[string](t, b, `document.documentElement.dataset.at`); got != "now" {
+				t.Errorf("?at=%s shows %q, want now", at, got)
+			}
+			if msg := eval[string](t, b, `document.getElementById("error").hidden ? "" : document.getElementById("error").textContent`); msg != "" {
+				t.Errorf("?at=%s: the page shows an error: %s", at, msg)
+			}
+			if !eval[bool](t, b, q(cellUS)+" !== null") {
+				t.Errorf("?at=%s: no positions shown", at)
+			}
+		}
+	})
+
 	t.Run("as known at", func(t *testing.T) {
 		// Everything in the seed was recorded today, so on 25 November 2025
 		// nothing was on record yet.

@@ -3,7 +3,7 @@
 // "as known at" switch, the filters and the open history live in the URL,
 // so that a link reproduces the view.
 
-import { el, dayKey, fmtDay, parseTime } from './dom.js';
+import { el, dayKey, dayStart, fmtDay, parseTime } from './dom.js';
 import * as api from './api.js';
 import { buildStops, nowIndex, renderTicks, stopLabel } from './axis.js';
 import { renderMatrix } from './matrix.js';
@@ -67,7 +67,10 @@ function when() {
 
 function readURL() {
   const q = new URLSearchParams(window.location.search);
-  const at = DAY_RE.test(q.get('at') || '') ? q.get('at') : '';
+  // A day that is not one (2025-02-30, a link cut short) is left out:
+  // the view opens on now rather than on a broken axis.
+  const day = q.get('at') || '';
+  const at = DAY_RE.test(day) && Number.isFinite(dayStart(day)) && dayKey(dayStart(day)) === day ? day : '';
   S.known = q.get('known') === '1';
   for (const k of ['party', 'issue', 'type']) {
     const val = q.get(k) || '';
