@@ -8,6 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,6 +296,49 @@ func (p *dropProxy) sent(a, b string) bool {
 		}
 	}
 	return false
+}
+
+// failProxy passes the browser's requests on to the server, except that
+// while fail names a path prefix it answers those with a 503, as a
+// server that cannot read its store would; the feed is left alone unless
+// named.
+type failProxy struct {
+	*httptest.Server
+	mu   sync.Mutex
+	fail []string
+}
+
+func newFailProxy(t *testing.T, target string) *failProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.FlushInterval = -1
+	p := &failProxy{}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		fail := slices.ContainsFunc(p.fail, func(pre string) bool { return strings.HasPrefix(r.URL.Path, pre) })
+		p.mu.Unlock()
+		if fail {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error":"test: unavailable"}`)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	// Close waits for the requests in flight, and a feed does not end by
+	// itself: its connections are cut first.
+	t.Cleanup(func() { p.CloseClientConnections(); p.Close() })
+	return p
+}
+
+func (p *failProxy) setFail(prefixes ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fail = prefixes
 }
 
 const (
@@ -666,6 +712,43 @@ func TestBrowser(t *testing.T) {
 		b.mustWait(t, "event recorded while disconnected", q("#ev-during-the-drop")+" !== null", 15*time.Second)
 		if !proxy.sent("GET /v1/feed", "Last-Event-ID:") {
 			t.Error("the browser did not resume the feed with Last-Event-ID")
+		}
+	})
+
+	t.Run("answers that fail", func(t *testing.T) {
+		// A page opened while the API cannot answer (the server starting,
+		// its store unreadable) recovers by itself once it can: a
+		// dashboard on a wall has no one to reload it.
+		proxy := newFailProxy(t, r.HTTPURL)
+		proxy.setFail("/v1/")
+		b.do(t, chromedp.Navigate(proxy.URL+"/"))
+		b.mustWait(t, "the error", `!document.getElementById("error").hidden`, 10*time.Second)
+		time.Sleep(1500 * time.Millisecond)
+		proxy.setFail()
+		b.mustWait(t, "the record once the API answers", `document.documentElement.dataset.ready === "1" && `+q(cellUS)+` !== null && document.getElementById("error").hidden`, 10*time.Second)
+		b.mustWait(t, "live", `document.getElementById("live").dataset.state === "live"`, 10*time.Second)
+
+		// A development the feed announced, whose state could not be read
+		// then, is shown once it can, without waiting for another.
+		proxy.setFail("/v1/state")
+		ingest(t, r.HTTPURL, `{"id":"while-state-fails","type":"statement","occurred_at":"2025-11-30","title":"While the state fails","sources":[{"outlet":"Test"}]}`)
+		b.mustWait(t, "the error", `!document.getElementById("error").hidden`, 5*time.Second)
+		proxy.setFail()
+		b.mustWait(t, "the development, once the state answers", q("#ev-while-state-fails")+` !== null && document.getElementById("error").hidden`, 10*time.Second)
+
+		// A day whose state cannot be read is not claimed by the heading
+		// over the positions of another.
+		before := eval[string](t, b, `document.getElementById("matrix-asof").textContent`)
+		proxy.setFail("/v1/state")
+		b.do(t, chromedp.Focus(chromedp.ID("slider")), chromedp.KeyEvent(kb.Home))
+		b.mustWait(t, "the error", `!document.getElementById("error").hidden && document.documentElement.dataset.at === "2025-11-18"`, 5*time.Second)
+		if got := eval[string](t, b, `document.getElementById("matrix-asof").textContent`); got != before {
+			t.Errorf("the heading says %q over the positions of %q, which are still shown", got, before)
+		}
+		proxy.setFail()
+		b.mustWait(t, "the day, once the state answers", `document.getElementById("error").hidden && document.getElementById("matrix-asof").textContent.includes("18 Nov 2025")`, 10*time.Second)
+		if eval[bool](t, b, q(cellE3)+" !== null") {
+			t.Error("E3 has a position on 18 November")
 		}
 	})
 

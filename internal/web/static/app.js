@@ -185,7 +185,6 @@ function labels() {
   const label = stopLabel(s);
   $('asof').textContent = label;
   $('slider').setAttribute('aria-valuetext', label + (S.known ? ', as known then' : ''));
-  $('matrix-asof').textContent = s.now ? 'now' : `as of ${fmtDay(s.day)}${S.known ? ', as known then' : ''}`;
   $('now').disabled = !!s.now;
 }
 
@@ -231,6 +230,23 @@ function showError(err) {
   e.hidden = !err;
 }
 
+// retryLater asks for a refresh after a growing pause when a read failed
+// for a reason that passes (the server down, starting, or busy): nothing
+// else would ask again until the next development, and a dashboard has no
+// one to reload it. A refused query (4xx) is not asked again.
+let retryTimer = 0;
+let retryDelay = 1000;
+
+function retryLater(err) {
+  if (err.status && err.status < 500 && err.status !== 429) return;
+  if (retryTimer) return;
+  retryTimer = setTimeout(() => {
+    retryTimer = 0;
+    scheduleRefresh();
+  }, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, 30000);
+}
+
 // support finds the run of reports that state a cell's stance and value,
 // newest first, as known in the current view: the cell itself carries
 // only the latest of them.
@@ -273,15 +289,20 @@ async function show() {
       empty: none || `No position stated${why}.`,
     });
     renderTimeline($('timeline'), events, { ...V, fresh: S.fresh, empty: none || `No events${why}.` });
+    // Said only once the day's answers are drawn: after a failed read the
+    // positions shown are still those of the day before.
+    $('matrix-asof').textContent = at ? `as of ${fmtDay(at)}${known_at ? ', as known then' : ''}` : 'now';
     notice(state, at);
     $('timeline-count').textContent = `${events.length} event${events.length === 1 ? '' : 's'}${at ? ` to ${fmtDay(at)}` : ''}`;
     S.lastHistory = hist;
     drawHistory();
     refocus(key);
     showError(null);
+    retryDelay = 1000;
   } catch (err) {
     if (err.name === 'AbortError' || gen !== S.gen) return;
     showError(err);
+    retryLater(err);
   }
   const root = document.documentElement;
   root.dataset.redrawMs = (performance.now() - t0).toFixed(1);
@@ -412,10 +433,10 @@ function connectFeed() {
       if (turnedAway || es.readyState !== EventSource.OPEN || feed !== es) return;
       setLive('live', 'Live');
       backoff = 1000;
-      if (!lastId) {
-        S.reload = true;
-        scheduleRefresh();
-      }
+      if (!lastId) S.reload = true;
+      // The server is back: what failed to load meanwhile is read now,
+      // not after the retry's pause.
+      if (!lastId || !$('error').hidden) scheduleRefresh();
     }, OPEN_SETTLE_MS);
   });
   es.addEventListener('parley:unavailable', (m) => {
@@ -530,6 +551,7 @@ async function refresh() {
     await catchUp();
   } catch (err) {
     showError(err);
+    retryLater(err);
     return;
   }
   root.dataset.caughtUp = String(refreshes);
@@ -617,12 +639,19 @@ function stanceColours() {
   probe.remove();
 }
 
+// startDelay is the pause before main tries again to read what the page
+// needs to start, growing while the server cannot answer.
+let startDelay = 1000;
+
 async function main() {
   try {
     const [vocab] = await Promise.all([api.getJSON('/v1/vocabulary'), loadBase()]);
     S.vocab = vocab;
   } catch (err) {
     showError(err);
+    if (err.status && err.status < 500 && err.status !== 429) return;
+    setTimeout(main, startDelay);
+    startDelay = Math.min(startDelay * 2, 30000);
     return;
   }
   for (const k of ['party', 'issue', 'type', 'stance']) {
