@@ -599,6 +599,8 @@ func TestBrowser(t *testing.T) {
 		eval[bool](t, b, `performance.setResourceTimingBufferSize(100000), true`)
 		timelineReads := `performance.getEntriesByType("resource").filter((e) => e.name.includes("/v1/timeline")).length`
 		before := eval[int](t, b, timelineReads)
+		// What a screen reader is told, each change of the live region.
+		eval[bool](t, b, `window.parleyTold = 0, new MutationObserver((rs) => { window.parleyTold += rs.length; }).observe(document.getElementById("announce"), { childList: true, characterData: true, subtree: true }), true`)
 		const n = 60
 		done := make(chan struct{})
 		go func() {
@@ -631,6 +633,11 @@ func TestBrowser(t *testing.T) {
 		// One when the feed opens, then at most two a second and the last.
 		if got := eval[int](t, b, `Number(document.documentElement.dataset.refreshes)`); got > 10 {
 			t.Errorf("%d refreshes for a 3 s burst, want at most 2 a second", got)
+		}
+		// Told as it is drawn, a few times, not sixty titles in a row.
+		b.mustWait(t, "the last of the burst announced", `document.getElementById("announce").textContent.includes("Burst 59")`, 2*time.Second)
+		if told := eval[int](t, b, `window.parleyTold`); told > 10 {
+			t.Errorf("the live region changed %d times for a 3 s burst of %d events, want at most 2 a second", told, n)
 		}
 		// A correction arriving live changes the event it corrects in place.
 		ingest(t, r.HTTPURL, `{"id":"burst-00-fix","type":"correction","occurred_at":"2025-11-30","corrects":"burst-00",`+
@@ -792,9 +799,13 @@ func TestBrowser(t *testing.T) {
 		b.mustWait(t, "the record", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
 		b.mustWait(t, "paused, with the server's reason", `document.getElementById("live").dataset.state === "off" && document.getElementById("live").textContent.includes("too many feed clients")`, 5*time.Second)
 		// Asked again after 5 to 10 s, and still full: still paused,
-		// never shown live in between.
+		// never shown live in between, and not said again each time.
+		eval[bool](t, b, `window.parleyTold = 0, new MutationObserver((rs) => { window.parleyTold += rs.length; }).observe(document.getElementById("live"), { childList: true, characterData: true, subtree: true }), true`)
 		if b.wait(t, `document.getElementById("live").dataset.state === "live"`, 11*time.Second) {
 			t.Fatal("the page said it was live while the server turned it away")
+		}
+		if told := eval[int](t, b, `window.parleyTold`); told > 0 {
+			t.Errorf("the status was rewritten %d times with the same words while the server turned the page away", told)
 		}
 		other.Body.Close()
 		b.mustWait(t, "live once a place is free", `document.getElementById("live").dataset.state === "live"`, 12*time.Second)

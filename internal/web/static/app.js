@@ -36,6 +36,7 @@ const S = {
   fresh: new Set(),
   freshTimer: 0,
   arrived: [], // event views from the feed, not yet in all
+  news: [], // titles from the feed, not yet announced
   amended: new Set(), // ids of events a correction or retraction changed
   reload: false, // read the whole record at the next refresh (set when the feed opens)
   playTimer: 0,
@@ -411,8 +412,11 @@ let backoff = 1000;
 let refreshTimer = 0;
 let lastId = '';
 
+// setLive says the feed's state; the same words again would be read out
+// again (the element is a status), so they are left alone.
 function setLive(state, text) {
   const n = $('live');
+  if (n.dataset.state === state && n.textContent === text) return;
   n.dataset.state = state;
   n.textContent = text;
 }
@@ -506,7 +510,7 @@ function onFeed(m) {
   if (dev && dev.event) S.fresh.add(dev.event);
   if (dev && dev.corrects) S.fresh.add(dev.corrects);
   for (const c of (dev && dev.changes) || []) S.fresh.add(`${c.issue}/${c.party}`);
-  if (ev && ev.title) $('announce').textContent = `New: ${ev.title}`;
+  if (ev && ev.title) S.news.push(ev.title);
   scheduleRefresh();
 }
 
@@ -557,11 +561,22 @@ async function refresh() {
   root.dataset.caughtUp = String(refreshes);
   rebuildStops();
   await show();
+  announce();
   clearTimeout(S.freshTimer);
   S.freshTimer = setTimeout(() => {
     S.fresh.clear();
     document.querySelectorAll('.fresh').forEach((n) => n.classList.remove('fresh'));
   }, FRESH_MS);
+}
+
+// announce tells a screen reader what a refresh drew, once: a burst of
+// sixty events is one sentence, not sixty read one after another.
+function announce() {
+  const n = S.news.length;
+  if (!n) return;
+  const last = S.news[n - 1];
+  S.news = [];
+  $('announce').textContent = n === 1 ? `New: ${last}` : `${n} new developments; the latest: ${last}`;
 }
 
 function fillSelect(sel, terms, label) {
