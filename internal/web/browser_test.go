@@ -482,6 +482,18 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("back to now by keyboard", func(t *testing.T) {
+		// The button is disabled once at now; the keyboard that pressed
+		// it must not be dropped to the top of the page.
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/?at=2025-11-21"))
+		b.mustWait(t, "as of 21 November", `document.documentElement.dataset.ready === "1" && document.documentElement.dataset.at === "2025-11-21"`, 10*time.Second)
+		b.do(t, chromedp.Focus(chromedp.ID("now")), chromedp.KeyEvent(kb.Enter))
+		b.mustWait(t, "now", `document.documentElement.dataset.at === "now"`, 5*time.Second)
+		if got := eval[string](t, b, `document.activeElement.id || document.activeElement.tagName`); got != "slider" {
+			t.Errorf("the focus is on %s after Back to now, want the slider", got)
+		}
+	})
+
 	t.Run("as known at", func(t *testing.T) {
 		// Everything in the seed was recorded today, so on 25 November 2025
 		// nothing was on record yet.

@@ -186,6 +186,9 @@ function labels() {
   const label = stopLabel(s);
   $('asof').textContent = label;
   $('slider').setAttribute('aria-valuetext', label + (S.known ? ', as known then' : ''));
+  // A disabled button drops the focus to the page's top: the keyboard
+  // that pressed "Back to now" goes on from the slider, which now says it.
+  if (s.now && document.activeElement === $('now')) $('slider').focus();
   $('now').disabled = !!s.now;
 }
 
