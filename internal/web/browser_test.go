@@ -494,6 +494,28 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("days are said to be UTC days", func(t *testing.T) {
+		// A reader in Kyiv or California sees the slider's days, which are
+		// UTC days (an event at 01:00 on the 21st in Kyiv is on the 20th),
+		// named as such, beside event times given with their offset.
+		if _, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/Los_Angeles"}); err != nil {
+			t.Fatal(err)
+		}
+		defer chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{})
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/?at=2025-11-21"))
+		b.mustWait(t, "as of 21 November", `document.documentElement.dataset.ready === "1" && document.documentElement.dataset.at === "2025-11-21"`, 10*time.Second)
+		for _, id := range []string{"asof", "matrix-asof"} {
+			if got := eval[string](t, b, q("#"+id)+".textContent"); !strings.Contains(got, "21 Nov 2025") || !strings.Contains(got, "UTC") {
+				t.Errorf("#%s says %q: not 21 Nov 2025 as a UTC day", id, got)
+			}
+		}
+		b.do(t, chromedp.Click(chromedp.ID("now")))
+		b.mustWait(t, "now", `document.documentElement.dataset.at === "now"`, 5*time.Second)
+		if got := eval[string](t, b, q("#asof")+".textContent"); !strings.Contains(got, "UTC") {
+			t.Errorf("the slider says %q of today's UTC date", got)
+		}
+	})
+
 	t.Run("as known at", func(t *testing.T) {
 		// Everything in the seed was recorded today, so on 25 November 2025
 		// nothing was on record yet.

@@ -295,7 +295,7 @@ async function show() {
     renderTimeline($('timeline'), events, { ...V, fresh: S.fresh, empty: none || `No events${why}.` });
     // Said only once the day's answers are drawn: after a failed read the
     // positions shown are still those of the day before.
-    $('matrix-asof').textContent = at ? `as of ${fmtDay(at)}${known_at ? ', as known then' : ''}` : 'now';
+    $('matrix-asof').textContent = at ? `as of ${fmtDay(at)} UTC${known_at ? ', as known then' : ''}` : 'now';
     notice(state, at);
     $('timeline-count').textContent = `${events.length} event${events.length === 1 ? '' : 's'}${at ? ` to ${fmtDay(at)}` : ''}`;
     S.lastHistory = hist;

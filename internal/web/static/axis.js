@@ -45,9 +45,12 @@ export function nowIndex(stops) {
   return stops.findIndex((s) => s.now);
 }
 
-// stopLabel is what the slider says of a stop.
+// stopLabel is what the slider says of a stop. The days are UTC days, as
+// in the API, and it says so: a reader elsewhere would otherwise take
+// them for their own (today's date, past 16:00 in California, is
+// tomorrow's), beside event times shown with their offset.
 export function stopLabel(stop) {
-  return stop.now ? `Now (${fmtDay(stop.day)})` : fmtDay(stop.day);
+  return stop.now ? `Now (${fmtDay(stop.day)} UTC)` : `${fmtDay(stop.day)}, end of day UTC`;
 }
 
 function pct(i, n) {
