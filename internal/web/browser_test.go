@@ -390,6 +390,11 @@ func TestBrowser(t *testing.T) {
 		if n := eval[int](t, b, `document.querySelectorAll("button.cell .mark.corrected").length`); n == 0 {
 			t.Error("no corrected position marked")
 		}
+		// A cell opens the issue's history, not a menu: a screen reader
+		// must not announce it as a menu button.
+		if n := eval[int](t, b, `document.querySelectorAll("#matrix [aria-haspopup]").length`); n != 0 {
+			t.Errorf("%d cells announced as opening a menu", n)
+		}
 	})
 
 	t.Run("cell details on hover", func(t *testing.T) {

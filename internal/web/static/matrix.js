@@ -142,7 +142,7 @@ export function renderMatrix(root, state, v) {
       }
       const btn = el('button', {
         type: 'button', class: ['cell', `st-${cell.stance}`], 'data-issue': issue, 'data-party': party,
-        'data-stance': cell.stance, 'aria-haspopup': 'true',
+        'data-stance': cell.stance,
       },
       el('span', { class: 'sr' }, `${v.partyShort(party)} on ${v.issueLabel(issue)}: `),
       el('span', { class: 'stance' }, v.stanceLabel(cell.stance)),
