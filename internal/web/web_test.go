@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -149,6 +151,83 @@ func TestStaticRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestContrast reads colours from the style sheet and checks them
+// against what they are drawn on: 4.5:1 for text, 3:1 for what shows a
+// control's bounds or state (WCAG 2.2, 1.4.3 and 1.4.11).
+func TestContrast(t *testing.T) {
+	b, err := os.ReadFile("static/style.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	css := regexp.MustCompile(`(?s)/\*.*?\*/`).ReplaceAllString(string(b), "")
+	for _, c := range []struct {
+		selector, property, on string
+		min                    float64
+	}{
+		{".muted", "color", "#ffffff", 4.5},
+		{".muted", "color", "#f8fafc", 4.5}, // the replay panel
+		{".error", "color", "#fee2e2", 4.5},
+		{":focus-visible", "outline", "#ffffff", 3},
+		{":focus-visible", "outline", "#f8fafc", 3},
+		{"select", "border", "#ffffff", 3},
+		{`input[type="range"]::-webkit-slider-runnable-track`, "background", "#f8fafc", 3},
+		{`input[type="range"]::-moz-range-track`, "background", "#f8fafc", 3},
+	} {
+		t.Run(c.selector+" "+c.property+" on "+c.on, func(t *testing.T) {
+			fg := cssColour(t, css, c.selector, c.property)
+			if got := contrast(fg, c.on); got < c.min {
+				t.Errorf("%s on %s: %.2f:1, want at least %.1f:1", fg, c.on, got, c.min)
+			}
+		})
+	}
+}
+
+// cssColour is the first #rrggbb colour of property in the rule whose
+// selector list names selector, or of the :root variable it names.
+func cssColour(t *testing.T, css, selector, property string) string {
+	t.Helper()
+	rule := regexp.MustCompile(`(?s)([^{}]+)\{([^{}]*)\}`)
+	decl := regexp.MustCompile(`(?:^|[;\s])` + regexp.QuoteMeta(property) + `\s*:\s*([^;]*)`)
+	hex := regexp.MustCompile(`#[0-9a-fA-F]{6}\b`)
+	for _, m := range rule.FindAllStringSubmatch(css, -1) {
+		for _, sel := range strings.Split(m[1], ",") {
+			if strings.TrimSpace(sel) != selector {
+				continue
+			}
+			if d := decl.FindStringSubmatch(m[2]); d != nil {
+				if v := regexp.MustCompile(`var\((--[\w-]+)`).FindStringSubmatch(d[1]); v != nil {
+					return cssColour(t, css, ":root", v[1])
+				}
+				if h := hex.FindString(d[1]); h != "" {
+					return h
+				}
+			}
+		}
+	}
+	t.Fatalf("no #rrggbb %s in a rule for %s", property, selector)
+	return ""
+}
+
+// contrast is the WCAG contrast ratio of two #rrggbb colours.
+func contrast(a, b string) float64 {
+	lum := func(h string) float64 {
+		var l float64
+		for i, w := range []float64{0.2126, 0.7152, 0.0722} {
+			v, _ := strconv.ParseUint(h[1+2*i:3+2*i], 16, 8)
+			c := float64(v) / 255
+			if c <= 0.03928 {
+				c /= 12.92
+			} else {
+				c = math.Pow((c+0.055)/1.055, 2.4)
+			}
+			l += w * c
+		}
+		return l
+	}
+	x, y := lum(a), lum(b)
+	return (math.Max(x, y) + 0.05) / (math.Min(x, y) + 0.05)
 }
 
 func ExampleSite_Register() {
