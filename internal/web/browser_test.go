@@ -625,6 +625,29 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the keyboard stays through a live refresh", func(t *testing.T) {
+		// A reader tabbing through the chart or the timeline's links while
+		// developments come in keeps their place at each redraw.
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/?history=army-cap"))
+		b.mustWait(t, "live", `document.documentElement.dataset.ready === "1" && document.getElementById("live").dataset.state === "live"`, 10*time.Second)
+		b.mustWait(t, "the reload when the feed opened", `Number(document.documentElement.dataset.caughtUp) >= 1`, 5*time.Second)
+		for i, c := range []struct{ sel, want string }{
+			{`#chart circle.pt[data-party="e3"]`, `document.activeElement.matches('#chart circle.pt[data-party="e3"]')`},
+			{`#ev-e3-counter-proposal .sources a`, `document.activeElement.matches('#ev-e3-counter-proposal .sources a')`},
+		} {
+			eval[bool](t, b, q(c.sel)+`.focus(), true`)
+			if !eval[bool](t, b, c.want) {
+				t.Fatalf("could not focus %s", c.sel)
+			}
+			id := fmt.Sprintf("keep-focus-%d", i)
+			ingest(t, r.HTTPURL, `{"id":"`+id+`","type":"statement","occurred_at":"2025-11-30","title":"Keep the focus","sources":[{"outlet":"Test"}]}`)
+			b.mustWait(t, "the new event", q("#ev-"+id)+" !== null", 2*time.Second)
+			if !eval[bool](t, b, c.want) {
+				t.Errorf("focus on %s, then a live refresh: the focus is on %q", c.sel, eval[string](t, b, `document.activeElement.id || document.activeElement.tagName`))
+			}
+		}
+	})
+
 	// A burst: one event every 50 ms for 3 s. The first must be on the
 	// page within a second while the rest are still coming, not when they
 	// stop.

@@ -212,20 +212,36 @@ function shape(state) {
   return { rows, columns };
 }
 
-// focusKey and refocus keep the keyboard where it was across a redraw.
+// focusKey and refocus keep the keyboard where it was across a redraw
+// (a live refresh redraws twice a second during a burst): a cell or an
+// issue, a point of the chart, an event or one of its links. A link of a
+// cell's details, which a redraw closes, gives the place back to its cell.
 function focusKey() {
   const a = document.activeElement;
   if (!a || !a.dataset) return null;
-  if (a.dataset.party && a.dataset.issue) return `[data-issue="${CSS.escape(a.dataset.issue)}"][data-party="${CSS.escape(a.dataset.party)}"]`;
-  if (a.dataset.issue && a.classList.contains('issue')) return `button.issue[data-issue="${CSS.escape(a.dataset.issue)}"]`;
-  if (a.dataset.id) return `#${CSS.escape(a.id)}`;
+  const pop = a.closest('#cell-pop');
+  const cell = pop && pop.parentNode && pop.parentNode.querySelector('button.cell');
+  const d = (cell || a).dataset;
+  if (d.party && d.issue) return { sel: `[data-issue="${CSS.escape(d.issue)}"][data-party="${CSS.escape(d.party)}"]` };
+  if (a.dataset.issue && a.classList.contains('issue')) return { sel: `button.issue[data-issue="${CSS.escape(a.dataset.issue)}"]` };
+  if (a.dataset.event && a.closest('#chart')) {
+    const sel = `#chart circle.pt[data-party="${CSS.escape(a.dataset.party)}"][data-event="${CSS.escape(a.dataset.event)}"]`;
+    return { sel, nth: [...document.querySelectorAll(sel)].indexOf(a) };
+  }
+  if (a.dataset.id) return { sel: `#${CSS.escape(a.id)}` };
+  const li = a.closest('li.event');
+  if (li) {
+    const sel = `#${CSS.escape(li.id)} a`;
+    return { sel, nth: [...document.querySelectorAll(sel)].indexOf(a) };
+  }
   return null;
 }
 
 function refocus(key) {
   if (!key) return;
-  const n = document.querySelector(key);
-  if (n && typeof n.focus === 'function') n.focus({ preventScroll: true });
+  const all = document.querySelectorAll(key.sel);
+  const n = all[key.nth || 0] || all[0];
+  if (n && n !== document.activeElement && typeof n.focus === 'function') n.focus({ preventScroll: true });
 }
 
 function showError(err) {
@@ -356,7 +372,7 @@ function closeHistory() {
   S.historyOpener = null;
   show().then(() => {
     const k = opener && opener.dataset.issue ? `[data-issue="${CSS.escape(opener.dataset.issue)}"]${opener.dataset.party ? `[data-party="${CSS.escape(opener.dataset.party)}"]` : '.issue'}` : null;
-    refocus(k);
+    refocus(k && { sel: k });
   });
 }
 
@@ -627,7 +643,11 @@ function wire() {
   let pending = 0;
   new ResizeObserver(() => {
     cancelAnimationFrame(pending);
-    pending = requestAnimationFrame(drawHistory);
+    pending = requestAnimationFrame(() => {
+      const key = focusKey();
+      drawHistory();
+      refocus(key);
+    });
   }).observe($('chart'));
 }
 
