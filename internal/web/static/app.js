@@ -376,7 +376,27 @@ function closeHistory() {
   });
 }
 
-function goToEvent(id) {
+// goToEvent shows an event of the timeline. The chart and the details
+// name events the timeline may leave out, dated after the chosen day or
+// hidden by the filters: the replay then moves on to the event's day, and
+// the filters are cleared if they still hide it, rather than the click
+// doing nothing.
+async function goToEvent(id) {
+  if (!document.getElementById(`ev-${id}`)) {
+    const ev = S.all.find((e) => e.id === id);
+    if (!ev) return;
+    const day = dayKey(parseTime(ev.occurred_at));
+    const { at } = when();
+    const i = S.stops.findIndex((s) => s.day === day);
+    if (at && day > at && i >= 0) {
+      stopPlay();
+      await setStop(i);
+    }
+    if (!document.getElementById(`ev-${id}`) && (S.filters.party || S.filters.issue || S.filters.type)) {
+      clearFilters();
+      await show();
+    }
+  }
   const li = document.getElementById(`ev-${id}`);
   if (!li) return;
   li.scrollIntoView({ block: 'center' });
@@ -609,6 +629,12 @@ function legend() {
     el('span', { class: 'mark corrected' }, '✎ Corrected'), el('span', { class: 'muted' }, ' amended later'));
 }
 
+function clearFilters() {
+  S.filters = { party: '', issue: '', type: '' };
+  for (const k of ['party', 'issue', 'type']) $(`f-${k}`).value = '';
+  writeURL();
+}
+
 function wire() {
   const slider = $('slider');
   slider.addEventListener('input', () => {
@@ -633,10 +659,15 @@ function wire() {
     });
   }
   $('clear').addEventListener('click', () => {
-    S.filters = { party: '', issue: '', type: '' };
-    for (const k of ['party', 'issue', 'type']) $(`f-${k}`).value = '';
-    writeURL();
+    clearFilters();
     show();
+  });
+  // A link to an event the timeline does not show goes where it is shown.
+  document.addEventListener('click', (e) => {
+    const a = e.target instanceof Element && e.target.closest('a[href^="#ev-"]');
+    if (!a || document.getElementById(a.getAttribute('href').slice(1))) return;
+    e.preventDefault();
+    goToEvent(a.getAttribute('href').slice(4));
   });
   $('history-close').addEventListener('click', closeHistory);
   $('history').addEventListener('keydown', (e) => { if (e.key === 'Escape') closeHistory(); });
