@@ -843,6 +843,43 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a page left holds no feed open", func(t *testing.T) {
+		// A page the browser keeps to go back to must not keep its feed:
+		// a browser opens 6 connections to a host at most, and with a few
+		// pages of the site behind it the page in front could read
+		// nothing more. Going back opens the feed again.
+		clients := func() string {
+			resp, err := http.Get(r.HTTPURL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			m, _ := io.ReadAll(resp.Body)
+			for l := range strings.SplitSeq(string(m), "\n") {
+				if v, ok := strings.CutPrefix(l, "parley_sse_clients "); ok {
+					return v
+				}
+			}
+			return ""
+		}
+		for _, at := range []string{"2025-11-18", "2025-11-19", "2025-11-20", "2025-11-21", "2025-11-22", "2025-11-23", "2025-11-24"} {
+			b.do(t, chromedp.Navigate(r.HTTPURL+"/?at="+at))
+			b.mustWait(t, "live as of "+at, `document.documentElement.dataset.ready === "1" && document.getElementById("live").dataset.state === "live"`, 10*time.Second)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for clients() != "1" && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n := clients(); n != "1" {
+			t.Errorf("%s feed streams open with one page shown", n)
+		}
+		// Restored from the cache there is no load for chromedp to wait on.
+		eval[bool](t, b, `history.back(), true`)
+		b.mustWait(t, "back to 23 November, live", `document.documentElement.dataset.at === "2025-11-23" && document.getElementById("live").dataset.state === "live"`, 10*time.Second)
+		ingest(t, r.HTTPURL, `{"id":"after-going-back","type":"statement","occurred_at":"2025-11-22","title":"After going back","sources":[{"outlet":"Test"}]}`)
+		b.mustWait(t, "a live event after going back", q("#ev-after-going-back")+" !== null", 5*time.Second)
+	})
+
 	t.Run("live feed after the server's record went back", func(t *testing.T) {
 		// Another server whose stream is shorter than this one's, as after
 		// a restore from an older backup: it refuses to resume from the

@@ -461,6 +461,9 @@ function setLive(state, text) {
 }
 
 function connectFeed() {
+  // One feed at a time: a retry still waiting when the page was left and
+  // shown again finds the feed already open.
+  if (feed && feed.readyState !== EventSource.CLOSED) return;
   feed = new EventSource(lastId ? `/v1/feed?last_event_id=${encodeURIComponent(lastId)}` : '/v1/feed');
   const es = feed;
   // A server that cannot serve the stream now (starting, stopping, or as
@@ -516,6 +519,24 @@ function connectFeed() {
   es.addEventListener('message', onMessage);
   for (const t of S.vocab.types) es.addEventListener(t.id, onMessage);
 }
+
+// A page the browser keeps to come back to (its back-forward cache) would
+// hold its feed open, and a browser opens at most six connections to a
+// host: a few pages of the site behind, and the page in front could read
+// nothing more. The feed is closed when the page is left and opened again,
+// resuming after the last id seen, if the page is shown again.
+let feedLeft = false;
+window.addEventListener('pagehide', () => {
+  if (!feed) return;
+  feed.close();
+  feed = null;
+  feedLeft = true;
+});
+window.addEventListener('pageshow', () => {
+  if (!feedLeft) return;
+  feedLeft = false;
+  connectFeed();
+});
 
 // resumeRefused asks whether the feed refuses to resume after id (400 on
 // last_event_id): EventSource does not say why it gave up, a plain
