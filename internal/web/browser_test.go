@@ -592,20 +592,25 @@ func TestBrowser(t *testing.T) {
 		// The chart shows the whole history; the timeline only what
 		// happened by the chosen day and passes the filters. A point or a
 		// link of the list whose event is not there must still lead to it.
+		// A point is a button (a screen reader says it can be pressed),
+		// pressed with Enter or Space.
 		for _, c := range []struct{ query, event, how string }{
-			{"?at=2025-11-21&history=army-cap", "e3-counter-proposal", "point"},
-			{"?type=talks&history=army-cap", "plan-full-text-leaked", "point"},
+			{"?at=2025-11-21&history=army-cap", "e3-counter-proposal", kb.Enter},
+			{"?type=talks&history=army-cap", "plan-full-text-leaked", " "},
 			{"?type=talks&history=army-cap", "e3-counter-proposal", "link"},
 		} {
 			b.do(t, chromedp.Navigate(r.HTTPURL+"/"+c.query))
 			b.mustWait(t, "the chart", `document.documentElement.dataset.ready === "1" && `+q(`#chart circle.pt`)+` !== null`, 10*time.Second)
-			if c.how == "point" {
-				b.do(t, chromedp.Focus(chromedp.CSS(fmt.Sprintf(`#chart circle.pt[data-event=%q]`, c.event))), chromedp.KeyEvent(kb.Enter))
+			if c.how != "link" {
+				if n := eval[int](t, b, `document.querySelectorAll('#chart circle.pt:not([role="button"])').length`); n > 0 {
+					t.Errorf("%d points of the chart are not buttons", n)
+				}
+				b.do(t, chromedp.Focus(chromedp.CSS(fmt.Sprintf(`#chart circle.pt[data-event=%q]`, c.event))), chromedp.KeyEvent(c.how))
 			} else {
 				eval[bool](t, b, q(fmt.Sprintf(`#history .history-list a[href="#ev-%s"]`, c.event))+`.click(), true`)
 			}
 			if !b.wait(t, `document.activeElement && document.activeElement.id === "ev-`+c.event+`"`, 5*time.Second) {
-				t.Errorf("%s, the %s of %s: the focus is on %q, not on the event", c.query, c.how, c.event, eval[string](t, b, `document.activeElement.id || document.activeElement.tagName`))
+				t.Errorf("%s, %q on %s: the focus is on %q, not on the event", c.query, c.how, c.event, eval[string](t, b, `document.activeElement.id || document.activeElement.tagName`))
 			}
 		}
 	})

@@ -131,7 +131,7 @@ export function renderHistory(root, entries, v) {
   const point = (e, cx, cy, cls) => {
     const c = svg('circle', {
       class: ['pt', cls, `st-${e.stance}`, !e.changed && 'restated', e.disputed && 'disputed'], cx, cy, r: e.changed ? 5.5 : 4,
-      tabindex: '0', 'data-party': e.party, 'data-event': e.event,
+      tabindex: '0', role: 'button', 'data-party': e.party, 'data-event': e.event,
       'aria-label': `${fmtTime(e.occurred_at)}, ${v.partyShort(e.party)}: ${v.stanceLabel(e.stance)}${e.value !== undefined ? ' ' + fmtValue(e.value) : ''}${e.disputed ? ' (disputed)' : ''}; ${e.title || e.event}`,
     });
     c.addEventListener('mouseenter', () => showTip(root, c, e, v));
@@ -139,7 +139,11 @@ export function renderHistory(root, entries, v) {
     c.addEventListener('mouseleave', hideTip);
     c.addEventListener('blur', hideTip);
     c.addEventListener('click', () => v.onPoint(e.event));
-    c.addEventListener('keydown', (k) => { if (k.key === 'Enter') v.onPoint(e.event); });
+    c.addEventListener('keydown', (k) => {
+      if (k.key !== 'Enter' && k.key !== ' ') return;
+      k.preventDefault(); // Space would scroll the page
+      v.onPoint(e.event);
+    });
     points.push(c);
   };
 
