@@ -521,6 +521,27 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the present moves at midnight UTC", func(t *testing.T) {
+		// A dashboard left open over midnight with no development: "now"
+		// is another day, and what was dated ahead (a deadline) holds. The
+		// page's clock is set to two seconds before midnight.
+		add, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+			const real = Date.now.bind(Date);
+			const skew = (Math.floor(real() / 86400000) + 1) * 86400000 - 2000 - real();
+			Date.now = () => real() + skew;
+		})();`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer chromedp.Call(b.ctx, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: add.Identifier})
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/"))
+		b.mustWait(t, "now", `document.documentElement.dataset.ready === "1" && document.documentElement.dataset.at === "now"`, 10*time.Second)
+		tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format("2 Jan 2006")
+		if !b.wait(t, q("#asof")+`.textContent.includes("`+tomorrow+`")`, 6*time.Second) {
+			t.Errorf("after midnight the slider says %q, want now on %s", eval[string](t, b, q("#asof")+".textContent"), tomorrow)
+		}
+	})
+
 	t.Run("as known at", func(t *testing.T) {
 		// Everything in the seed was recorded today, so on 25 November 2025
 		// nothing was on record yet.

@@ -703,6 +703,19 @@ function wire() {
   }).observe($('chart'));
 }
 
+// atMidnight refreshes the page when the UTC day changes. No development
+// says so, but "now" is then another day, and what was dated ahead (a
+// deadline's positions) starts to hold: a dashboard left open overnight
+// would show yesterday's present until the next event.
+function atMidnight() {
+  const now = Date.now();
+  const next = dayStart(dayKey(now)) + 86400000;
+  setTimeout(() => {
+    scheduleRefresh();
+    atMidnight();
+  }, next - now + 500);
+}
+
 // PALETTE colours the stances the style sheet does not name (another
 // negotiation's), [stripe, tint] each, distinct from the named six.
 const PALETTE = [
@@ -761,6 +774,7 @@ async function main() {
   writeURL();
   await show();
   connectFeed();
+  atMidnight();
 }
 
 main();
