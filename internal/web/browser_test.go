@@ -562,6 +562,11 @@ func TestBrowser(t *testing.T) {
 		b.mustWait(t, "first day", `document.documentElement.dataset.at === "2025-11-18"`, 5*time.Second)
 		b.do(t, chromedp.Click(chromedp.ID("play")))
 		b.mustWait(t, "play steps a day", `document.documentElement.dataset.at === "2025-11-19"`, 5*time.Second)
+		// The button says what it does next; a toggle state besides would
+		// read "Pause, pressed", which a screen reader user takes for paused.
+		if got := eval[string](t, b, `document.getElementById("play").textContent + " " + document.getElementById("play").hasAttribute("aria-pressed")`); got != "Pause false" {
+			t.Errorf("the play button while playing: %q, want its label Pause and no pressed state", got)
+		}
 		b.do(t, chromedp.Click(chromedp.ID("play")), chromedp.Click(chromedp.ID("now")))
 		b.mustWait(t, "now again", `document.documentElement.dataset.at === "now"`, 5*time.Second)
 	})

@@ -417,7 +417,6 @@ function stopPlay() {
   clearInterval(S.playTimer);
   S.playTimer = 0;
   $('play').textContent = 'Play';
-  $('play').setAttribute('aria-pressed', 'false');
 }
 
 function play() {
@@ -427,7 +426,6 @@ function play() {
   }
   if (S.idx >= S.stops.length - 1) setStop(0);
   $('play').textContent = 'Pause';
-  $('play').setAttribute('aria-pressed', 'true');
   S.playTimer = setInterval(() => {
     if (S.idx >= S.stops.length - 1) {
       stopPlay();
