@@ -1065,6 +1065,14 @@ stances:
 		if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
 			t.Errorf("the page is %dpx wide on a 390px phone: it scrolls sideways", w)
 		}
+		// The matrix is taller than a phone: down at its last issue, the
+		// parties' names are still over their columns.
+		eval[bool](t, b, q("table.matrix tbody tr:last-child")+`.scrollIntoView({ block: "end" }), true`)
+		head := eval[[]float64](t, b, `(() => { const h = document.querySelector("table.matrix thead th:nth-child(2)").getBoundingClientRect(); return [h.top, h.bottom, innerHeight]; })()`)
+		if head[0] < 0 || head[1] > head[2] {
+			t.Errorf("at the matrix's last row the party names are out of view (header at %.0f..%.0f of %.0f)", head[0], head[1], head[2])
+		}
+		eval[bool](t, b, `document.getElementById("matrix").scrollTop = 0, window.scrollTo(0, 0), true`)
 		b.screenshot(t, "screenshot-phone.png")
 	})
 
