@@ -1026,6 +1026,11 @@ stances:
 		}
 		cell := `button.cell[data-issue="beef-quota"][data-party="eu"] .stance`
 		b.mustWait(t, "the position now", q(cell)+`?.textContent === "Backs"`, 5*time.Second)
+		// The axis ends on the day ahead, and says which day that is.
+		aheadShort := strings.TrimPrefix(time.Now().UTC().AddDate(0, 0, 20).Format("_2 Jan"), " ")
+		if got := eval[string](t, b, q("#ticks .end.stop")+".textContent"); got != aheadShort {
+			t.Errorf("the axis's end, %s, is labelled %q", ahead, got)
+		}
 		b.do(t, chromedp.Focus(chromedp.ID("slider")), chromedp.KeyEvent(kb.End))
 		b.mustWait(t, "the deadline ahead", `document.documentElement.dataset.at === "`+ahead+`" && `+q(cell)+`?.textContent === "Blocks"`, 5*time.Second)
 		if got := eval[string](t, b, `document.getElementById("asof").textContent`); strings.Contains(got, "Now") {

@@ -99,6 +99,9 @@ export function renderTicks(box, stops, events, known) {
     nodes.push(node);
   });
   const first = el('span', { class: 'end start' }, fmtDay(stops[0].day, true));
-  const last = el('span', { class: 'end stop' }, 'Now');
+  // The axis ends now, or on the last day ahead (a deadline): that end
+  // is not "Now".
+  const end = stops[stops.length - 1];
+  const last = el('span', { class: 'end stop' }, end.now ? 'Now' : fmtDay(end.day, true));
   box.replaceChildren(...nodes, first, last);
 }
