@@ -557,6 +557,21 @@ func TestBrowser(t *testing.T) {
 		b.mustWait(t, "now again", `document.documentElement.dataset.at === "now" && !location.search.includes("known")`, 5*time.Second)
 	})
 
+	t.Run("recorded times", func(t *testing.T) {
+		// What "as known at the time" counts is said on each event, and
+		// on a correction's note when it was recorded.
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/"))
+		b.mustWait(t, "first render", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
+		today := time.Now().UTC()
+		recorded := fmt.Sprintf("Recorded %d %s %d, ", today.Day(), today.Format("Jan"), today.Year())
+		if !eval[bool](t, b, fmt.Sprintf(`[...document.querySelectorAll("#timeline li.event")].every((li) => li.textContent.includes(%q))`, recorded)) {
+			t.Errorf("an event of the timeline does not say %q", recorded)
+		}
+		if !eval[bool](t, b, `[...document.querySelectorAll("#timeline li.event p.note")].some((p) => /^Corrected by .*; on record from \d+ \w+ \d{4}, \d\d:\d\d/.test(p.textContent))`) {
+			t.Error("no correction's note says when it was recorded")
+		}
+	})
+
 	t.Run("play", func(t *testing.T) {
 		b.do(t, chromedp.Focus(chromedp.ID("slider")), chromedp.KeyEvent(kb.Home))
 		b.mustWait(t, "first day", `document.documentElement.dataset.at === "2025-11-18"`, 5*time.Second)

@@ -60,6 +60,7 @@ function item(ev, v) {
     ev.corrected_by.forEach((id, i) => parts.push(i ? ', ' : '', ref(id, v)));
     const ch = changes(ev);
     if (ch.length) parts.push(`: ${ch.join('; ')}`);
+    if (ev.corrected_at) parts.push(`; on record from ${fmtTime(ev.corrected_at)}`);
     parts.push('.');
     notes.push(el('p', { class: 'note' }, parts));
   }
@@ -70,6 +71,9 @@ function item(ev, v) {
   const extra = [];
   if (ev.people && ev.people.length) extra.push(`People: ${ev.people.join(', ')}`);
   if (ev.location) extra.push(`Place: ${ev.location}`);
+  // When the record learnt of it: what "as known at the time" counts, and
+  // how late a report came in.
+  if (ev.recorded_at) extra.push(`Recorded ${fmtTime(ev.recorded_at)}`);
   return el('li', {
     id: `ev-${ev.id}`, class: ['event', ev.retracted && 'is-retracted', v.fresh.has(ev.id) && 'fresh'],
     'data-id': ev.id, 'data-type': ev.type, tabindex: '-1',
