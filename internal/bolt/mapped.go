@@ -8,12 +8,16 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/parley-news/parley/internal/procstat"
 )
 
 // KeepMapped reads every page of the file through bbolt's memory map, and
 // again whenever bbolt maps the file anew or the file has grown by a
 // quarter since, checking every interval until ctx ends or the store is
-// closed.
+// closed. A file larger than half the memory the page cache could take
+// (the system's available memory, or a container's limit) is left to be
+// read as queries need it.
 //
 // The process's first read of each page of a map costs a page fault, even
 // when the kernel holds the page in its cache. A query reads a few pages
@@ -44,6 +48,7 @@ func (s *Store) KeepMapped(ctx context.Context, interval time.Duration) {
 type mapped struct {
 	mapping uintptr // the address the file was mapped at
 	size    int64   // the file's size in use then
+	walks   int     // how many times its pages were read
 }
 
 // mapPages reads every page of the file if it has been mapped anew or has
@@ -66,6 +71,13 @@ func (s *Store) mapPages(ctx context.Context, m *mapped) error {
 	})
 	if err != nil || names == nil {
 		return err
+	}
+	if room, ok := memoryRoom(); ok && size > room/2 {
+		// The file would take the memory of the rest, or the container's
+		// limit: its pages would push one another out, and the heap's.
+		// Tried again when it is mapped anew or has grown.
+		m.mapping, m.size = at, size
+		return nil
 	}
 	if err := readAhead(ctx, s.path, size); err != nil {
 		return err
@@ -93,10 +105,14 @@ func (s *Store) mapPages(ctx context.Context, m *mapped) error {
 		}
 	}
 	m.mapping, m.size = at, size
+	m.walks++
 	return nil
 }
 
 var errRemapped = errors.New("mapped anew")
+
+// memoryRoom is procstat.MemoryRoom, or the tests' own.
+var memoryRoom = procstat.MemoryRoom
 
 // readAhead reads the first size bytes of the file at path, in file
 // order, so that the kernel holds them in its cache: a walk of a B-tree

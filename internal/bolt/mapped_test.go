@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-news/parley/internal/procstat"
 	"github.com/parley-news/parley/internal/projections"
 )
 
@@ -50,28 +51,40 @@ func TestMapPages(t *testing.T) {
 	fill(t, st, 0, 1000)
 	var m mapped
 	steps := []struct {
-		name   string
-		before func()
-		walks  bool
+		name         string
+		before       func()
+		noted, walks bool
 	}{
-		{"first", func() {}, true},
-		{"unchanged", func() {}, false},
-		{"grown a little", func() { fill(t, st, 1000, 10) }, false},
+		{"first", func() {}, true, true},
+		{"unchanged", func() {}, false, false},
+		{"grown a little", func() { fill(t, st, 1000, 10) }, false, false},
 		// 1 MiB to 8 MiB maps the file anew: bbolt doubles its map.
-		{"grown by a quarter, mapped anew", func() { fill(t, st, 2000, 8000) }, true},
-		{"mapped anew, not grown", func() { m.mapping = 1 }, true},
+		{"grown by a quarter, mapped anew", func() { fill(t, st, 2000, 8000) }, true, true},
+		{"mapped anew, not grown", func() { m.mapping = 1 }, true, true},
+		// Past half the memory left for the page cache (a container's
+		// limit), the file is not read: only noted, not to be tried
+		// again at every interval.
+		{"too large for the memory left", func() {
+			memoryRoom = func() (int64, bool) { return size(t, st), true }
+			m.mapping = 1
+		}, true, false},
+		{"too large, unchanged", func() {}, false, false},
 	}
+	t.Cleanup(func() { memoryRoom = procstat.MemoryRoom })
 	for _, s := range steps {
 		s.before()
 		was := m
 		if err := st.mapPages(ctx, &m); err != nil {
 			t.Fatal(err)
 		}
-		if walked := m != was; walked != s.walks {
+		if walked := m.walks > was.walks; walked != s.walks {
 			t.Errorf("%s: walked %v, want %v", s.name, walked, s.walks)
 		}
-		if s.walks && m.size != size(t, st) {
-			t.Errorf("%s: walked %d bytes of %d", s.name, m.size, size(t, st))
+		if noted := m != was; noted != s.noted {
+			t.Errorf("%s: noted %v, want %v", s.name, noted, s.noted)
+		}
+		if s.noted && m.size != size(t, st) {
+			t.Errorf("%s: noted %d bytes of %d", s.name, m.size, size(t, st))
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package procstat reads what the process knows of its own memory (Linux
-// /proc/self/status): the peak resident set, for the rebuild's report and
-// the benchmarks; and writes its CPU and heap profiles.
+// /proc and its control group): the peak resident set, for the rebuild's
+// report and the benchmarks, and the room left for the page cache; and
+// writes its CPU and heap profiles.
 package procstat
 
 import (
