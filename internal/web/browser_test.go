@@ -427,6 +427,39 @@ func TestBrowser(t *testing.T) {
 		b.mustWait(t, "popover closes on Escape", q("#cell-pop")+` === null`, 2*time.Second)
 	})
 
+	t.Run("cell details on a tap", func(t *testing.T) {
+		// A finger has no hover: the first tap shows the details (the
+		// quote and the sources' links), and the history is a second tap
+		// or the details' own button away.
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/"))
+		b.mustWait(t, "first render", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
+		// A tap focuses the button, then clicks it.
+		tap := `(() => { const b = document.querySelector(%q); b.focus(); return b.dispatchEvent(new PointerEvent("click", {pointerType: "touch", bubbles: true})); })()`
+		eval[bool](t, b, fmt.Sprintf(tap, cellUS))
+		b.mustWait(t, "details on the first tap", q("#cell-pop")+` !== null && `+q("#cell-pop")+`.parentNode.contains(`+q(cellUS)+`)`, 2*time.Second)
+		if !eval[bool](t, b, `document.getElementById("history").hidden`) {
+			t.Fatal("the first tap opened the history")
+		}
+		if !b.wait(t, `document.querySelectorAll("#cell-pop a[href^='https://']").length > 0`, 2*time.Second) {
+			t.Error("the details a tap shows link no source")
+		}
+		eval[bool](t, b, fmt.Sprintf(tap, cellUS))
+		b.mustWait(t, "history on the second tap", `!document.getElementById("history").hidden`, 5*time.Second)
+		b.do(t, chromedp.Click(chromedp.ID("history-close")))
+		b.mustWait(t, "history closed", `document.getElementById("history").hidden`, 5*time.Second)
+
+		eval[bool](t, b, fmt.Sprintf(tap, cellE3))
+		b.mustWait(t, "details of another cell", q("#cell-pop")+` !== null && `+q("#cell-pop")+`.parentNode.contains(`+q(cellE3)+`)`, 2*time.Second)
+		b.mustWait(t, "the details' history button", q("#cell-pop button.pop-history")+" !== null", 2*time.Second)
+		// Pressed by activation: chromedp scrolls the page between the
+		// press and the release it sends, and the fixed popover follows
+		// the scroll, so the two can land apart.
+		eval[bool](t, b, `(() => { document.querySelector("#cell-pop button.pop-history").click(); return true; })()`)
+		b.mustWait(t, "history from the details' button", `!document.getElementById("history").hidden && location.search.includes("history=army-cap")`, 5*time.Second)
+		b.do(t, chromedp.Click(chromedp.ID("history-close")))
+		b.mustWait(t, "history closed", `document.getElementById("history").hidden`, 5*time.Second)
+	})
+
 	t.Run("slider by keyboard", func(t *testing.T) {
 		b.do(t, chromedp.Focus(chromedp.ID("slider")), chromedp.KeyEvent(kb.Home))
 		b.mustWait(t, "first day", `document.documentElement.dataset.at === "2025-11-18"`, 5*time.Second)

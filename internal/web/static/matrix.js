@@ -2,12 +2,15 @@
 // stance in words on a background of its colour, the value where there is
 // one, and marks disputed and corrected positions in words too. Hovering
 // or focusing a cell shows its quote and sources; clicking opens the
-// issue's history.
+// issue's history. A finger has no hover: its first tap on a cell shows
+// the details, which end with a button to the history, and a second tap
+// opens it.
 
 import { el, link, fmtTime, fmtValue, plural } from './dom.js';
 
 let pop = null; // the one popover, moved into the cell it describes
 let hideTimer = 0;
+let tapped = null; // the cell whose details a tap showed
 
 function popover() {
   if (!pop) {
@@ -27,6 +30,7 @@ function popover() {
 
 export function hidePop() {
   clearTimeout(hideTimer);
+  tapped = null;
   if (pop && pop.parentNode) pop.remove();
 }
 
@@ -85,6 +89,13 @@ function popContent(v, cell, party, issue, support) {
   const outlets = new Set(sources.map((x) => x.outlet)).size;
   parts.push(el('p', { class: 'pop-sources-head' }, `Sources (${plural(outlets, 'outlet')}):`));
   parts.push(sourceList(sources));
+  const history = el('button', { type: 'button', class: ['btn', 'ghost', 'pop-history'] }, `History of ${v.issueLabel(issue)}`);
+  history.addEventListener('click', () => {
+    const opener = pop && pop.parentNode && pop.parentNode.querySelector('button.cell');
+    hidePop();
+    v.onHistory(issue, opener);
+  });
+  parts.push(history);
   return parts;
 }
 
@@ -151,7 +162,15 @@ export function renderMatrix(root, state, v) {
         cell.disputed ? el('span', { class: 'mark disputed' }, '⚑ Disputed') : null,
         cell.corrected_by ? el('span', { class: 'mark corrected' }, '✎ Corrected') : null) : null);
       const td = el('td', { class: ['pos', `st-${cell.stance}`, v.fresh.has(`${issue}/${party}`) && 'fresh'] }, btn);
-      btn.addEventListener('click', () => { hidePop(); v.onHistory(issue, btn); });
+      btn.addEventListener('click', (e) => {
+        if (e.pointerType === 'touch' && tapped !== td) {
+          showPop(v, td, cell, party, issue);
+          tapped = td;
+          return;
+        }
+        hidePop();
+        v.onHistory(issue, btn);
+      });
       // The cell's colour reaches below a short button: a click there is
       // the button's too.
       td.addEventListener('click', (e) => { if (e.target === td) btn.click(); });
