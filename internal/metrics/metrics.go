@@ -43,6 +43,12 @@ var (
 	Lag = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "parley_projector_lag", Help: "Stream messages not applied yet (stream last sequence minus checkpoint).",
 	})
+	// Stalled is 1 while the disk refuses the read model's commits (full,
+	// or no longer writable): applying waits, reads are served as of the
+	// checkpoint, and the lag grows.
+	Stalled = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "parley_projector_stalled", Help: "1 while the disk refuses the read model's commits (full, or not writable) and applying waits.",
+	})
 	// NATSConnected is 1 while the connection to NATS is up, 0 while it
 	// reconnects: reads go on being served, from what was applied.
 	NATSConnected = prometheus.NewGauge(prometheus.GaugeOpts{
@@ -90,7 +96,7 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(Records, Applied, Skipped, Checkpoint, Lag, NATSConnected, BatchSeconds, RebuildDone, RebuildTotal,
+	Registry.MustRegister(Records, Applied, Skipped, Checkpoint, Lag, Stalled, NATSConnected, BatchSeconds, RebuildDone, RebuildTotal,
 		SSEClients, SSEDropped, SSERefused, Deliveries, RequestSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }

@@ -32,7 +32,19 @@ type Config struct {
 	OnApply func(checkpoint uint64, devs []*projections.Development)
 	// OnSkip is called for each message the projection could not apply.
 	OnSkip func(*projections.Skipped)
+	// RetryMax bounds the wait between attempts to commit a batch that
+	// failed for want of room or permission on the read model's disk
+	// (see Exhausted); 0 means DefaultRetryMax.
+	RetryMax time.Duration
 }
+
+// DefaultRetryMax is the longest wait between attempts to commit a batch
+// the disk refused: short enough that applying resumes soon after room is
+// made, long enough not to spin on a full disk.
+const DefaultRetryMax = 30 * time.Second
+
+// stallReminder is how often a stall that goes on is logged again.
+const stallReminder = 5 * time.Minute
 
 // Projector applies the stream to a read model.
 type Projector struct {
@@ -46,6 +58,7 @@ type Projector struct {
 	head     atomic.Uint64 // the stream's last sequence, as last seen
 	target   atomic.Uint64 // what must be applied to be ready
 	ready    atomic.Bool
+	stalled  atomic.Bool // a commit is being refused by the disk
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on each commit
@@ -55,6 +68,9 @@ type Projector struct {
 func New(conn *stream.Conn, store projections.Store, cfg Config) *Projector {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = DefaultRetryMax
 	}
 	return &Projector{cfg: cfg, conn: conn, store: store, log: cfg.Logger, changed: make(chan struct{})}
 }
@@ -102,7 +118,53 @@ func (p *Projector) Run(ctx context.Context) error {
 	return err
 }
 
+// apply commits a batch. A commit the disk refuses for want of room or
+// permission (Exhausted) rolls back whole and is tried again, backing
+// off, until it goes through or ctx ends: the process keeps serving the
+// read model as of its last commit, not ready, rather than stopping, and
+// with it, on the embedded default, the stream and the API. Other
+// failures end Run as before.
 func (p *Projector) apply(ctx context.Context, batch []stream.Message) error {
+	wait := min(time.Second, p.cfg.RetryMax)
+	var since, told time.Time
+	for attempt := 1; ; attempt++ {
+		err := p.commit(ctx, batch)
+		if err == nil || !Exhausted(err) || ctx.Err() != nil {
+			if err == nil && !since.IsZero() {
+				p.stalled.Store(false)
+				metrics.Stalled.Set(0)
+				p.log.Info("read model writable again; applying resumed",
+					"seq", batch[0].Seq, "stalled_for", time.Since(since).Round(time.Second), "attempts", attempt)
+			}
+			return err
+		}
+		if since.IsZero() {
+			since, told = time.Now(), time.Now()
+			p.stalled.Store(true)
+			metrics.Stalled.Set(1)
+			p.log.Error("read model write refused; applying paused, reads served as of the checkpoint, retrying until the disk takes it",
+				"checkpoint", p.applied.Load(), "err", err)
+		} else if time.Since(told) >= stallReminder {
+			told = time.Now()
+			p.log.Error("read model write still refused; applying paused",
+				"checkpoint", p.applied.Load(), "stalled_for", time.Since(since).Round(time.Second), "attempts", attempt, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, p.cfg.RetryMax)
+		// Prepared afresh: nothing of the rolled-back attempt is reused.
+		for i := range batch {
+			prepare(&batch[i])
+		}
+	}
+}
+
+// commit applies a batch in one transaction and, once it has committed,
+// tells the metrics, the hooks and the waiters.
+func (p *Projector) commit(ctx context.Context, batch []stream.Message) error {
 	devs := make([]*projections.Development, 0, len(batch))
 	var skipped []*projections.Skipped
 	start := time.Now()
@@ -189,8 +251,13 @@ func (p *Projector) checkReady() {
 }
 
 // Ready reports whether the projector has caught up with the stream as it
-// was when it started.
-func (p *Projector) Ready() bool { return p.ready.Load() }
+// was when it started, and is not stalled: a read model whose commits the
+// disk refuses answers from the past.
+func (p *Projector) Ready() bool { return p.ready.Load() && !p.stalled.Load() }
+
+// Stalled reports whether applying is paused because the disk refuses
+// the read model's commits (full, or no longer writable).
+func (p *Projector) Stalled() bool { return p.stalled.Load() }
 
 // Applied is the read model's checkpoint.
 func (p *Projector) Applied() uint64 { return p.applied.Load() }
