@@ -49,6 +49,12 @@ var (
 	Stalled = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "parley_projector_stalled", Help: "1 while the disk refuses the read model's commits (full, or not writable) and applying waits.",
 	})
+	// StreamStoreFailing is 1 while the embedded NATS server's JetStream
+	// cannot write its store (a full disk, a folder not writable), until
+	// it is restarted on a disk that takes writes again.
+	StreamStoreFailing = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "parley_stream_store_failing", Help: "1 while the embedded JetStream cannot write its store and appends fail.",
+	})
 	// NATSConnected is 1 while the connection to NATS is up, 0 while it
 	// reconnects: reads go on being served, from what was applied.
 	NATSConnected = prometheus.NewGauge(prometheus.GaugeOpts{
@@ -96,7 +102,7 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(Records, Applied, Skipped, Checkpoint, Lag, Stalled, NATSConnected, BatchSeconds, RebuildDone, RebuildTotal,
+	Registry.MustRegister(Records, Applied, Skipped, Checkpoint, Lag, Stalled, StreamStoreFailing, NATSConnected, BatchSeconds, RebuildDone, RebuildTotal,
 		SSEClients, SSEDropped, SSERefused, Deliveries, RequestSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }

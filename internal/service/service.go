@@ -182,7 +182,7 @@ func OpenStream(ctx context.Context, c Config, listen string) (*Stream, error) {
 	s := &Stream{}
 	url := c.NATSURL
 	if url == "" {
-		srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: c.DataDir, Listen: listen, SyncInterval: c.NATSSyncInterval})
+		srv, err := stream.StartServer(ctx, stream.ServerConfig{Dir: c.DataDir, Listen: listen, SyncInterval: c.NATSSyncInterval, Logger: c.Logger})
 		if err != nil {
 			return nil, err
 		}
@@ -337,6 +337,13 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	r.stopProj = stop
 	go func() { r.runErr <- r.Projector.Run(runCtx) }()
 	go r.Store.KeepMapped(runCtx, time.Second)
+	if srv := r.stream.server; srv != nil {
+		// A write error (a full disk) leaves JetStream refusing every
+		// append until its server restarts: restarted once there is room.
+		go srv.Mend(runCtx, stream.MendConfig{Logger: log, OnStore: func(ok bool) {
+			metrics.StreamStoreFailing.Set(map[bool]float64{true: 0, false: 1}[ok])
+		}})
+	}
 
 	ing := &ingest.Ingester{Stream: r.stream.Conn, Decoder: events.Decoder{Vocabulary: vocab}}
 	if c.Seed {

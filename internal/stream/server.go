@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -26,6 +29,9 @@ type ServerConfig struct {
 	SyncInterval time.Duration
 	// ServerName names the server in logs; "" means "parley".
 	ServerName string
+	// Logger receives the server's warnings and errors (a stream that
+	// cannot write its store, among them); nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // DefaultListen is where the embedded server listens when not told.
@@ -46,8 +52,15 @@ func (c ServerConfig) Validate() error {
 
 // Server is a NATS server with JetStream running in this process.
 type Server struct {
-	ns   *server.Server
+	cfg  ServerConfig
+	host string
+	port int // the port clients use, kept over a restart
+	log  *serverLog
 	lock *os.File // the store's, held while the server runs
+
+	mu     sync.Mutex // held by Restart and Shutdown
+	closed bool
+	ns     atomic.Pointer[server.Server]
 }
 
 // StartServer starts an embedded NATS server with JetStream on file storage
@@ -55,6 +68,12 @@ type Server struct {
 func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = "parley"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	listen := cfg.Listen
 	if listen == "" {
@@ -67,26 +86,6 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT
-	}
-	name := cfg.ServerName
-	if name == "" {
-		name = "parley"
-	}
-	opts := &server.Options{
-		ServerName: name,
-		Host:       host,
-		Port:       port,
-		JetStream:  true,
-		StoreDir:   filepath.Join(cfg.Dir, "jetstream"),
-		NoSigs:     true,
-		// The embedded server serves this process and local tools; it is
-		// not a public endpoint.
-		MaxPayload: 8 << 20,
-	}
-	if cfg.SyncInterval <= 0 {
-		opts.SyncAlways = true
-	} else {
-		opts.SyncInterval = cfg.SyncInterval
 	}
 	// One server a store: a second would write the same files beside the
 	// first, and its stream would lose or repeat messages.
@@ -103,11 +102,44 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		}
 		ln.Close()
 	}
-	ns, err := server.NewServer(opts)
+	s := &Server{cfg: cfg, host: host, port: port, lock: lock, log: newServerLog(cfg.Logger)}
+	ns, err := s.start(ctx)
 	if err != nil {
 		lock.Close()
+		return nil, err
+	}
+	if a, ok := ns.Addr().(*net.TCPAddr); ok {
+		s.port = a.Port // a restart listens where clients reconnect
+	}
+	s.ns.Store(ns)
+	return s, nil
+}
+
+// start starts a server on the store and waits until it accepts clients.
+func (s *Server) start(ctx context.Context) (*server.Server, error) {
+	opts := &server.Options{
+		ServerName: s.cfg.ServerName,
+		Host:       s.host,
+		Port:       s.port,
+		JetStream:  true,
+		StoreDir:   filepath.Join(s.cfg.Dir, "jetstream"),
+		NoSigs:     true,
+		// The embedded server serves this process and local tools; it is
+		// not a public endpoint.
+		MaxPayload: 8 << 20,
+	}
+	if s.cfg.SyncInterval <= 0 {
+		opts.SyncAlways = true
+	} else {
+		opts.SyncInterval = s.cfg.SyncInterval
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
+	// Without a logger the server's own errors (a store it cannot write)
+	// went nowhere, and a full disk showed only as appends never answered.
+	ns.SetLoggerV2(s.log, false, false, false)
 	go ns.Start()
 	// A large store is read back before the server is ready (its
 	// messages' index, the duplicate window's ids): seconds on a quiet
@@ -119,10 +151,9 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	}
 	if !ns.ReadyForConnections(deadline) {
 		ns.Shutdown()
-		lock.Close()
-		return nil, fmt.Errorf("embedded nats: not ready on %s within %s", listen, deadline)
+		return nil, fmt.Errorf("embedded nats: not ready on %s:%d within %s", s.host, s.port, deadline)
 	}
-	return &Server{ns: ns, lock: lock}, nil
+	return ns, nil
 }
 
 // ErrStoreInUse is returned when another process runs a server on the
@@ -148,11 +179,59 @@ func lockStore(dir string) (*os.File, error) {
 }
 
 // ClientURL is the URL clients connect to.
-func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+func (s *Server) ClientURL() string { return s.ns.Load().ClientURL() }
 
 // Shutdown stops the server and waits until it has.
 func (s *Server) Shutdown() {
-	s.ns.Shutdown()
-	s.ns.WaitForShutdown()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	ns := s.ns.Load()
+	ns.Shutdown()
+	ns.WaitForShutdown()
 	s.lock.Close()
 }
+
+// serverLog passes the server's warnings and errors to slog; its notices,
+// debug and trace lines are left out. A line the server writes again and
+// again (one per message refused by a store it cannot write: hundreds at
+// once) is written once a minute at most, with how often it came since.
+type serverLog struct {
+	log    *slog.Logger
+	mu     sync.Mutex
+	told   map[string]time.Time // by format, when it was last written
+	repeat map[string]int       // by format, how often left out since
+}
+
+// serverLogEvery is how often one line of the server is written at most.
+const serverLogEvery = time.Minute
+
+func newServerLog(log *slog.Logger) *serverLog {
+	return &serverLog{log: log, told: map[string]time.Time{}, repeat: map[string]int{}}
+}
+
+func (l *serverLog) write(level slog.Level, format string, v ...any) {
+	l.mu.Lock()
+	now := time.Now()
+	if t, ok := l.told[format]; ok && now.Sub(t) < serverLogEvery {
+		l.repeat[format]++
+		l.mu.Unlock()
+		return
+	}
+	l.told[format] = now
+	n := l.repeat[format]
+	delete(l.repeat, format)
+	l.mu.Unlock()
+	args := []any{"component", "nats-server"}
+	if n > 0 {
+		args = append(args, "repeated", n)
+	}
+	l.log.Log(context.Background(), level, fmt.Sprintf(format, v...), args...)
+}
+
+func (l *serverLog) Noticef(string, ...any)         {}
+func (l *serverLog) Debugf(string, ...any)          {}
+func (l *serverLog) Tracef(string, ...any)          {}
+func (l *serverLog) Warnf(format string, v ...any)  { l.write(slog.LevelWarn, format, v...) }
+func (l *serverLog) Errorf(format string, v ...any) { l.write(slog.LevelError, format, v...) }
+func (l *serverLog) Fatalf(format string, v ...any) { l.write(slog.LevelError, format, v...) }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/parley-news/parley/data"
+	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/service"
 	"github.com/parley-news/parley/internal/stream"
 	"github.com/parley-news/parley/internal/synth"
@@ -143,4 +144,85 @@ func TestReadOnlyDataFolder(t *testing.T) {
 		t.Errorf("error does not say read-only: %v", err)
 	}
 	t.Logf("refused: %v", err)
+}
+
+// TestDiskFullResumesByItself fills the data folder under a running
+// projector, then makes room, without a restart. The projector used to
+// stop on the read model's first failed commit, taking the embedded
+// stream and the API down with it, and a stream whose store had failed a
+// write refused every append until the process restarted. Now reads go
+// on being served while the disk is full (not ready), and once there is
+// room the stream takes appends again and the projector applies
+// everything, each event once.
+func TestDiskFullResumesByItself(t *testing.T) {
+	dir := mount(t, "24m")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	g := synth.Generator{Vocabulary: data.Vocabulary(), Seed: 23}
+	var sent []events.Event
+	appended := 0
+	for failed := 0; failed == 0 && len(sent) < 100_000; {
+		batch := g.Events(500)
+		sent = append(sent, batch...)
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		for _, res := range conn.Append(actx, batch, "") {
+			if res.Status == stream.Appended {
+				appended++
+			} else {
+				failed++
+			}
+		}
+		acancel()
+	}
+	if appended == len(sent) {
+		t.Fatal("the disk never filled up")
+	}
+	// The process is up, serving what it applied.
+	for _, path := range []string{"/healthz", "/v1/state"} {
+		resp, err := http.Get(r.HTTPURL + path)
+		if err != nil {
+			t.Fatalf("GET %s with the disk full: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s with the disk full: %d", path, resp.StatusCode)
+		}
+	}
+
+	remount(t, dir, "size=256m")
+	// Everything sent goes in, each once: what went in before the disk
+	// filled is a duplicate now, whatever it was told then.
+	for _, res := range conn.Append(ctx, sent, "") {
+		if res.Status != stream.Appended && res.Status != stream.Duplicate {
+			t.Fatalf("with room again, %s: %s %v", res.ID, res.Status, res.Err)
+		}
+	}
+	last, err := conn.LastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last != uint64(len(sent)) {
+		t.Errorf("the stream holds %d messages, %d events were sent", last, len(sent))
+	}
+	if err := r.CaughtUp(ctx); err != nil {
+		t.Fatalf("the projector did not catch up with room again: %v", err)
+	}
+	resp, err := http.Get(r.HTTPURL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/readyz with room again: %d", resp.StatusCode)
+	}
 }
