@@ -259,6 +259,7 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 		return nil, err
 	}
 	log := c.Logger
+	c.FeedMaxStreams = feedStreams(c.FeedMaxStreams, log)
 	vocab, err := c.Vocabulary()
 	if err != nil {
 		return nil, err
@@ -294,6 +295,7 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
 	r.HTTPURL = "http://" + ln.Addr().String()
+	ln = &filesListener{Listener: ln, log: log}
 	srv := r.srv
 	go func() { r.httpErr <- srv.Serve(ln) }()
 	if r.stream, err = OpenStream(ctx, c, c.NATSListen); err != nil {
