@@ -57,13 +57,16 @@ func SealFile(ctx context.Context, path string) error {
 		return fmt.Errorf("seal %s: %w", path, err)
 	}
 	tmp := sealPath(path) + ".tmp"
-	if err := os.WriteFile(tmp, []byte(sum+"\n"), 0o600); err != nil {
-		return fmt.Errorf("seal %s: %w", path, err)
+	err = os.WriteFile(tmp, []byte(sum+"\n"), 0o600)
+	if err == nil {
+		err = syncFile(tmp)
 	}
-	if err := syncFile(tmp); err != nil {
-		return fmt.Errorf("seal %s: %w", path, err)
+	if err == nil {
+		err = os.Rename(tmp, sealPath(path))
 	}
-	if err := os.Rename(tmp, sealPath(path)); err != nil {
+	if err != nil {
+		// A stop on a full disk left an empty .seal.tmp behind, for good.
+		os.Remove(tmp)
 		return fmt.Errorf("seal %s: %w", path, err)
 	}
 	return syncDir(filepath.Dir(path))
