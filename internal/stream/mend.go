@@ -23,18 +23,21 @@ var ErrStoreFailed = errors.New("JetStream cannot write its store")
 // writes again: only a restart of the server clears either.
 func (s *Server) StoreError() error {
 	h := s.ns.Load().Healthz(&server.HealthzOptions{Details: true})
-	if h.Status == "ok" {
+	var why []string
+	for _, e := range h.Errors {
+		// Only what a restart mends: JetStream shut down, a store's write
+		// error. A stream the server could not recover at start is no
+		// reason to restart it again and again.
+		switch {
+		case e.Type == server.HealthzErrorJetStream,
+			(e.Type == server.HealthzErrorStream || e.Type == server.HealthzErrorConsumer) && strings.Contains(e.Error, "write error"):
+			why = append(why, e.Error)
+		}
+	}
+	if len(why) == 0 {
 		return nil
 	}
-	why := h.Error
-	if len(h.Errors) > 0 {
-		msgs := make([]string, len(h.Errors))
-		for i, e := range h.Errors {
-			msgs[i] = e.Error
-		}
-		why = strings.Join(msgs, "; ")
-	}
-	return fmt.Errorf("%w: %s", ErrStoreFailed, why)
+	return fmt.Errorf("%w: %s", ErrStoreFailed, strings.Join(why, "; "))
 }
 
 // Restart stops the server and starts it again on the same store and
@@ -140,6 +143,21 @@ func (s *Server) Mend(ctx context.Context, cfg MendConfig) {
 	t := time.NewTicker(cfg.Every)
 	defer t.Stop()
 	var since, limitSince time.Time
+	// A restart that did not mend the store is tried again later and
+	// later, up to every 5 minutes: not a restart every few seconds.
+	var next time.Time
+	wait := cfg.Every
+	restart := func(why string, args ...any) {
+		if time.Now().Before(next) {
+			return
+		}
+		cfg.Logger.Warn(why, args...)
+		if err := s.Restart(ctx); err != nil {
+			cfg.Logger.Error("embedded NATS server restart failed; will try again", "err", err)
+		}
+		next = time.Now().Add(wait)
+		wait = min(2*wait, 5*time.Minute)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -153,6 +171,9 @@ func (s *Server) Mend(ctx context.Context, cfg MendConfig) {
 				cfg.Logger.Info("stream store writable again", "failed_for", time.Since(since).Round(time.Second))
 				since = time.Time{}
 			}
+			if limitSince.IsZero() {
+				next, wait = time.Time{}, cfg.Every
+			}
 			limit, now, reached := s.limitReached(dir)
 			switch {
 			case !reached:
@@ -163,11 +184,8 @@ func (s *Server) Mend(ctx context.Context, cfg MendConfig) {
 					"dir", dir, "limit_bytes", limit)
 			}
 			if reached && now > limit+limitGrowth {
-				cfg.Logger.Warn("the stream's disk has more room; restarting the embedded NATS server to raise its storage limit",
+				restart("the stream's disk has more room; restarting the embedded NATS server to raise its storage limit",
 					"dir", dir, "limit_bytes", limit, "new_limit_bytes", now)
-				if err := s.Restart(ctx); err != nil {
-					cfg.Logger.Error("embedded NATS server restart failed; will try again", "err", err)
-				}
 			}
 			continue
 		}
@@ -179,9 +197,6 @@ func (s *Server) Mend(ctx context.Context, cfg MendConfig) {
 		if roomToWrite(dir) != nil {
 			continue
 		}
-		cfg.Logger.Warn("the stream's disk takes writes again; restarting the embedded NATS server", "dir", dir)
-		if err := s.Restart(ctx); err != nil {
-			cfg.Logger.Error("embedded NATS server restart failed; will try again", "err", err)
-		}
+		restart("the stream's disk takes writes again; restarting the embedded NATS server", "dir", dir)
 	}
 }
