@@ -247,11 +247,21 @@ type Ingester struct {
 	// stream that is reachable but slow is waited for, with a notice on
 	// Progress. 0 waits as long as ctx lets it.
 	Wait time.Duration
+	// Silence bounds how long ingest waits for one batch's answer while
+	// connected; past it the ingest stops with ErrUnanswered. A server
+	// whose store cannot write (a full disk) keeps the connection and
+	// answers nothing. It should be far longer than an election or a
+	// batch takes. 0 waits as long as ctx lets it.
+	Silence time.Duration
 }
 
 // ErrUnreachable is returned when the connection to the stream stayed
 // down for the Ingester's Wait.
 var ErrUnreachable = errors.New("the stream could not be reached")
+
+// ErrUnanswered is returned when the stream, connected, answered
+// nothing for the Ingester's Silence.
+var ErrUnanswered = fmt.Errorf("%w: connected, but no answer", ErrUnreachable)
 
 // ErrTooManyRecords is returned for an input of more than the Ingester's
 // MaxRecords, of which nothing was appended.
@@ -481,9 +491,10 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 // waitNotice Progress is told that input name is still waiting (a server
 // restarting, a cluster electing a leader: a long silence would look like
 // a hang), and once the connection has been down for Wait, call's context
-// ends and await returns ErrUnreachable.
+// ends and await returns ErrUnreachable; once call has had no answer for
+// Silence with the connection up, ErrUnanswered.
 func (in *Ingester) await(ctx context.Context, name string, call func(context.Context)) error {
-	if in.Progress == nil && in.Wait == 0 {
+	if in.Progress == nil && in.Wait == 0 && in.Silence == 0 {
 		call(ctx) // nothing to watch for (a POST, bounded by its own context)
 		return nil
 	}
@@ -505,6 +516,10 @@ func (in *Ingester) await(ctx context.Context, name string, call func(context.Co
 			case <-done:
 				return
 			case now := <-t.C:
+				if in.Silence > 0 && now.Sub(start) >= in.Silence && (conn == nil || conn.Connected()) {
+					cancel(ErrUnanswered)
+					return
+				}
 				if conn != nil && in.Wait > 0 {
 					switch {
 					case conn.Connected():
@@ -535,7 +550,10 @@ func (in *Ingester) await(ctx context.Context, name string, call func(context.Co
 	call(ctx)
 	close(done)
 	wg.Wait()
-	if errors.Is(context.Cause(ctx), ErrUnreachable) {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, ErrUnanswered):
+		return fmt.Errorf("%w for %s (a server whose disk is full answers nothing)", ErrUnanswered, in.Silence)
+	case errors.Is(cause, ErrUnreachable):
 		return fmt.Errorf("%w for %s", ErrUnreachable, in.Wait)
 	}
 	return nil

@@ -11,9 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/natstest"
+	"github.com/parley-news/parley/internal/stream"
 	"github.com/parley-news/parley/internal/synth"
 )
 
@@ -118,5 +122,37 @@ func TestWaitCountsOnlyADownConnection(t *testing.T) {
 	res, err := in.Ingest(context.Background(), "in", strings.NewReader(statements("a", "b", "c", "d", "e")), events.NDJSON)
 	if err != nil || res.Appended != 5 {
 		t.Fatalf("appended %+v, %v; want all 5", res, err)
+	}
+}
+
+// TestSilenceBoundsAStreamThatNeverAnswers: connected to a server that
+// answers no append (its store failed; here, its stream gone), ingest
+// stops once Silence has passed, instead of waiting for ever, and says
+// the records did not go in.
+func TestSilenceBoundsAStreamThatNeverAnswers(t *testing.T) {
+	fastWatch(t)
+	url := natstest.Server(t)
+	conn := natstest.Conn(t, url)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if err := js.DeleteStream(context.Background(), stream.DefaultStreamName); err != nil {
+		t.Fatal(err)
+	}
+	in := &Ingester{Stream: conn, Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Batch: 2,
+		Wait: time.Minute, Silence: 500 * time.Millisecond}
+	start := time.Now()
+	res, err := in.Ingest(context.Background(), "in", strings.NewReader(statements("a", "b", "c")), events.NDJSON)
+	if !errors.Is(err, ErrUnanswered) || !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("error %v, want ErrUnanswered", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("gave up after %s, with a silence of 500ms", took.Round(time.Millisecond))
+	}
+	if res.Appended != 0 || res.Failed == 0 {
+		t.Errorf("counts %+v, want none appended and the batch failed", res)
 	}
 }

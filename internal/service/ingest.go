@@ -65,12 +65,19 @@ func IngestFiles(ctx context.Context, c IngestConfig, names []string, stdin io.R
 	// A stream that stays away stops the run, as a POST is answered,
 	// instead of hanging it.
 	in.Wait = httpapi.DefaultAppendTimeout
+	// And one that is there but answers nothing (its disk full), once it
+	// has been silent far longer than an election takes.
+	in.Silence = unansweredAfter
 	in.VocabularyName = "the shipped vocabulary; -vocabulary FILE or PARLEY_VOCABULARY gives your own"
 	if c.VocabularyFile != "" {
 		in.VocabularyName = c.VocabularyFile
 	}
 	return in.Files(ctx, names, stdin, out, errOut)
 }
+
+// unansweredAfter is how long the ingest command waits for a batch's
+// answer from a stream it is connected to before it stops.
+const unansweredAfter = 2 * time.Minute
 
 // ServeIngest serves POST /v1/events until ctx ends.
 func ServeIngest(ctx context.Context, c IngestConfig, out io.Writer) error {
