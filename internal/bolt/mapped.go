@@ -22,8 +22,9 @@ import (
 // The process's first read of each page of a map costs a page fault, even
 // when the kernel holds the page in its cache. A query reads a few pages
 // at each of a couple of hundred places in the file: a state answer over
-// a model of 1M events took 3.4 ms while its pages faulted in, and 0.7 ms
-// once they had. Without this, a projector would pay that on its first
+// a model of 1M events took 1.7 to 3.4 ms while its pages faulted in, and
+// 0.5 to 0.7 ms once they had (BenchmarkStateAnswer, a first run against
+// the runs after it). Without this, a projector would pay that on its first
 // thousands of queries after a start, a rebuild, or each time its growing
 // file is mapped anew (every GiB past the first). The pages are the
 // kernel's page cache, shared and reclaimable, not the process's heap;
