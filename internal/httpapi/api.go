@@ -20,6 +20,9 @@ type Status interface {
 	Ready() bool
 	Applied() uint64
 	Lag() uint64
+	// Stalled reports that applying waits on a disk that refuses the
+	// read model's commits.
+	Stalled() bool
 }
 
 // API serves the read model.
@@ -307,6 +310,10 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	ready := a.Status.Ready()
 	body := map[string]any{"ready": ready, "applied": a.Status.Applied(), "lag": a.Status.Lag()}
+	if a.Status.Stalled() {
+		// Said, so that whoever looks sees why it is behind: its disk.
+		body["stalled"] = true
+	}
 	if !ready {
 		writeJSON(w, http.StatusServiceUnavailable, body)
 		return

@@ -22,6 +22,39 @@ type ready struct{}
 func (ready) Ready() bool     { return true }
 func (ready) Applied() uint64 { return 1 }
 func (ready) Lag() uint64     { return 0 }
+func (ready) Stalled() bool   { return false }
+
+// stalled is a projection whose disk refuses its commits.
+type stalled struct{}
+
+func (stalled) Ready() bool     { return false }
+func (stalled) Applied() uint64 { return 7 }
+func (stalled) Lag() uint64     { return 3 }
+func (stalled) Stalled() bool   { return true }
+
+// TestReadyzSaysStalled: a replica behind because its disk refuses its
+// commits says so in /readyz, not only that it is not ready.
+func TestReadyzSaysStalled(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		status httpapi.Status
+		code   int
+		body   string
+	}{
+		{"ready", ready{}, 200, `{"applied":1,"lag":0,"ready":true}`},
+		{"stalled", stalled{}, 503, `{"applied":7,"lag":3,"ready":false,"stalled":true}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mux := http.NewServeMux()
+			(&httpapi.API{Store: projections.NewMem(), Vocabulary: data.Vocabulary(), Status: c.status}).Register(mux)
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+			if w.Code != c.code || strings.TrimSpace(w.Body.String()) != c.body {
+				t.Errorf("%d %s, want %d %s", w.Code, w.Body, c.code, c.body)
+			}
+		})
+	}
+}
 
 // newAPI serves a read model of two events from memory: the handlers are
 // plain functions of the store, which package service tests over bbolt and
