@@ -106,11 +106,17 @@ func ServeIngest(ctx context.Context, c IngestConfig, out io.Writer) error {
 		fmt.Fprintf(w, "{\"ready\":%t,\"nats_connected\":%t}\n", ready, ready)
 	})
 	mux.Handle("GET /metrics", metrics.Handler())
-	srv := &http.Server{Handler: metrics.Instrument(httpapi.SameOrigin(mux)), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
+	handler := httpapi.SameOrigin(mux)
+	if httpapi.Loopback(ln.Addr()) {
+		// On this machine only: no page of another site may post to it
+		// by a name made to resolve here.
+		handler = httpapi.LocalHosts(nil, handler)
+	}
+	srv := &http.Server{Handler: metrics.Instrument(handler), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(out, "ingest is serving POST http://%s/v1/events\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -295,6 +295,11 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
 	r.HTTPURL = "http://" + ln.Addr().String()
+	if httpapi.Loopback(ln.Addr()) {
+		// On this machine only: no page of another site may reach it by
+		// a name made to resolve here.
+		r.srv.Handler = metrics.Instrument(httpapi.LocalHosts([]string{httpapi.HostOf(c.PublicURL)}, sw))
+	}
 	ln = &filesListener{Listener: ln, log: log}
 	srv := r.srv
 	go func() { r.httpErr <- srv.Serve(ln) }()

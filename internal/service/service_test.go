@@ -651,11 +651,19 @@ func TestCrossSiteWritesRefused(t *testing.T) {
 		{"events, the service's own page", r.HTTPURL, "/v1/events", ev("page-1"), map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": r.HTTPURL}, 200},
 		{"subscription, a program", r.HTTPURL, "/v1/subscriptions", sub, nil, 201},
 		{"ingest serve, a program", ing, "/v1/events", ev("prog-2"), nil, 200},
+		// A page of a name made to resolve to 127.0.0.1 (DNS rebinding)
+		// is same-origin to the browser: its Host gives it away.
+		{"events, a rebound name", r.HTTPURL, "/v1/events", ev("rebind-1"), map[string]string{"Host": "evil.example", "Sec-Fetch-Site": "same-origin", "Origin": "http://evil.example"}, 403},
+		{"ingest serve, a rebound name", ing, "/v1/events", ev("rebind-2"), map[string]string{"Host": "evil.example", "Sec-Fetch-Site": "same-origin", "Origin": "http://evil.example"}, 403},
+		{"events, localhost", r.HTTPURL, "/v1/events", ev("local-1"), map[string]string{"Host": "localhost", "Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}, 200},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest("POST", tt.base+tt.path, strings.NewReader(tt.body))
 		for k, v := range tt.headers {
 			req.Header.Set(k, v)
+		}
+		if h := tt.headers["Host"]; h != "" {
+			req.Host = h
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -666,6 +674,14 @@ func TestCrossSiteWritesRefused(t *testing.T) {
 		if resp.StatusCode != tt.want {
 			t.Errorf("%s: POST %s: %d %s, want %d", tt.name, tt.path, resp.StatusCode, body, tt.want)
 		}
+	}
+	// Nor may such a page read the record.
+	req, _ := http.NewRequest("GET", r.HTTPURL+"/v1/state", nil)
+	req.Host = "evil.example:80"
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 403 {
+		t.Errorf("GET /v1/state for a rebound name: %d, want 403", resp.StatusCode)
 	}
 	var ev1 struct{ ID string }
 	if code := getJSON(t, r.HTTPURL+"/v1/events/csrf-1", &ev1); code != 404 {
@@ -782,7 +798,7 @@ func TestUnreadAnswerIsDropped(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.(*net.TCPConn).SetReadBuffer(4096) // and reads nothing
-	fmt.Fprintf(conn, "GET /v1/timeline?limit=10000 HTTP/1.1\r\nHost: x\r\n\r\n")
+	fmt.Fprintf(conn, "GET /v1/timeline?limit=10000 HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	for deadline := time.Now().Add(10 * time.Second); served() == before; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("an answer nobody reads still holds its handler 10 s after the write timeout")
