@@ -20,11 +20,7 @@ func RateLimit(rps float64, burst int, next http.Handler) http.Handler {
 	}
 	l := &limiter{rps: rate.Limit(rps), burst: burst, clients: map[string]*client{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			host = r.RemoteAddr
-		}
-		if !l.allow(host) {
+		if !l.allow(clientKey(r.RemoteAddr)) {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(1/rps))))
 			writeJSON(w, http.StatusTooManyRequests, Problem{Error: "too many writes from this address: slow down"})
 			return
@@ -33,8 +29,23 @@ func RateLimit(rps float64, burst int, next http.Handler) http.Handler {
 	})
 }
 
+// clientKey is whom a request's address stands for: an IPv4 address, or
+// an IPv6 address's /64, which one host or network is given whole and
+// could otherwise spend an address a request from.
+func clientKey(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.To4() != nil {
+		return host
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
 // maxClients bounds the limiter's table: past it, idle entries go first,
-// and a table full of active clients is reset rather than grown.
+// and in a table full of active clients the one seen longest ago.
 const maxClients = 10000
 
 type limiter struct {
@@ -62,7 +73,16 @@ func (l *limiter) allow(host string) bool {
 				}
 			}
 			if len(l.clients) >= maxClients {
-				clear(l.clients)
+				// Not the whole table: that would give every client,
+				// the flood's too, a fresh burst.
+				var oldest string
+				var at time.Time
+				for h, c := range l.clients {
+					if oldest == "" || c.seen.Before(at) {
+						oldest, at = h, c.seen
+					}
+				}
+				delete(l.clients, oldest)
 			}
 		}
 		c = &client{lim: rate.NewLimiter(l.rps, l.burst)}
