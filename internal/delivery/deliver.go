@@ -246,7 +246,7 @@ func (s *Service) deliver(id string) message.NoPublishHandlerFunc {
 			// Delivering stops on the next alert, not here: stopping the
 			// router now would cancel this alert's acknowledgement, and
 			// leave it both queued and dead.
-			s.log.Warn("receiver gone; subscription disabled", "subscription", id, "url", sub.URL)
+			s.log.Warn("receiver gone; subscription disabled", "subscription", id, "url", webhook.RedactURL(sub.URL))
 			return fmt.Errorf("%w: %s", errDead, res.Reason)
 		}
 		s.setStatus(ctx, id, func(st *alert.Status) { st.Failure(now, res.Reason) })

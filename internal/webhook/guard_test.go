@@ -333,4 +333,27 @@ func TestSendOutcomes(t *testing.T) {
 	if verified.Load() != 7 {
 		t.Errorf("%d of 7 requests verified", verified.Load())
 	}
+	// A receiver's secret in its URL (Slack's is in the path) stays out
+	// of the reason, which is logged and shown in the status.
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	r := s.Send(context.Background(), Message{ID: "msg_x", URL: gone.URL + "/T0001/SECRETPATH?token=SECRETQUERY", Secret: secret, Body: []byte(`{"a":1}`)}, time.Now())
+	if r.Outcome != Failed || strings.Contains(r.Reason, "SECRET") || !strings.Contains(r.Reason, "connection refused") {
+		t.Errorf("reason %q shows the URL's secret, or not the refusal", r.Reason)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"https://hooks.slack.com/services/T0/B0/XXXX", "https://hooks.slack.com/…"},
+		{"https://example.com/hook?token=abc", "https://example.com/…"},
+		{"https://example.com", "https://example.com"},
+		{"https://example.com/", "https://example.com"},
+		{"https://user:pass@example.com:8443/x", "https://example.com:8443/…"},
+		{"not a url", "(a URL)"},
+	} {
+		if got := RedactURL(c.in); got != c.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -227,8 +228,28 @@ func (s *Sender) Send(ctx context.Context, m Message, now time.Time) Result {
 	return r
 }
 
-// reason is the short form of a transport error for the status.
+// RedactURL is a webhook URL as logs and statuses show it: its scheme
+// and host. Many receivers (Slack's, say) put their secret in the path or
+// the query, which only the subscriber should see.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(a URL)"
+	}
+	out := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		out += "/…"
+	}
+	return out
+}
+
+// reason is the short form of a transport error for the status, its URL
+// redacted.
 func reason(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = &url.Error{Op: ue.Op, URL: RedactURL(ue.URL), Err: ue.Err}
+	}
 	var ne net.Error
 	switch {
 	case errors.Is(err, ErrForbiddenAddress):
