@@ -590,6 +590,26 @@ func TestBrowser(t *testing.T) {
 		b.mustWait(t, "now again", `document.documentElement.dataset.at === "now" && !location.search.includes("known")`, 5*time.Second)
 	})
 
+	t.Run("as known on a day of its own", func(t *testing.T) {
+		// Now, as known on 25 November 2025, when nothing of the seed was
+		// on record yet; then as known today, when all of it is.
+		b.do(t, chromedp.Navigate(r.HTTPURL+"/?known=2025-11-25"))
+		b.mustWait(t, "now, as known on 25 November", `document.documentElement.dataset.ready === "1" && document.documentElement.dataset.at === "now"`, 10*time.Second)
+		if !eval[bool](t, b, `document.getElementById("known").checked && !document.getElementById("known-on-box").hidden && document.getElementById("known-on").value === "2025-11-25"`) {
+			t.Error("the switch and the day of knowledge do not show the link's")
+		}
+		b.mustWait(t, "nothing known on 25 November", q(cellUS)+" === null && !document.getElementById(\"notice\").hidden", 5*time.Second)
+		if got := eval[string](t, b, q("#matrix-asof")+".textContent"); got != "now, as known on Tue 25 Nov 2025 UTC" {
+			t.Errorf("the matrix says %q", got)
+		}
+		today := time.Now().UTC().Format("2006-01-02")
+		eval[bool](t, b, fmt.Sprintf(`(() => { const i = document.getElementById("known-on"); i.value = %q; i.dispatchEvent(new Event("change")); return true; })()`, today))
+		b.mustWait(t, "known today", q(cellUS)+` !== null && location.search.includes("known=`+today+`")`, 5*time.Second)
+		// Unchecked, the day goes with the switch.
+		b.do(t, chromedp.Click(chromedp.ID("known")))
+		b.mustWait(t, "all that is recorded", `!location.search.includes("known") && document.getElementById("known-on-box").hidden`, 5*time.Second)
+	})
+
 	t.Run("recorded times", func(t *testing.T) {
 		// What "as known at the time" counts is said on each event, and
 		// on a correction's note when it was recorded.

@@ -29,6 +29,7 @@ const S = {
   stops: [],
   idx: 0,
   known: false,
+  knownOn: '', // in "as known" mode, the day of knowledge; '' for the day viewed
   filters: { party: '', issue: '', type: '' },
   historyIssue: '',
   historyOpener: null,
@@ -59,20 +60,36 @@ function stop() {
   return S.stops[S.idx] || { day: dayKey(Date.now()), now: true };
 }
 
-// The query of the current view: at and known_at, empty for now.
+// The query of the current view: at and known_at, empty for now. As
+// known at the time, known_at is the day viewed; as known on a day, that
+// day, whatever the day viewed (now included).
 function when() {
   const s = stop();
   const at = s.now ? '' : s.day;
-  return { at, known_at: S.known && at ? at : '' };
+  return { at, known_at: S.known ? S.knownOn || at : '' };
+}
+
+// validDay is day when it is one (2025-02-30 is not), else ''.
+function validDay(day) {
+  return DAY_RE.test(day || '') && Number.isFinite(dayStart(day)) && dayKey(dayStart(day)) === day ? day : '';
+}
+
+// knownLabel says what the view counts: all that is recorded, what was
+// recorded by the day viewed, or by a day of its own.
+function knownLabel() {
+  if (!S.known) return '';
+  return S.knownOn ? `, as known on ${fmtDay(S.knownOn)} UTC` : ', as known then';
 }
 
 function readURL() {
   const q = new URLSearchParams(window.location.search);
   // A day that is not one (2025-02-30, a link cut short) is left out:
   // the view opens on now rather than on a broken axis.
-  const day = q.get('at') || '';
-  const at = DAY_RE.test(day) && Number.isFinite(dayStart(day)) && dayKey(dayStart(day)) === day ? day : '';
-  S.known = q.get('known') === '1';
+  const at = validDay(q.get('at'));
+  // known=1: as known at the time; known=DAY: as known on that day.
+  const known = q.get('known') || '';
+  S.knownOn = validDay(known);
+  S.known = known === '1' || S.knownOn !== '';
   for (const k of ['party', 'issue', 'type']) {
     const val = q.get(k) || '';
     S.filters[k] = S.terms[k].has(val) ? val : '';
@@ -86,7 +103,7 @@ function writeURL() {
   const q = new URLSearchParams();
   const { at } = when();
   if (at) q.set('at', at);
-  if (S.known) q.set('known', '1');
+  if (S.known) q.set('known', S.knownOn || '1');
   for (const k of ['party', 'issue', 'type']) if (S.filters[k]) q.set(k, S.filters[k]);
   if (S.historyIssue) q.set('history', S.historyIssue);
   const s = q.toString();
@@ -185,7 +202,7 @@ function labels() {
   const s = stop();
   const label = stopLabel(s);
   $('asof').textContent = label;
-  $('slider').setAttribute('aria-valuetext', label + (S.known ? ', as known then' : ''));
+  $('slider').setAttribute('aria-valuetext', label + knownLabel());
   // A disabled button drops the focus to the page's top: the keyboard
   // that pressed "Back to now" goes on from the slider, which now says it.
   if (s.now && document.activeElement === $('now')) $('slider').focus();
@@ -311,8 +328,8 @@ async function show() {
     renderTimeline($('timeline'), events, { ...V, fresh: S.fresh, empty: none || `No events${why}.` });
     // Said only once the day's answers are drawn: after a failed read the
     // positions shown are still those of the day before.
-    $('matrix-asof').textContent = at ? `as of ${fmtDay(at)} UTC${known_at ? ', as known then' : ''}` : 'now';
-    notice(state, at);
+    $('matrix-asof').textContent = (at ? `as of ${fmtDay(at)} UTC` : 'now') + (known_at ? knownLabel() : '');
+    notice(state, known_at);
     $('timeline-count').textContent = `${events.length} event${events.length === 1 ? '' : 's'}${at ? ` to ${fmtDay(at)}` : ''}`;
     S.lastHistory = hist;
     drawHistory();
@@ -331,13 +348,13 @@ async function show() {
 }
 
 // notice explains an empty view in "as known at" mode: nothing had been
-// recorded yet, and when the record starts.
-function notice(state, at) {
+// recorded by the day of knowledge, and when the record starts.
+function notice(state, knownAt) {
   const n = $('notice');
   const empty = !state.issues.some((is) => Object.keys(is.positions || {}).length);
   const first = S.all.reduce((m, e) => (e.recorded_at && (!m || e.recorded_at < m) ? e.recorded_at : m), '');
-  n.hidden = !(S.known && at && empty && first);
-  if (!n.hidden) n.textContent = `Nothing had been recorded by ${fmtDay(at)}: the record starts on ${fmtDay(dayKey(Date.parse(first)))}.`;
+  n.hidden = !(knownAt && empty && first);
+  if (!n.hidden) n.textContent = `Nothing had been recorded by ${fmtDay(knownAt)}: the record starts on ${fmtDay(dayKey(Date.parse(first)))}.`;
 }
 
 function drawHistory() {
@@ -666,7 +683,17 @@ function wire() {
   $('now').addEventListener('click', () => { stopPlay(); setStop(nowIndex(S.stops)); });
   $('known').addEventListener('change', (e) => {
     S.known = e.target.checked;
+    if (!S.known) {
+      S.knownOn = '';
+      $('known-on').value = '';
+    }
+    $('known-on-box').hidden = !S.known;
     rebuildStops();
+    writeURL();
+    show();
+  });
+  $('known-on').addEventListener('change', (e) => {
+    S.knownOn = validDay(e.target.value);
     writeURL();
     show();
   });
@@ -765,6 +792,8 @@ async function main() {
   const at = readURL();
   for (const k of ['party', 'issue', 'type']) $(`f-${k}`).value = S.filters[k];
   $('known').checked = S.known;
+  $('known-on').value = S.knownOn;
+  $('known-on-box').hidden = !S.known;
   stanceColours();
   legend();
   rebuildStops(at);
