@@ -93,9 +93,9 @@ func (d *Decoder) maxDepth() int {
 // Decode reads the records of one input named name (a file name, "-", or
 // a request) in the given format. Each record comes out valid or with its
 // error; an unreadable input ends with one last record that says where
-// reading stopped, its error's Read set. Records before and after a bad one still come out
-// wherever the syntax allows (NDJSON lines, YAML documents, array items
-// before a syntax error).
+// reading stopped, its error's Read set. Records before and after a bad
+// one still come out wherever the syntax allows (NDJSON lines, YAML
+// documents, array items before a syntax error).
 func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		br := bufio.NewReaderSize(r, 64<<10)
@@ -217,7 +217,7 @@ func (d *Decoder) decodeNDJSON(br *bufio.Reader, emit func(Record) bool) {
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				emit(Record{Line: line, Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}, Read: err}})
+				emit(readFailed(line, err))
 			}
 			return
 		}
@@ -244,12 +244,18 @@ func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) 
 	}
 }
 
+// readFailed is the last record of an input that could not be read past
+// line: the input's failure, not a record's (its error's Read is set).
+func readFailed(line int, err error) Record {
+	return Record{Line: line, Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}, Read: err}}
+}
+
 func (d *Decoder) decodeJSON(br *bufio.Reader, emit func(Record) bool) {
 	// The whole input is read once: a JSON array cannot be resumed after a
 	// syntax error, and its items' lines come from offsets into it.
 	all, err := io.ReadAll(br)
 	if err != nil {
-		emit(Record{Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}, Read: err}})
+		emit(readFailed(0, err))
 		return
 	}
 	start := len(all) - len(bytes.TrimLeft(all, " \t\r\n"))
@@ -718,7 +724,7 @@ func invalidUTF8At(b []byte) int {
 func (d *Decoder) decodeYAML(br *bufio.Reader, emit func(Record) bool) {
 	all, err := io.ReadAll(br)
 	if err != nil {
-		emit(Record{Err: &RecordError{Fields: []FieldError{{Reason: "read: " + err.Error()}}, Read: err}})
+		emit(readFailed(0, err))
 		return
 	}
 	// Each document is decoded on its own, so that a syntax error in one
@@ -773,12 +779,7 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 		// Refused for the item it is in, when the document is a list:
 		// the others go in.
 		if items := yamlItems(doc); split && len(items) > 1 {
-			for _, item := range items {
-				if !d.yamlDocument(item, emit, false) {
-					return false
-				}
-			}
-			return true
+			return d.yamlEach(items, emit)
 		}
 		i := invalidUTF8At(doc.text)
 		line := doc.line + lineAt(doc.text, i) - 1
@@ -792,12 +793,7 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 		// starts with "- ", an alias of an earlier item's anchor), when
 		// the list is read whole, and alike either way.
 		if items := yamlItems(doc); len(items) > 1 && parseAlone(items) {
-			for _, item := range items {
-				if !d.yamlDocument(item, emit, false) {
-					return false
-				}
-			}
-			return true
+			return d.yamlEach(items, emit)
 		}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(doc.text))
@@ -810,12 +806,7 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 		}
 		if err != nil {
 			if items := yamlItems(doc); split && !read && len(items) > 1 {
-				for _, item := range items {
-					if !d.yamlDocument(item, emit, false) {
-						return false
-					}
-				}
-				return true
+				return d.yamlEach(items, emit)
 			}
 			line, msg := yamlError(err, doc.text)
 			if line > 0 {
@@ -848,6 +839,16 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 			}
 		}
 	}
+}
+
+// yamlEach emits the records of each item of a list, each read alone.
+func (d *Decoder) yamlEach(items []yamlDocument, emit func(Record) bool) bool {
+	for _, item := range items {
+		if !d.yamlDocument(item, emit, false) {
+			return false
+		}
+	}
+	return true
 }
 
 // piece names what yamlDocument reads: a document, or one item of a list
@@ -1138,8 +1139,9 @@ func yamlError(err error, text []byte) (int, string) {
 		// At the end of the text, past its last line: that line.
 		line = min(line+1, lineAt(text, len(bytes.TrimRight(text, " \t\r\n"))))
 	case strings.Contains(msg, "tab character"):
-		for i, l := range lines(text) {
-			n := lineAt(text, i)
+		n := 0
+		for _, l := range lines(text) {
+			n++
 			if indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]; n >= line && bytes.IndexByte(indent, '\t') >= 0 {
 				line = n
 				break

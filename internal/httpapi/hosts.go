@@ -9,13 +9,18 @@ import (
 
 // LocalHosts serves only requests whose Host names this machine
 // (localhost or a name under it, an address of 127.0.0.0/8, ::1) or one
-// of hosts, and refuses the others with 403. It is for a service that
-// listens on loopback only, as the default does on a reporter's laptop:
+// of hosts, and refuses the others with 403, when the service listens at
+// addr on loopback only, as the default does on a reporter's laptop:
 // a web page of another site whose name is made to resolve to 127.0.0.1
 // (DNS rebinding) is same-origin to the browser, so that neither the
 // browser's rules nor SameOrigin stop it from reading and, without a
 // token, writing the record. Its requests carry its own name as Host.
-func LocalHosts(hosts []string, next http.Handler) http.Handler {
+// Listening elsewhere (behind a proxy, in a container), it serves any
+// Host.
+func LocalHosts(addr net.Addr, hosts []string, next http.Handler) http.Handler {
+	if a, ok := addr.(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+		return next
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !localHost(r.Host, hosts) {
 			writeJSON(w, http.StatusForbidden, Problem{Error: "Host " + r.Host + " is not this service's: it listens on this machine only, for localhost or 127.0.0.1 (behind a proxy, give its address with -public-url)"})
@@ -43,12 +48,6 @@ func localHost(hostport string, hosts []string) bool {
 		}
 	}
 	return false
-}
-
-// Loopback reports whether a listener's address is on loopback only.
-func Loopback(addr net.Addr) bool {
-	a, ok := addr.(*net.TCPAddr)
-	return ok && a.IP.IsLoopback()
 }
 
 // HostOf is the host of a URL such as -public-url's, or "".

@@ -13,7 +13,8 @@ import (
 // machine's names and the public URL's host, and refuses a page of
 // another site whose name was made to resolve here (DNS rebinding).
 func TestLocalHosts(t *testing.T) {
-	h := httpapi.LocalHosts([]string{httpapi.HostOf("https://live.newsroom.example/parley")}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	loopback := &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 8080}
+	h := httpapi.LocalHosts(loopback, []string{httpapi.HostOf("https://live.newsroom.example/parley")}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	for _, c := range []struct {
 		host string
 		code int
@@ -41,18 +42,26 @@ func TestLocalHosts(t *testing.T) {
 	}
 }
 
-func TestLoopback(t *testing.T) {
+// TestLocalHostsOnlyOnLoopback: a service listening beyond this machine
+// (behind a proxy, in a container) serves any Host; on loopback, v4 or
+// v6, it refuses another site's name.
+func TestLocalHostsOnlyOnLoopback(t *testing.T) {
 	for _, c := range []struct {
 		addr net.Addr
-		want bool
+		code int
 	}{
-		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 8080}, true},
-		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 8080}, true},
-		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, false},
-		{&net.TCPAddr{IP: net.ParseIP("10.0.0.5"), Port: 8080}, false},
+		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 8080}, 403},
+		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 8080}, 403},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, 200},
+		{&net.TCPAddr{IP: net.ParseIP("10.0.0.5"), Port: 8080}, 200},
 	} {
-		if got := httpapi.Loopback(c.addr); got != c.want {
-			t.Errorf("%v: %v, want %v", c.addr, got, c.want)
+		h := httpapi.LocalHosts(c.addr, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		req := httptest.NewRequest("GET", "/v1/state", nil)
+		req.Host = "evil.example"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != c.code {
+			t.Errorf("listening at %v: %d, want %d", c.addr, w.Code, c.code)
 		}
 	}
 }

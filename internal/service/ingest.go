@@ -110,12 +110,9 @@ func ServeIngest(ctx context.Context, c IngestConfig, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
-	handler := httpapi.SameOrigin(mux)
-	if httpapi.Loopback(ln.Addr()) {
-		// On this machine only: no page of another site may post to it
-		// by a name made to resolve here.
-		handler = httpapi.LocalHosts(nil, handler)
-	}
+	// On loopback, no page of another site may post to it by a name made
+	// to resolve here.
+	handler := httpapi.LocalHosts(ln.Addr(), nil, httpapi.SameOrigin(mux))
 	srv := &http.Server{Handler: metrics.Instrument(handler), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(out, "ingest is serving POST http://%s/v1/events\n", ln.Addr())
 	errc := make(chan error, 1)

@@ -282,23 +282,20 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	starting.Handle("GET /metrics", metrics.Handler())
 	starting.Handle("/", httpapi.Starting())
 	sw.set(starting)
-	r.srv = &http.Server{
-		Handler:           metrics.Instrument(sw),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
 	r.HTTPURL = "http://" + ln.Addr().String()
-	if httpapi.Loopback(ln.Addr()) {
-		// On this machine only: no page of another site may reach it by
-		// a name made to resolve here.
-		r.srv.Handler = metrics.Instrument(httpapi.LocalHosts([]string{httpapi.HostOf(c.PublicURL)}, sw))
+	r.srv = &http.Server{
+		// On loopback, no page of another site may reach it by a name
+		// made to resolve here.
+		Handler:           metrics.Instrument(httpapi.LocalHosts(ln.Addr(), []string{httpapi.HostOf(c.PublicURL)}, sw)),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	ln = &filesListener{Listener: ln, log: log}
 	srv := r.srv

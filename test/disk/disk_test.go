@@ -48,23 +48,31 @@ func remount(t *testing.T, dir, opts string) {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// TestDiskFull appends to a projector whose data folder fills up: appends
-// start failing with an error, and every event reported appended is, once
-// there is room again, in the stream and in the read model.
-func TestDiskFull(t *testing.T) {
+// startOnSmallDisk runs the service embedded on a 24 MiB file system,
+// and connects to its stream; both end with the test.
+func startOnSmallDisk(ctx context.Context, t *testing.T) (string, *service.Running, *stream.Conn) {
+	t.Helper()
 	dir := mount(t, "24m")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	r, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL})
+	t.Cleanup(func() { r.Close() })
+	conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(conn.Close)
+	return dir, r, conn
+}
+
+// TestDiskFull appends to a projector whose data folder fills up: appends
+// start failing with an error, and every event reported appended is, once
+// there is room again, in the stream and in the read model.
+func TestDiskFull(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir, r, conn := startOnSmallDisk(ctx, t)
 	g := synth.Generator{Vocabulary: data.Vocabulary(), Seed: 21}
 	appended := map[string]bool{}
 	failed := 0
@@ -155,19 +163,9 @@ func TestReadOnlyDataFolder(t *testing.T) {
 // room the stream takes appends again and the projector applies
 // everything, each event once.
 func TestDiskFullResumesByItself(t *testing.T) {
-	dir := mount(t, "24m")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	r, err := service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	dir, r, conn := startOnSmallDisk(ctx, t)
 	g := synth.Generator{Vocabulary: data.Vocabulary(), Seed: 23}
 	var sent []events.Event
 	appended := 0

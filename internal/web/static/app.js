@@ -267,16 +267,20 @@ function showError(err) {
   e.hidden = !err;
 }
 
+// passes reports whether a read failed for a reason that passes (the
+// server down, starting, or busy), as against a refused query (4xx).
+function passes(err) {
+  return !err.status || err.status >= 500 || err.status === 429;
+}
+
 // retryLater asks for a refresh after a growing pause when a read failed
-// for a reason that passes (the server down, starting, or busy): nothing
-// else would ask again until the next development, and a dashboard has no
-// one to reload it. A refused query (4xx) is not asked again.
+// for a reason that passes: nothing else would ask again until the next
+// development, and a dashboard has no one to reload it.
 let retryTimer = 0;
 let retryDelay = 1000;
 
 function retryLater(err) {
-  if (err.status && err.status < 500 && err.status !== 429) return;
-  if (retryTimer) return;
+  if (!passes(err) || retryTimer) return;
   retryTimer = setTimeout(() => {
     retryTimer = 0;
     scheduleRefresh();
@@ -777,7 +781,7 @@ async function main() {
     S.vocab = vocab;
   } catch (err) {
     showError(err);
-    if (err.status && err.status < 500 && err.status !== 429) return;
+    if (!passes(err)) return;
     setTimeout(main, startDelay);
     startDelay = Math.min(startDelay * 2, 30000);
     return;
