@@ -101,10 +101,16 @@ func UnsealFile(path string) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// SealAndClose closes the store and seals its file: a clean stop.
+// SealAndClose closes the store and seals its file: a clean stop. A file
+// lost while open (CheckFile) is closed and not sealed: the seal would
+// vouch for whatever is at the path now, which this store never wrote.
 func (s *Store) SealAndClose(ctx context.Context) error {
+	lost := s.CheckFile()
 	if err := s.Close(); err != nil {
 		return err
+	}
+	if lost != nil {
+		return fmt.Errorf("not sealed: %w", lost)
 	}
 	return SealFile(ctx, s.path)
 }

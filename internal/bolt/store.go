@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -62,10 +63,18 @@ func RemoveStale(path string) (bool, error) {
 	return true, nil
 }
 
+// ErrFileLost is returned when the path of an open store no longer names
+// the file it opened: removed, replaced by another file, or cut short.
+// What is committed to the open file after that is lost at its close, and
+// a cut file's pages fault when read.
+var ErrFileLost = errors.New("read model file was removed, replaced or truncated while open")
+
 // Store is a read model in a bbolt file.
 type Store struct {
 	db   *bbolt.DB
 	path string
+	file os.FileInfo  // the file opened, to tell it from one put in its place
+	used atomic.Int64 // bytes in use as of the last commit: the file is never shorter
 }
 
 var _ projections.Store = (*Store)(nil)
@@ -96,7 +105,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.ReadOnly || hasBuckets(db, projections.Buckets, opts.Buckets) {
 		// Nothing to create: no transaction, which would rewrite the meta
 		// page of a file that may be sealed.
-		return &Store{db: db, path: path}, nil
+		return newStore(db, path)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, names := range [][]string{projections.Buckets, opts.Buckets} {
@@ -112,7 +121,41 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &Store{db: db, path: path}, nil
+	return newStore(db, path)
+}
+
+func newStore(db *bbolt.DB, path string) (*Store, error) {
+	// Stat'ed by name right after the open: bbolt keeps its descriptor to
+	// itself, and nothing swaps the file in between but by hand.
+	fi, err := os.Stat(path)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, file: fi}
+	_ = db.View(func(tx *bbolt.Tx) error {
+		s.used.Store(tx.Size())
+		return nil
+	})
+	return s, nil
+}
+
+// CheckFile returns an error wrapping ErrFileLost when the store's path no
+// longer names the file it has open, or that file is shorter than what
+// its commits wrote. It reads only the file's metadata, never its pages.
+func (s *Store) CheckFile() error {
+	fi, err := os.Stat(s.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%s: %w: it is gone", s.path, ErrFileLost)
+	case err != nil:
+		return fmt.Errorf("check %s: %w", s.path, err)
+	case !os.SameFile(s.file, fi):
+		return fmt.Errorf("%s: %w: another file is in its place", s.path, ErrFileLost)
+	case fi.Size() < s.used.Load():
+		return fmt.Errorf("%s: %w: %d bytes long, its commits wrote %d", s.path, ErrFileLost, fi.Size(), s.used.Load())
+	}
+	return nil
 }
 
 // hasBuckets reports whether every named bucket exists.
@@ -146,7 +189,15 @@ func (s *Store) Update(ctx context.Context, fn func(projections.Tx) error) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error { return fn(&boltTx{tx: tx}) })
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		if err := fn(&boltTx{tx: tx}); err != nil {
+			return err
+		}
+		// Before the commit's own pages: a lower bound of the file's
+		// length, which is all CheckFile needs.
+		s.used.Store(tx.Size())
+		return nil
+	})
 }
 
 // Sync flushes the file to disk: the end of a rebuild written with NoSync.

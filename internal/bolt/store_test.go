@@ -117,3 +117,75 @@ func TestRemoveStale(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckFileTellsALostFile takes the file of an open store away in
+// each way an operator or a script can, and CheckFile says so; the clean
+// stop then seals nothing, since a seal would vouch for what is at the
+// path now.
+func TestCheckFileTellsALostFile(t *testing.T) {
+	cases := []struct {
+		name string
+		lose func(t *testing.T, path string) // nil: the file stays
+	}{
+		{"kept", nil},
+		{"removed", func(t *testing.T, path string) {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"replaced", func(t *testing.T, path string) {
+			other := path + ".other"
+			o, err := bolt.Open(other, bolt.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Close()
+			if err := os.Rename(other, path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"truncated", func(t *testing.T, path string) {
+			if err := os.Truncate(path, 4096); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "readmodel.db")
+			s, err := bolt.Open(path, bolt.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.Update(ctx, func(tx projections.Tx) error {
+				return tx.Bucket(projections.BucketMeta).Put([]byte("k"), make([]byte, 64<<10))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CheckFile(); err != nil {
+				t.Fatalf("before anything happened to it: %v", err)
+			}
+			if tc.lose == nil {
+				if err := s.SealAndClose(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if sealed, err := bolt.VerifyFile(ctx, path); !sealed || err != nil {
+					t.Fatalf("kept file: sealed %v, %v", sealed, err)
+				}
+				return
+			}
+			tc.lose(t, path)
+			if err := s.CheckFile(); !errors.Is(err, bolt.ErrFileLost) {
+				t.Fatalf("CheckFile = %v, want ErrFileLost", err)
+			}
+			if err := s.SealAndClose(ctx); !errors.Is(err, bolt.ErrFileLost) {
+				t.Fatalf("SealAndClose = %v, want ErrFileLost", err)
+			}
+			if sealed, _ := bolt.VerifyFile(ctx, path); sealed {
+				t.Fatal("a lost file's path was sealed")
+			}
+		})
+	}
+}
