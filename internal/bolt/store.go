@@ -49,13 +49,17 @@ func RemoveStale(path string) (bool, error) {
 		return false, nil
 	}
 	// A shared lock, which a writer's exclusive one refuses; a file too
-	// damaged to open is stale all the same.
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: 50 * time.Millisecond})
-	if errors.Is(err, bbolt.ErrTimeout) {
-		return false, fmt.Errorf("remove %s: %w", path, ErrLocked)
-	}
-	if err == nil {
-		db.Close()
+	// damaged to open is stale all the same, and one cut short is never
+	// a rebuild's at work (bbolt grows a file before it writes there),
+	// nor opened: it would fault.
+	if !errors.Is(checkLength(path), ErrShort) {
+		db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: 50 * time.Millisecond})
+		if errors.Is(err, bbolt.ErrTimeout) {
+			return false, fmt.Errorf("remove %s: %w", path, ErrLocked)
+		}
+		if err == nil {
+			db.Close()
+		}
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, fmt.Errorf("remove %s: %w", path, err)
@@ -85,6 +89,10 @@ func Open(path string, opts Options) (*Store, error) {
 	timeout := opts.Timeout
 	if timeout == 0 {
 		timeout = time.Second
+	}
+	// Before bbolt maps it: a file cut short would fault, not fail.
+	if err := checkLength(path); err != nil {
+		return nil, err
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:  timeout,

@@ -189,3 +189,43 @@ func TestCheckFileTellsALostFile(t *testing.T) {
 		})
 	}
 }
+
+// TestShortFileIsRefusedNotMapped: bbolt maps a file cut short and faults
+// on the first page read past its end, killing the process at every
+// start. Open refuses it first, and a stale rebuild file cut short is
+// removed without being opened.
+func TestShortFileIsRefusedNotMapped(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "readmodel.db")
+	s, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		err := s.Update(ctx, func(tx projections.Tx) error {
+			return tx.Bucket(projections.BucketMeta).Put([]byte{byte(i)}, make([]byte, 256<<10))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []bolt.Options{{}, {ReadOnly: true}} {
+		if s, err := bolt.Open(path, opts); !errors.Is(err, bolt.ErrShort) {
+			if err == nil {
+				s.Close()
+			}
+			t.Fatalf("Open(%+v) of a file cut in half = %v, want ErrShort", opts, err)
+		}
+	}
+	if removed, err := bolt.RemoveStale(path); !removed || err != nil {
+		t.Fatalf("RemoveStale = %v, %v, want it removed", removed, err)
+	}
+}
