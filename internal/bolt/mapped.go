@@ -34,6 +34,10 @@ func (s *Store) KeepMapped(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		// A file cut short faults on its missing pages: not walked.
+		if err := s.CheckFile(); err != nil {
+			return
+		}
 		if err := s.mapPages(ctx, &m); err != nil {
 			return // closed, or ctx ended
 		}

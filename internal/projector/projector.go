@@ -36,6 +36,13 @@ type Config struct {
 	// failed for want of room or permission on the read model's disk
 	// (see Exhausted); 0 means DefaultRetryMax.
 	RetryMax time.Duration
+	// CheckFile, when set, tells whether the read model's file is still
+	// the one open (bolt.Store.CheckFile). It is asked before each commit
+	// and every second, and an error ends Run with it: commits to a file
+	// removed or replaced keep nothing, and the next start opens what is
+	// at the path, checks it and catches up from the stream, which lost
+	// nothing.
+	CheckFile func() error
 }
 
 // DefaultRetryMax is the longest wait between attempts to commit a batch
@@ -59,6 +66,7 @@ type Projector struct {
 	target   atomic.Uint64 // what must be applied to be ready
 	ready    atomic.Bool
 	stalled  atomic.Bool // a commit is being refused by the disk
+	lost     atomic.Bool // the read model's file went from under it
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on each commit
@@ -107,15 +115,34 @@ func (p *Projector) Run(ctx context.Context) error {
 	p.log.Info("projector starting", "checkpoint", cp, "stream_last", head)
 	p.checkReady()
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go p.watchHead(ctx)
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go p.watchHead(ctx, cancel)
 
 	err = p.conn.Consume(ctx, stream.ConsumeConfig{From: cp + 1, BatchMax: p.cfg.BatchMax, Prepare: prepare}, p.apply)
-	if ctx.Err() != nil {
+	if parent.Err() != nil {
+		// A stop asked for wins over a file lost at the same moment.
 		return nil
 	}
+	if lost := context.Cause(ctx); lost != nil {
+		return lost // watchHead found the file gone
+	}
 	return err
+}
+
+// checkFile asks CheckFile; its error, what Run ends with, says what to
+// do next.
+func (p *Projector) checkFile() error {
+	if p.cfg.CheckFile == nil {
+		return nil
+	}
+	err := p.cfg.CheckFile()
+	if err == nil {
+		return nil
+	}
+	p.lost.Store(true)
+	return fmt.Errorf("read model at checkpoint %d: %w; start the projector again: it opens what is at the path, checks it, and catches up from the stream, which keeps every event", p.applied.Load(), err)
 }
 
 // apply commits a batch. A commit the disk refuses for want of room or
@@ -128,6 +155,9 @@ func (p *Projector) apply(ctx context.Context, batch []stream.Message) error {
 	wait := min(time.Second, p.cfg.RetryMax)
 	var since, told time.Time
 	for attempt := 1; ; attempt++ {
+		if err := p.checkFile(); err != nil {
+			return err
+		}
 		err := p.commit(ctx, batch)
 		if err == nil || !Exhausted(err) || ctx.Err() != nil {
 			if err == nil && !since.IsZero() {
@@ -222,8 +252,10 @@ func (p *Projector) notify() {
 	p.mu.Unlock()
 }
 
-// watchHead keeps the stream's last sequence fresh for the lag figure.
-func (p *Projector) watchHead(ctx context.Context) {
+// watchHead keeps the stream's last sequence fresh for the lag figure,
+// and looks at the read model's file while no batch comes to do it:
+// lost, it ends Run with stop.
+func (p *Projector) watchHead(ctx context.Context, stop context.CancelCauseFunc) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -231,6 +263,10 @@ func (p *Projector) watchHead(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if err := p.checkFile(); err != nil {
+				stop(err)
+				return
+			}
 			// Bounded, so that a stream without a leader does not hold
 			// the figure for the length of an election.
 			hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -252,8 +288,9 @@ func (p *Projector) checkReady() {
 
 // Ready reports whether the projector has caught up with the stream as it
 // was when it started, and is not stalled: a read model whose commits the
-// disk refuses answers from the past.
-func (p *Projector) Ready() bool { return p.ready.Load() && !p.stalled.Load() }
+// disk refuses answers from the past, and one whose file was lost keeps
+// nothing more.
+func (p *Projector) Ready() bool { return p.ready.Load() && !p.stalled.Load() && !p.lost.Load() }
 
 // Stalled reports whether applying is paused because the disk refuses
 // the read model's commits (full, or no longer writable).

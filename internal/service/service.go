@@ -326,7 +326,7 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 		}
 	}
 	conn := r.stream.Conn
-	r.Projector = projector.New(conn, r.Store, projector.Config{Logger: log,
+	r.Projector = projector.New(conn, r.Store, projector.Config{Logger: log, CheckFile: r.Store.CheckFile,
 		OnApply: func(cp uint64, devs []*projections.Development) {
 			for _, h := range hooks {
 				h(cp, devs)
@@ -453,7 +453,8 @@ func (r *Running) close() {
 	if r.stopProj != nil {
 		r.stopProj()
 		if err := <-r.runErr; err != nil {
-			log.Warn("projector stopped", "err", err)
+			// What ends the process (exit 1): said at the level it merits.
+			log.Error("projector stopped", "err", err)
 		}
 		r.stopProj = nil
 	}
