@@ -238,18 +238,38 @@ func (c *Conn) ensureStream(ctx context.Context) error {
 	// change it (the services' users may not: a leaked password could set
 	// limits that drop events), and a refused update gets no answer, only
 	// a permissions error on the connection: the try is kept short, and
-	// the stream used as it is whatever the reason.
+	// the stream used as it is whatever the reason, which the log tells.
 	uctx, cancel := context.WithTimeout(ctx, UpdateWait)
 	defer cancel()
 	s, err := c.js.UpdateStream(uctx, want)
 	if err != nil {
-		c.cfg.Logger.Warn("stream settings differ and this user may not update them; using the stream as it is",
-			"stream", c.cfg.Stream, "err", err)
+		c.cfg.Logger.Warn(c.whyNotUpdated(err), "stream", c.cfg.Stream, "err", err)
 		c.stream = have
 		return nil
 	}
 	c.stream = s
 	return nil
+}
+
+// whyNotUpdated says why the stream's settings were left as they differ:
+// this user may not update them (the server said so on the connection),
+// the server refused the change itself, or no answer came within
+// UpdateWait (a server or a leader busy), which the next connect tries
+// again. Each reads differently to an operator: the first wants an admin
+// connect, the second a change by hand, the third nothing.
+func (c *Conn) whyNotUpdated(err error) string {
+	const using = "; using the stream as it is"
+	// The -ERR of a refused publish names its subject, and stays the
+	// connection's last error; it comes at once, long before UpdateWait.
+	if last := c.nc.LastError(); errors.Is(last, nats.ErrPermissionViolation) &&
+		strings.Contains(last.Error(), "STREAM.UPDATE."+c.cfg.Stream) {
+		return "stream settings differ and this user may not update them (permission refused)" + using
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return "stream settings differ and the server refused to update them" + using
+	}
+	return fmt.Sprintf("stream settings differ and the update got no answer within %s%s; the next connect tries again", UpdateWait, using)
 }
 
 // UpdateWait bounds the try to update the stream's settings. A variable

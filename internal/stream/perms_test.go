@@ -1,10 +1,13 @@
 package stream_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/parley-news/parley/internal/natstest"
 	"github.com/parley-news/parley/internal/stream"
 )
 
@@ -61,9 +65,10 @@ accounts {
 	url := func(user, pass string) string { return fmt.Sprintf("nats://%s:%s@%s", user, pass, srv.Addr()) }
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	var logs bytes.Buffer
 	connect := func(user, pass string) {
 		t.Helper()
-		c, err := stream.Connect(ctx, stream.Config{URL: url(user, pass), Name: t.Name()})
+		c, err := stream.Connect(ctx, stream.Config{URL: url(user, pass), Name: t.Name(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {
 			t.Fatalf("connect as %s: %v", user, err)
 		}
@@ -109,8 +114,57 @@ accounts {
 	if waited := time.Since(start); waited > 5*time.Second {
 		t.Errorf("connecting took %s", waited)
 	}
+	// deploy/README.md quotes it.
+	if !strings.Contains(logs.String(), "stream settings differ and this user may not update them (permission refused)") {
+		t.Errorf("the refusal was not told as one: %s", logs.String())
+	}
 	connect("admin", "a")
 	if d := description(); d != want {
 		t.Errorf("after the operator's connect: %q, want %q", d, want)
+	}
+}
+
+// TestStreamNotUpdatedSaysWhy: a user that may update the stream, whose
+// update the server refuses (a change of storage it cannot make) or that
+// gets no answer in time, is told which, not that it may not update it.
+func TestStreamNotUpdatedSaysWhy(t *testing.T) {
+	url := natstest.Server(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	// Set otherwise by hand, in a way no update can change.
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: stream.DefaultStreamName, Subjects: []string{stream.EventsSubjects}, Storage: jetstream.MemoryStorage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := stream.UpdateWait
+	t.Cleanup(func() { stream.UpdateWait = old })
+	cases := []struct {
+		name string
+		wait time.Duration
+		want string
+	}{
+		{"refused by the server", 5 * time.Second, "the server refused to update them"},
+		// Over before any answer can come: what a busy server looks like.
+		{"no answer", time.Nanosecond, "the update got no answer within 1ns"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			stream.UpdateWait = tc.wait
+			var logs bytes.Buffer
+			c, err := stream.Connect(ctx, stream.Config{URL: url, Name: t.Name(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+			if !strings.Contains(logs.String(), tc.want) || strings.Contains(logs.String(), "may not update") {
+				t.Errorf("logged %q, want %q", logs.String(), tc.want)
+			}
+		})
 	}
 }
