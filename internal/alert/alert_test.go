@@ -78,7 +78,7 @@ func TestFilterValidate(t *testing.T) {
 // TestKindsAreProjections: the values a filter accepts are exactly the
 // projection's kinds, which subscribers' filters name: the list is pinned.
 func TestKindsAreProjections(t *testing.T) {
-	if want := []string{"new_event", "position_change", "correction", "retraction", "timeline_revised"}; !slices.Equal(projections.Kinds, want) {
+	if want := []string{"new_event", "position_change", "correction", "retraction", "timeline_revised", "position_scheduled"}; !slices.Equal(projections.Kinds, want) {
 		t.Errorf("kinds %v, want %v", projections.Kinds, want)
 	}
 	for _, k := range projections.Kinds {

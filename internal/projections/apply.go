@@ -68,7 +68,7 @@ func Apply(tx Tx, m Message) (Outcome, error) {
 func ApplyBatch(tx Tx, msgs []Message) ([]Outcome, error) {
 	outs := make([]Outcome, len(msgs))
 	cp := Checkpoint(tx)
-	a := applier{tx: tx, maxOcc: maxOccurred(tx), now: map[string]*Position{}, pairs: map[string]bool{},
+	a := applier{tx: tx, maxOcc: maxOccurred(tx), now: map[string]nowEntry{}, pairs: map[string]bool{},
 		fd: finder{claims: tx.Bucket(BucketClaims).Cursor()}}
 	last := cp
 	for i, m := range msgs {
@@ -102,6 +102,15 @@ func maxOccurred(tx Tx) uint64 {
 	return 0
 }
 
+// nowEntry is a pair's position as of the key time at, which holds until
+// next, the key time of the pair's first claim after at (forever for
+// none): a claim dated ahead (talks set for next week) is not yet the
+// present of a message recorded before its time.
+type nowEntry struct {
+	pos      *Position
+	at, next uint64
+}
+
 type applier struct {
 	tx     Tx
 	m      Message
@@ -109,10 +118,11 @@ type applier struct {
 	dec    *Decoded // the message's event, and its JSON as stored
 
 	// now holds, for the pairs looked up in this batch, the position as of
-	// the present and the last message applied; writing a claim of a pair
-	// drops its entry. Most events of a batch touch pairs an earlier one
-	// looked up, and need not search the claims again to tell what moved.
-	now map[string]*Position // by namePrefix(issue, party)
+	// the present of a message and the last message applied; writing a
+	// claim of a pair drops its entry. Most events of a batch touch pairs
+	// an earlier one looked up, and need not search the claims again to
+	// tell what moved.
+	now map[string]nowEntry // by namePrefix(issue, party)
 	// pairs are the (issue, party) prefixes known to be in BucketPairs.
 	pairs map[string]bool
 	// fd looks up positions, on one cursor of the claims for the batch:
@@ -171,7 +181,10 @@ func (a *applier) add(e events.Event) (Outcome, error) {
 	}
 	pairs := pairsOf(e.Positions)
 	late := a.late(e.OccurredAt)
-	w := a.watch(pairs, late, e.OccurredAt)
+	// An event dated after it was recorded (talks set for next week)
+	// changes the state as of its time, not the present: watched at its
+	// time, its changes are told as scheduled.
+	w := a.watch(pairs, late || a.ahead(e.OccurredAt), e.OccurredAt)
 	if err := a.each(pre.entries, func(b Bucket, k, val []byte) error { return b.Put(k, val) }); err != nil {
 		return Outcome{}, err
 	}
@@ -303,15 +316,35 @@ func (a *applier) save(d *Development) (Outcome, error) {
 }
 
 // late reports whether an event time lies before the latest one applied,
-// and moves that mark forward.
+// and moves that mark forward. While that latest time is still ahead of
+// the message's recorded time (an event dated for next week), an event of
+// today is late only if it lies before the latest event time reached by
+// then: it changes the present, it revises no past.
 func (a *applier) late(t events.Time) bool {
 	tk := timeKey(t.Time)
-	if tk < a.maxOcc {
+	if tk >= a.maxOcc {
+		a.maxOcc = tk
+		return false
+	}
+	present := timeKey(a.m.Time)
+	if a.maxOcc <= present {
 		return true
 	}
-	a.maxOcc = tk
-	return false
+	c := a.tx.Bucket(BucketTimeline).Cursor()
+	k, _ := c.Seek(u64Key(present + 1))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	return len(k) >= 8 && tk < u64(k)
 }
+
+// ahead reports whether an event time is after the recorded time of the
+// message being applied: a position it states is scheduled, not yet held.
+// The recorded time, not the clock, so that a rebuild writes the same.
+// A date counts from the start of its day, as in the state.
+func (a *applier) ahead(t events.Time) bool { return t.Time.After(a.m.Time) }
 
 // open writes the index entries of one version of an event, believed from
 // that version's sequence on. withClaims is false for a retracted event's
@@ -471,12 +504,24 @@ func (a *applier) position(issue, party string, at time.Time, seq uint64) (*Posi
 	return f.position(), err
 }
 
-// nowOf is the position of a pair now, as of the message before this one.
+// nowOf is the position of a pair in the present of this message (as of
+// its recorded time), as of the message before this one.
 func (a *applier) nowOf(p [2]string) (*Position, error) {
-	if pos, ok := a.now[string(namePrefix(p[0], p[1]))]; ok {
-		return pos, nil
+	present := timeKey(a.m.Time)
+	if e, ok := a.now[string(namePrefix(p[0], p[1]))]; ok && e.at <= present && present < e.next {
+		return e.pos, nil
 	}
-	return a.position(p[0], p[1], endOfTime, a.m.Seq-1)
+	return a.position(p[0], p[1], a.m.Time, a.m.Seq-1)
+}
+
+// present is the position of a pair as of this message's recorded time,
+// with this message applied, remembered for the next messages of the batch.
+func (a *applier) present(p [2]string) (*Position, error) {
+	pos, err := a.position(p[0], p[1], a.m.Time, a.m.Seq)
+	if err == nil {
+		a.now[string(namePrefix(p[0], p[1]))] = nowEntry{pos: pos, at: timeKey(a.m.Time), next: a.fd.next}
+	}
+	return pos, err
 }
 
 // watcher remembers the positions of some (issue, party) pairs before a
@@ -548,19 +593,20 @@ func (a *applier) span(p [2]string, at events.Time, seq uint64) (span, error) {
 // records the changes in d. A change as of the event time of a late event
 // or a correction is a revision of the timeline: its period runs from the
 // first time watched to where a later claim took over from every
-// position it changed, or to the present.
+// position it changed, or to the present. A change as of a time after
+// the message's recorded time is scheduled: the present does not hold it
+// yet, and it is told with its time, never as a change of the present.
 func (w *watcher) finish(a *applier, d *Development) error {
 	if w.err != nil {
 		return w.err
 	}
-	var moved, revised, open bool
-	var revisedTo *events.Time
+	var moved, revised, scheduled, open bool
+	var revisedFrom, revisedTo *events.Time
 	for i, p := range w.pairs {
-		now, err := a.position(p[0], p[1], endOfTime, a.m.Seq)
+		now, err := a.present(p)
 		if err != nil {
 			return err
 		}
-		a.now[string(namePrefix(p[0], p[1]))] = now
 		nowMoved := !samePosition(w.beforeNow[i], now)
 		if nowMoved {
 			moved = true
@@ -572,6 +618,21 @@ func (w *watcher) finish(a *applier, d *Development) error {
 				return err
 			}
 			before := w.beforeAt[i][j]
+			if a.ahead(at) {
+				// Scheduled: what the position is to be at that time, told
+				// when this message changed it, or moved the present away
+				// from it (a correction that puts a position off).
+				ch := Change{Issue: p[0], Party: p[1], AsOf: at.String(), Before: before.end, After: then.end}
+				if samePosition(before.end, then.end) {
+					if !nowMoved || samePosition(now, then.end) {
+						continue
+					}
+					ch.Before = now
+				}
+				scheduled = true
+				d.Changes = append(d.Changes, ch)
+				continue
+			}
 			// As of a date is as of its end, as the API reads one; a change
 			// only at its start (a report of the day that a later one of
 			// the same day took over from) is told as of that instant.
@@ -585,18 +646,23 @@ func (w *watcher) finish(a *applier, d *Development) error {
 			default:
 				continue
 			}
+			ch.Issue, ch.Party = p[0], p[1]
 			revised = true
+			if revisedFrom == nil {
+				revisedFrom = &w.ats[j]
+			}
 			if nowMoved {
 				continue // told as the change of the present
 			}
-			ch.Issue, ch.Party = p[0], p[1]
 			d.Changes = append(d.Changes, ch)
 			next, err := nextClaimTime(a.tx, p[0], p[1], after, a.m.Seq)
 			if err != nil {
 				return err
 			}
 			switch {
-			case next == nil:
+			case next == nil || a.ahead(*next):
+				// Taken over only by a claim still to come: the revision
+				// reaches the present.
 				open = true
 			case revisedTo == nil || next.After(revisedTo.Time):
 				revisedTo = next
@@ -608,10 +674,13 @@ func (w *watcher) finish(a *applier, d *Development) error {
 	}
 	if revised {
 		d.Kinds = append(d.Kinds, KindTimelineRevised)
-		d.Revised = &Revision{From: w.ats[0].String()}
+		d.Revised = &Revision{From: revisedFrom.String()}
 		if revisedTo != nil && !moved && !open {
 			d.Revised.To = revisedTo.String()
 		}
+	}
+	if scheduled {
+		d.Kinds = append(d.Kinds, KindPositionScheduled)
 	}
 	return nil
 }

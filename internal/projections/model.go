@@ -9,7 +9,7 @@ import (
 // Version is the version of the projection code. A read model written by
 // another version is rebuilt from the stream before it is served; bump it
 // whenever Apply or the layout of the buckets changes.
-const Version = 7
+const Version = 8
 
 // Kinds of development, the values of Development.Kinds and of an alert
 // subscription's "changes" filter.
@@ -19,10 +19,14 @@ const (
 	KindCorrection      = "correction"
 	KindRetraction      = "retraction"
 	KindTimelineRevised = "timeline_revised"
+	// KindPositionScheduled is a position stated for a time after the
+	// event was recorded (talks set for next week): its changes carry
+	// as_of, that time, and the present does not hold it until then.
+	KindPositionScheduled = "position_scheduled"
 )
 
 // Kinds lists every kind of development.
-var Kinds = []string{KindNewEvent, KindPositionChange, KindCorrection, KindRetraction, KindTimelineRevised}
+var Kinds = []string{KindNewEvent, KindPositionChange, KindCorrection, KindRetraction, KindTimelineRevised, KindPositionScheduled}
 
 // eventRecord is what the events bucket holds for one event: every version
 // of it that was ever believed, and its retraction.
@@ -152,7 +156,8 @@ type Development struct {
 
 // Change is one party's position on one issue before and after a
 // development. AsOf is the event time they are taken at: the event's own
-// time for a late event, else the present.
+// time for a late event or one dated ahead of its recording (scheduled),
+// else the present (the development's recorded time).
 type Change struct {
 	Issue  string    `json:"issue"`
 	Party  string    `json:"party"`

@@ -21,8 +21,10 @@ type log struct {
 	start time.Time
 }
 
+// newLog starts recording after every event time the tests use, so that
+// none is dated ahead of its recording unless a test sets start.
 func newLog(t *testing.T) *log {
-	return &log{t: t, store: projections.NewMem(), start: time.Date(2025, 11, 25, 9, 0, 0, 0, time.UTC)}
+	return &log{t: t, store: projections.NewMem(), start: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
 }
 
 func (l *log) recordedAt(seq uint64) time.Time { return l.start.Add(time.Duration(seq) * time.Minute) }
@@ -426,6 +428,102 @@ func TestRevisedPeriod(t *testing.T) {
 				}
 				if got != want {
 					t.Errorf("change as of %s says %q, the state then is %q", c.AsOf, want, got)
+				}
+			}
+		})
+	}
+}
+
+// TestScheduledPositions: a position dated after its event was recorded
+// (talks set for next week) is told as scheduled, with its time, never as
+// a change of the present; the present is the recorded time of each
+// message, so that a rebuild tells the same.
+func TestScheduledPositions(t *testing.T) {
+	fa := func(id, when string, v int) events.Event {
+		return ev(id, "statement", when, pos("eu", "frozen-assets", "proposes", v))
+	}
+	later := events.MustTime("2025-12-10")
+	moveAhead := ev("fac", "correction", "2025-11-25")
+	moveAhead.Corrects, moveAhead.Amend = "b", &events.Amend{OccurredAt: &later}
+	type change struct{ asOf, before, after string }
+	tests := []struct {
+		name    string
+		evs     []events.Event // recorded a minute apart from 2025-11-25 09:01
+		kinds   []string       // of the last event's development
+		changes []change
+		revised string // from-to, "" for none
+		now     string // the state as of the last recording
+	}{
+		{"talks set for next week", []events.Event{fa("a", "2025-11-20", 1), fa("b", "2025-12-02", 2)},
+			[]string{"new_event", "position_scheduled"}, []change{{"2025-12-02", "1", "2"}}, "", "proposes 1"},
+		{"a date of today is the present", []events.Event{fa("a", "2025-11-20", 1), fa("b", "2025-11-25", 2)},
+			[]string{"new_event", "position_change"}, []change{{"", "1", "2"}}, "", "proposes 2"},
+		{"a minute later today is ahead", []events.Event{fa("a", "2025-11-20", 1), fa("b", "2025-11-25T14:30Z", 2)},
+			[]string{"new_event", "position_scheduled"}, []change{{"2025-11-25T14:30Z", "1", "2"}}, "", "proposes 1"},
+		{"a statement of today after talks set for next week", []events.Event{fa("a", "2025-11-20", 1), fa("b", "2025-12-02", 2), fa("c", "2025-11-25", 3)},
+			[]string{"new_event", "position_change"}, []change{{"", "1", "3"}}, "", "proposes 3"},
+		{"a late report once the time set has come", []events.Event{fa("b", "2025-11-25T09:03Z", 2), fa("c", "2025-11-25T09:02Z", 3), fa("d", "2025-11-25T09:01Z", 4)},
+			[]string{"new_event", "timeline_revised"}, []change{{"2025-11-25T09:01Z", "-", "4"}}, "2025-11-25T09:01Z-2025-11-25T09:02Z", "proposes 2"},
+		{"a late report before talks set for next week", []events.Event{fa("a", "2025-11-20", 1), fa("b", "2025-12-02", 2), fa("c", "2025-11-19", 3)},
+			[]string{"new_event", "timeline_revised"}, []change{{"2025-11-19", "-", "3"}}, "2025-11-19-2025-11-20", "proposes 1"},
+		{"a correction that moves a position ahead", []events.Event{fa("a", "2025-11-20", 1), fa("b", "2025-11-22", 2), moveAhead},
+			[]string{"new_event", "correction", "position_change", "timeline_revised", "position_scheduled"},
+			[]change{{"", "2", "1"}, {"2025-12-10", "1", "2"}}, "2025-11-22-", "proposes 1"},
+	}
+	short := func(p *projections.Position) string {
+		if p == nil {
+			return "-"
+		}
+		return p.Value.String()
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLog(t)
+			l.start = time.Date(2025, 11, 25, 9, 0, 0, 0, time.UTC)
+			devs := l.add(tt.evs...)
+			d := devs[len(devs)-1]
+			if !slices.Equal(d.Kinds, tt.kinds) {
+				t.Errorf("kinds %v, want %v", d.Kinds, tt.kinds)
+			}
+			var got []change
+			for _, c := range d.Changes {
+				got = append(got, change{c.AsOf, short(c.Before), short(c.After)})
+			}
+			if !slices.Equal(got, tt.changes) {
+				t.Errorf("changes %v, want %v", got, tt.changes)
+			}
+			rev := ""
+			if d.Revised != nil {
+				rev = d.Revised.From + "-" + d.Revised.To
+			}
+			if rev != tt.revised {
+				t.Errorf("revised %q, want %q", rev, tt.revised)
+			}
+			// The state as of the last recording, as GET /v1/state then
+			// answers, holds what the feed called the present.
+			var at time.Time
+			err := l.store.View(context.Background(), func(tx projections.Tx) error {
+				at = projections.AsOfNow(tx, l.recordedAt(l.seq))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cell(l.state(projections.StateQuery{At: at}), "frozen-assets", "eu"); got != tt.now {
+				t.Errorf("state now %q, want %q", got, tt.now)
+			}
+			// Once its time comes, with no event since, the state holds a
+			// scheduled position.
+			for _, c := range d.Changes {
+				if c.AsOf == "" {
+					continue
+				}
+				want := "-"
+				if c.After != nil {
+					want = c.After.Stance + " " + c.After.Value.String()
+				}
+				if got := cell(l.state(projections.StateQuery{At: events.MustTime(c.AsOf).End()}), c.Issue, c.Party); got != want {
+					t.Errorf("state as of %s %q, want %q", c.AsOf, got, want)
 				}
 			}
 		})
