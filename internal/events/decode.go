@@ -359,6 +359,7 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 		// be the text sent.
 		return fail(FieldError{Line: lineAt(b, i), Reason: fmt.Sprintf("%s at byte %d: half of a UTF-16 surrogate pair, not a character", b[i:i+6], i)})
 	}
+	e.normalize()
 	if fe := d.Vocabulary.Validate(&e); fe != nil {
 		setJSONLines(b, fe)
 		return fail(fe...)
@@ -993,6 +994,7 @@ func (d *Decoder) yamlRecord(n *yaml.Node) (Event, *RecordError) {
 		line, msg := yamlError(err, nil)
 		return fail(FieldError{Line: line, Reason: msg})
 	}
+	e.normalize()
 	fe := d.Vocabulary.Validate(&e)
 	if fe == nil {
 		return e, nil

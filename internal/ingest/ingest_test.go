@@ -469,3 +469,51 @@ func TestReadErrorStopsTheInput(t *testing.T) {
 		})
 	}
 }
+
+// TestResentInAnotherNormalForm: the same event saved decomposed (NFD,
+// as some editors and macOS file names do) and composed (NFC) is a
+// duplicate, not a conflict, whichever form came first, and whether the
+// stream holds it normalized (sent through ingest) or as it was written
+// (sent before ingest normalized text, or by another writer); other text
+// is still a conflict.
+func TestResentInAnotherNormalForm(t *testing.T) {
+	ev := func(title string) string {
+		return `{"id":"cafe","type":"statement","occurred_at":"2025-11-21","title":"` + title + `","sources":[{"outlet":"Le Monde"}]}`
+	}
+	const nfc, nfd = "Caf\u00e9 talks", "Cafe\u0301 talks"
+	tests := []struct {
+		name   string
+		stored string // the title stored first
+		raw    bool   // stored as written, past ingest's normalizing
+		sent   string
+		want   string
+	}{
+		{"NFC, then NFD", nfc, false, nfd, ingest.Duplicate},
+		{"NFD, then NFC", nfd, false, nfc, ingest.Duplicate},
+		{"NFD stored as written, then NFC", nfd, true, nfc, ingest.Duplicate},
+		{"NFD stored as written, then NFD", nfd, true, nfd, ingest.Duplicate},
+		{"other text", nfc, false, "Cafe talks", ingest.Conflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn := natstest.Conn(t, natstest.Server(t))
+			ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Stream: conn}
+			if tt.raw {
+				e := events.Event{ID: "cafe", Type: "statement", OccurredAt: events.MustTime("2025-11-21"), Title: tt.stored,
+					Sources: []events.Source{{Outlet: "Le Monde"}}}
+				if rs := conn.Append(context.Background(), []events.Event{e}, ""); rs[0].Status != stream.Appended {
+					t.Fatalf("store as written: %+v", rs[0])
+				}
+			} else if res, err := ing.Ingest(context.Background(), "first", strings.NewReader(ev(tt.stored)), events.JSON); err != nil || res.Appended != 1 {
+				t.Fatalf("first: %+v %v", res, err)
+			}
+			res, err := ing.Ingest(context.Background(), "again", strings.NewReader(ev(tt.sent)), events.JSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Records[0]; got.Status != tt.want {
+				t.Errorf("sent again: %s %s, want %s", got.Status, got.Error, tt.want)
+			}
+		})
+	}
+}
