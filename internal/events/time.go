@@ -128,12 +128,33 @@ func ReadTime(s string) (Time, error) {
 		}
 	}
 	if err != nil {
-		return Time{}, fmt.Errorf("not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)")
+		return Time{}, fmt.Errorf("not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)%s", hint(s))
 	}
 	if y := t.Year(); y < minYear || y > maxYear {
 		return Time{}, fmt.Errorf("year %d out of range %d-%d", y, minYear, maxYear)
 	}
 	return Time{Time: t, Precision: p}, nil
+}
+
+// hint says what is wrong with a time that did not parse, when it is a
+// form people write and RFC 3339 has or seems to have: a leap second,
+// 24:00, a time without its offset. "" for anything else.
+func hint(s string) string {
+	if len(s) < 16 || s[10] != 'T' || s[13] != ':' {
+		return ""
+	}
+	switch clock := s[11:]; {
+	case len(clock) >= 8 && clock[5] == ':' && clock[6:8] == "60":
+		// RFC 3339 allows it; Go's time, like most systems', has no leap
+		// seconds, and one kept as the next second's start would misorder
+		// it with that second's events.
+		return ": a leap second (:60) cannot be kept: write :59"
+	case clock[:2] == "24":
+		return ": 24:00 is not a time of day: write 00:00 of the next day"
+	case !strings.ContainsAny(clock, "Z+-"):
+		return ": add the offset, Z for UTC or as +01:00: a time without one could be of any zone"
+	}
+	return ""
 }
 
 // checkRFC3339 refuses what time.Parse lets through but RFC 3339 does

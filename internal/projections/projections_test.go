@@ -662,3 +662,43 @@ func TestDiffOrder(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+// TestTimesAtTheEdges: event times with the widest offsets fall on their
+// UTC day; times before 1970 and near the end of the accepted years keep
+// their order (keys flip the sign bit of nanoseconds since 1970).
+func TestTimesAtTheEdges(t *testing.T) {
+	l := newLog(t)
+	l.start = time.Date(2201, 1, 2, 0, 0, 0, 0, time.UTC) // after every event: none is ahead
+	sa := func(id, when string, v int) events.Event {
+		return ev(id, "statement", when, pos("eu", "sanctions", "demands", v))
+	}
+	l.add(
+		sa("y1945", "1945-05-08", 1),
+		sa("y1969", "1969-12-31T23:59:59.999999999Z", 2),
+		sa("east", "2025-11-21T00:30+14:00", 3),  // 2025-11-20T10:30Z
+		sa("west", "2025-11-20T23:30-12:00", 4),  // 2025-11-21T11:30Z
+		sa("y2200", "2200-12-31T23:00-12:00", 5), // 2201-01-01T11:00Z
+	)
+	tests := []struct {
+		at   time.Time
+		want string
+	}{
+		{day("1945-05-07"), "-"},
+		{day("1945-05-08"), "demands 1"},
+		{day("1969-12-31"), "demands 2"},
+		{events.MustTime("1969-12-31T23:59:59Z").End(), "demands 1"},
+		{day("1970-01-01"), "demands 2"},
+		{day("2025-11-20"), "demands 3"},
+		{events.MustTime("2025-11-21T11:29Z").End(), "demands 3"},
+		{day("2025-11-21"), "demands 4"},
+		{day("2200-12-31"), "demands 4"},
+		{time.Date(2201, 1, 1, 11, 0, 0, 0, time.UTC), "demands 5"},
+		{time.Date(2201, 1, 1, 10, 59, 0, 0, time.UTC), "demands 4"},
+		{time.Time{}, "demands 5"},
+	}
+	for _, tt := range tests {
+		if got := cell(l.state(projections.StateQuery{At: tt.at}), "sanctions", "eu"); got != tt.want {
+			t.Errorf("as of %s: %q, want %q", tt.at, got, tt.want)
+		}
+	}
+}
