@@ -517,3 +517,56 @@ func TestResentInAnotherNormalForm(t *testing.T) {
 		})
 	}
 }
+
+// TestVocabularyChangedUnderTheRecord: a vocabulary that renames an issue
+// (army-cap to armed-forces-cap) and adds a party, while the stream holds
+// events with the old id. Nothing stored is lost or refused; new input is
+// held to the new vocabulary, a refusal naming the record and the field;
+// a correction moves an old event's positions to the new id, and a
+// retraction withdraws one, old ids and all.
+func TestVocabularyChangedUnderTheRecord(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "data", "vocabulary.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := strings.Replace(string(raw), "  - id: army-cap\n", "  - id: armed-forces-cap\n", 1)
+	renamed = strings.Replace(renamed, "  - {id: nato, name: NATO, short: NATO}\n", "  - {id: nato, name: NATO, short: NATO}\n  - {id: cn, name: China}\n", 1)
+	v2, err := events.ParseVocabulary([]byte(renamed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2.Issue("army-cap") != nil || v2.Issue("armed-forces-cap") == nil || v2.Party("cn") == nil {
+		t.Fatal("the test's vocabulary did not change as meant")
+	}
+	old := `{"id":"old-cap","type":"statement","occurred_at":"2025-11-21","title":"Cap","sources":[{"outlet":"AP"}],"positions":[{"party":"us","issue":"army-cap","stance":"proposes","value":600000}]}`
+	conn := natstest.Conn(t, natstest.Server(t))
+	before := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Stream: conn}
+	if res, err := before.Ingest(context.Background(), "old", strings.NewReader(old+"\n"+strings.Replace(old, "old-cap", "old-cap-2", 1)), events.NDJSON); err != nil || res.Appended != 2 {
+		t.Fatalf("under the old vocabulary: %+v %v", res, err)
+	}
+	after := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: v2}, Stream: conn}
+	tests := []struct {
+		name, in, status, err string
+	}{
+		{"the old event again", old, ingest.Rejected, `positions[0].issue "army-cap": not in the vocabulary`},
+		{"a new event with the old id", strings.Replace(old, "old-cap", "new-cap", 1), ingest.Rejected, `record 1 (id new-cap): positions[0].issue "army-cap": not in the vocabulary`},
+		{"a new party on the new id", `{"id":"cn-cap","type":"statement","occurred_at":"2025-11-27","title":"China","actors":["cn"],"sources":[{"outlet":"Xinhua"}],"positions":[{"party":"cn","issue":"armed-forces-cap","stance":"open"}]}`, ingest.Appended, ""},
+		{"a correction to the new id", `{"id":"fix-cap","type":"correction","occurred_at":"2025-11-30","title":"Renamed","corrects":"old-cap","sources":[{"outlet":"Desk"}],"amend":{"positions":[{"party":"us","issue":"armed-forces-cap","stance":"proposes","value":600000}]}}`, ingest.Appended, ""},
+		{"a retraction of an event on the old id", `{"id":"drop-cap","type":"retraction","occurred_at":"2025-11-30","title":"Withdrawn","corrects":"old-cap-2","sources":[{"outlet":"Desk"}]}`, ingest.Appended, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := after.Ingest(context.Background(), "new", strings.NewReader(tt.in), events.JSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := res.Records[0]
+			if got.Status != tt.status || !strings.Contains(got.Error, tt.err) {
+				t.Errorf("%s %q, want %s %q", got.Status, got.Error, tt.status, tt.err)
+			}
+		})
+	}
+	if _, ok, err := conn.Stored(context.Background(), "old-cap"); err != nil || !ok {
+		t.Errorf("the old event is no longer stored: %v %v", ok, err)
+	}
+}
