@@ -588,7 +588,18 @@ function onFeed(m) {
   if (ev && ev.id) S.fresh.add(ev.id);
   if (dev && dev.event) S.fresh.add(dev.event);
   if (dev && dev.corrects) S.fresh.add(dev.corrects);
-  for (const c of (dev && dev.changes) || []) S.fresh.add(`${c.issue}/${c.party}`);
+  for (const c of (dev && dev.changes) || []) {
+    // A position scheduled for later (talks set for next week) is not a
+    // change of the present: its cell is not marked, and the page looks
+    // again when its time comes, if that is before the next midnight
+    // (atMidnight sees to later days).
+    const at = c.as_of ? parseTime(c.as_of) : 0;
+    if (at > Date.now()) {
+      atTime(at);
+      continue;
+    }
+    S.fresh.add(`${c.issue}/${c.party}`);
+  }
   if (ev && ev.title) S.news.push(ev.title);
   scheduleRefresh();
 }
@@ -743,6 +754,14 @@ function atMidnight() {
     scheduleRefresh();
     atMidnight();
   }, next - now + 500);
+}
+
+// atTime refreshes the page once at ms, a time later today (UTC): a
+// position scheduled for it starts to hold then, and no development says so.
+function atTime(ms) {
+  const wait = ms - Date.now();
+  if (wait <= 0 || wait > dayStart(dayKey(Date.now())) + 86400000 - Date.now()) return;
+  setTimeout(scheduleRefresh, wait + 500);
 }
 
 // PALETTE colours the stances the style sheet does not name (another
