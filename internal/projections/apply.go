@@ -620,14 +620,24 @@ func (w *watcher) finish(a *applier, d *Development) error {
 			before := w.beforeAt[i][j]
 			if a.ahead(at) {
 				// Scheduled: what the position is to be at that time, told
-				// when this message changed it, or moved the present away
-				// from it (a correction that puts a position off).
+				// when this message changed it, or else when it made a
+				// change at that time that was not there (a correction
+				// that puts a position off to it): from the position
+				// just before it.
 				ch := Change{Issue: p[0], Party: p[1], AsOf: at.String(), Before: before.end, After: then.end}
 				if samePosition(before.end, then.end) {
-					if !nowMoved || samePosition(now, then.end) {
+					jb, err := a.position(p[0], p[1], at.Time.Add(-time.Nanosecond), a.m.Seq)
+					if err != nil {
+						return err
+					}
+					was, err := a.position(p[0], p[1], at.Time.Add(-time.Nanosecond), a.m.Seq-1)
+					if err != nil {
+						return err
+					}
+					if samePosition(jb, was) || samePosition(jb, then.end) {
 						continue
 					}
-					ch.Before = now
+					ch.Before = jb
 				}
 				scheduled = true
 				d.Changes = append(d.Changes, ch)

@@ -445,6 +445,10 @@ func TestScheduledPositions(t *testing.T) {
 	later := events.MustTime("2025-12-10")
 	moveAhead := ev("fac", "correction", "2025-11-25")
 	moveAhead.Corrects, moveAhead.Amend = "b", &events.Amend{OccurredAt: &later}
+	putOff := ev("fac", "correction", "2025-11-25")
+	putOff.Corrects, putOff.Amend = "b", &events.Amend{OccurredAt: &later}
+	raised := ev("fav", "correction", "2025-11-25")
+	raised.Corrects, raised.Amend = "b", &events.Amend{Positions: &[]events.Position{pos("eu", "frozen-assets", "proposes", 3)}}
 	type change struct{ asOf, before, after string }
 	tests := []struct {
 		name    string
@@ -469,6 +473,10 @@ func TestScheduledPositions(t *testing.T) {
 		{"a correction that moves a position ahead", []events.Event{fa("a", "2025-11-20", 1), fa("b", "2025-11-22", 2), moveAhead},
 			[]string{"new_event", "correction", "position_change", "timeline_revised", "position_scheduled"},
 			[]change{{"", "2", "1"}, {"2025-12-10", "1", "2"}}, "2025-11-22-", "proposes 1"},
+		{"talks set for next week put off", []events.Event{fa("a", "2025-11-20", 1), fa("b", "2025-12-02", 2), putOff},
+			[]string{"new_event", "correction", "position_scheduled"}, []change{{"2025-12-02", "2", "1"}, {"2025-12-10", "1", "2"}}, "", "proposes 1"},
+		{"talks set for next week, the value corrected", []events.Event{fa("a", "2025-11-20", 1), fa("b", "2025-12-02", 2), raised},
+			[]string{"new_event", "correction", "position_scheduled"}, []change{{"2025-12-02", "2", "3"}}, "", "proposes 1"},
 	}
 	short := func(p *projections.Position) string {
 		if p == nil {
