@@ -16,8 +16,12 @@ import (
 // history spans its count over PerDay days.
 const PerDay = 50
 
-// DefaultStart is the first event day when Generator.Start is zero.
-var DefaultStart = time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
+// DefaultStart is the first event day when Generator.Start is zero: far
+// enough back that a history of a million events (20,000 days) ends in
+// 2004, dated before it is recorded, as a record is. An event dated after
+// its recording states what is scheduled, which the projector tells
+// apart: a history mostly of those would measure that rarer path.
+var DefaultStart = time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Generator makes events. The zero value is not usable: set Vocabulary.
 type Generator struct {
