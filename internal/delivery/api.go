@@ -216,7 +216,7 @@ func (s *Service) Rotate(ctx context.Context, id string) (*alert.Subscription, e
 
 func (s *Service) postRotate(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathID(w, r)
-	if !ok {
+	if !ok || !noParams(w, r) {
 		return
 	}
 	sub, err := s.Rotate(r.Context(), id)
@@ -230,6 +230,9 @@ func (s *Service) postRotate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) postSubscription(w http.ResponseWriter, r *http.Request) {
+	if !noParams(w, r) {
+		return
+	}
 	body, ok := httpapi.ReadBody(w, r, maxBody, "no subscription was made")
 	if !ok {
 		return
@@ -259,7 +262,7 @@ func (s *Service) postSubscription(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) getSubscription(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathID(w, r)
-	if !ok {
+	if !ok || !noParams(w, r) {
 		return
 	}
 	sub, st, err := s.reg.get(r.Context(), id)
@@ -283,10 +286,7 @@ func (s *Service) getSubscriptions(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, httpapi.Problem{Error: "listing subscriptions needs an API token (-api-token or PARLEY_API_TOKEN): each id gives access to its subscription"})
 		return
 	}
-	p := httpapi.NewParams(r.URL.Query())
-	p.Only()
-	if p.Err != nil {
-		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: p.Err.Error(), Param: p.Err.Param})
+	if !noParams(w, r) {
 		return
 	}
 	subs, err := s.reg.list(r.Context())
@@ -299,7 +299,7 @@ func (s *Service) getSubscriptions(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) deleteSubscription(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathID(w, r)
-	if !ok {
+	if !ok || !noParams(w, r) {
 		return
 	}
 	if err := s.remove(r.Context(), id); err != nil {
@@ -323,12 +323,13 @@ func (s *Service) getDead(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	vals := r.URL.Query()
-	p := httpapi.NewParams(vals)
+	p := httpapi.NewParams(r.URL.Query())
 	p.Only("limit", "cursor")
 	limit := p.Count("limit", 100, MaxDeadList)
 	from := uint64(1)
-	if c := vals.Get("cursor"); c != "" {
+	// Single: a cursor given twice or empty is refused, not read as the
+	// first page.
+	if c := p.Single("cursor"); c != "" {
 		// The dead list's position where the page starts, as the page
 		// before gave it.
 		n, err := strconv.ParseUint(c, 10, 64)
@@ -355,7 +356,7 @@ func (s *Service) getDead(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) postRedeliver(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathID(w, r)
-	if !ok {
+	if !ok || !noParams(w, r) {
 		return
 	}
 	n, err := s.Redeliver(r.Context(), id)
@@ -395,6 +396,19 @@ func (s *Service) pathID(w http.ResponseWriter, r *http.Request) (string, bool) 
 		return "", false
 	}
 	return id, true
+}
+
+// noParams answers 400 when the request has a query parameter: the
+// endpoint takes none, and a guess such as ?dry_run=1 or ?force=1 would
+// otherwise go ahead for real without a word.
+func noParams(w http.ResponseWriter, r *http.Request) bool {
+	p := httpapi.NewParams(r.URL.Query())
+	p.Only()
+	if p.Err != nil {
+		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: p.Err.Error(), Param: p.Err.Param})
+		return false
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -504,22 +504,24 @@ func TestRedirectDeadRedeliver(t *testing.T) {
 	if code := call(t, "GET", r.api.URL+"/v1/subscriptions/"+v.ID+"/dead", "", nil, &dead); code != 200 || dead.Count != 3 {
 		t.Fatalf("dead: %d %+v", code, dead)
 	}
-	// A page at a time, each giving the cursor of the next, to the end.
+	// A page at a time, each giving the cursor of the next, to the end
+	// (the first with none: an empty one is refused, as on the read API).
 	var paged []string
-	for cursor, pages := "", 0; pages < 5; pages++ {
+	for query, pages := "?limit=2", 0; pages < 5; pages++ {
 		var page struct {
 			Dead       []delivery.DeadAlert `json:"dead"`
 			NextCursor string               `json:"next_cursor"`
 		}
-		if code := call(t, "GET", r.api.URL+"/v1/subscriptions/"+v.ID+"/dead?limit=2&cursor="+cursor, "", nil, &page); code != 200 {
+		if code := call(t, "GET", r.api.URL+"/v1/subscriptions/"+v.ID+"/dead"+query, "", nil, &page); code != 200 {
 			t.Fatalf("dead page %d: %d", pages, code)
 		}
 		for _, d := range page.Dead {
 			paged = append(paged, d.WebhookID)
 		}
-		if cursor = page.NextCursor; cursor == "" {
+		if page.NextCursor == "" {
 			break
 		}
+		query = "?limit=2&cursor=" + page.NextCursor
 	}
 	var all []string
 	for _, d := range dead.Dead {
@@ -814,5 +816,60 @@ func TestListSubscriptions(t *testing.T) {
 	var p httpapi.Problem
 	if code := call(t, "GET", open.api.URL+"/v1/subscriptions", "", nil, &p); code != 403 || !strings.Contains(p.Error, "needs an API token") {
 		t.Errorf("list with no token configured: %d %+v, want 403", code, p)
+	}
+}
+
+// TestSubscriptionParameters: the subscription endpoints refuse a query
+// parameter they do not take, as the read API does, naming it, and the
+// dead list a cursor given twice or empty: a guess such as ?dry_run=1
+// would otherwise create, rotate or delete for real, and a second cursor
+// would be silently dropped.
+func TestSubscriptionParameters(t *testing.T) {
+	url := natstest.Server(t)
+	cfg := fast()
+	cfg.Token = "s3cret"
+	r := startReplica(t, url, t.TempDir(), cfg)
+	rc := newReceiver(t)
+	var v subView
+	if code := call(t, "POST", r.api.URL+"/v1/subscriptions", "s3cret", map[string]any{"url": rc.srv.URL + "/hook"}, &v); code != 201 {
+		t.Fatalf("create: %d %s", code, v.Error)
+	}
+	sub := r.api.URL + "/v1/subscriptions/" + v.ID
+	for _, c := range []struct {
+		method, url string
+		param       string
+	}{
+		{"POST", r.api.URL + "/v1/subscriptions?dry_run=1", "dry_run"},
+		{"GET", r.api.URL + "/v1/subscriptions?limit=5", "limit"},
+		{"GET", sub + "?secret=1", "secret"},
+		{"DELETE", sub + "?force=1", "force"},
+		{"POST", sub + "/rotate?keep_old=1", "keep_old"},
+		{"POST", sub + "/redeliver?limit=1", "limit"},
+		{"GET", sub + "/dead?since=1", "since"},
+		{"GET", sub + "/dead?cursor=1&cursor=2", "cursor"},
+		{"GET", sub + "/dead?cursor=", "cursor"},
+		{"GET", sub + "/dead?limit=0", "limit"},
+	} {
+		var body any
+		if c.method == "POST" && !strings.Contains(c.url, v.ID) {
+			body = map[string]any{"url": rc.srv.URL + "/other"}
+		}
+		var p httpapi.Problem
+		if code := call(t, c.method, c.url, "s3cret", body, &p); code != 400 || p.Param != c.param {
+			t.Errorf("%s %s: %d %+v, want 400 naming %s", c.method, c.url, code, p, c.param)
+		}
+	}
+	// Nothing of the refused requests went ahead.
+	var list struct {
+		Count int `json:"count"`
+	}
+	if code := call(t, "GET", r.api.URL+"/v1/subscriptions", "s3cret", nil, &list); code != 200 || list.Count != 1 {
+		t.Errorf("after the refusals: %d, %d subscriptions, want 1", code, list.Count)
+	}
+	if got := status(t, r, v.ID); got.ID != v.ID {
+		t.Errorf("after the refusals: %+v", got)
+	}
+	if code := call(t, "GET", sub+"/dead?limit=10", "", nil, &map[string]any{}); code != 200 {
+		t.Errorf("dead list with its own parameter: %d", code)
 	}
 }
