@@ -32,6 +32,11 @@ func (e *ParamError) Error() string {
 
 func quote(s string) string { return string(events.AppendJSONString(nil, s)) }
 
+// WriteJSON answers with v as JSON and the headers of every answer of
+// the API (Cache-Control: no-cache unless the handler set its own), for
+// the handlers of other packages: the feeds, ingest serve.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	jsonHeader(w, status)
 	_ = json.NewEncoder(w).Encode(v) // escapes HTML, as AppendJSONString does

@@ -91,7 +91,9 @@ func ServeIngest(ctx context.Context, c IngestConfig, out io.Writer) error {
 	defer done()
 	mux := http.NewServeMux()
 	(&httpapi.Ingest{Ingester: in, Token: c.APIToken, MaxBody: c.MaxBody, Logger: c.Logger}).Register(mux)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "time": time.Now().UTC()})
+	})
 	// Ready while connected to NATS: a load balancer sends no post to an
 	// instance that would hold it for 30 s and answer 503.
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -99,11 +101,14 @@ func ServeIngest(ctx context.Context, c IngestConfig, out io.Writer) error {
 		if conn, ok := in.Stream.(ingest.Connected); ok {
 			ready = conn.Connected()
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		status := http.StatusOK
 		if !ready {
-			w.WriteHeader(http.StatusServiceUnavailable)
+			status = http.StatusServiceUnavailable
 		}
-		fmt.Fprintf(w, "{\"ready\":%t,\"nats_connected\":%t}\n", ready, ready)
+		httpapi.WriteJSON(w, status, struct {
+			Ready         bool `json:"ready"`
+			NATSConnected bool `json:"nats_connected"`
+		}{ready, ready})
 	})
 	mux.Handle("GET /metrics", metrics.Handler())
 	ln, err := net.Listen("tcp", c.HTTPAddr)
@@ -112,7 +117,9 @@ func ServeIngest(ctx context.Context, c IngestConfig, out io.Writer) error {
 	}
 	// On loopback, no page of another site may post to it by a name made
 	// to resolve here.
-	handler := httpapi.LocalHosts(ln.Addr(), nil, httpapi.SameOrigin(mux))
+	// Its 404 and 405 in JSON too, as the projector's: a client reads
+	// one error shape from both.
+	handler := httpapi.LocalHosts(ln.Addr(), nil, httpapi.SameOrigin(httpapi.JSONErrors(mux)))
 	srv := &http.Server{Handler: metrics.Instrument(handler), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(out, "ingest is serving POST http://%s/v1/events\n", ln.Addr())
 	errc := make(chan error, 1)

@@ -603,6 +603,40 @@ func TestIngestServeReadiness(t *testing.T) {
 	}
 }
 
+// TestIngestServeAnswersJSON: ingest serve answers in JSON, with the
+// projector's error shape and headers, what net/http's mux would answer
+// in plain text (a path it does not serve, a method a path does not
+// take), and its probes: a client reads one shape from both servers.
+func TestIngestServeAnswersJSON(t *testing.T) {
+	base := serveIngest(t, natstest.Server(t))
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+		body         string // a field of the answer
+	}{
+		{"GET", "/v1/state", 404, "", `"error":"no such endpoint: /v1/state"`},
+		{"PUT", "/v1/events", 405, "POST", `"error":"PUT is not allowed on /v1/events (allowed: POST)"`},
+		{"POST", "/readyz", 405, "GET, HEAD", `"error":`},
+		{"GET", "/healthz", 200, "", `"status":"ok"`},
+		{"GET", "/readyz", 200, "", `{"ready":true,"nats_connected":true}`},
+	} {
+		req, _ := http.NewRequest(c.method, base+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		h := resp.Header
+		if resp.StatusCode != c.status || h.Get("Allow") != c.allow || !strings.Contains(string(b), c.body) ||
+			h.Get("Content-Type") != "application/json; charset=utf-8" || h.Get("Cache-Control") != "no-cache" {
+			t.Errorf("%s %s: %d Allow %q, %s, %s: %s; want %d Allow %q, JSON with %s, no-cache",
+				c.method, c.path, resp.StatusCode, h.Get("Allow"), h.Get("Content-Type"), h.Get("Cache-Control"), b, c.status, c.allow, c.body)
+		}
+	}
+}
+
 // serveIngest runs ingest serve against the NATS server at natsURL until
 // the test ends, and returns its base URL.
 func serveIngest(t *testing.T, natsURL string) string {
