@@ -1,7 +1,6 @@
 package feed
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -50,10 +49,7 @@ func (p *params) lastEventID(header string) (n uint64, by string, ok bool) {
 
 func (p *params) limit(def int) int { return p.Count("limit", def, MaxEntries) }
 
-// writeProblem answers with the read API's error body.
+// writeProblem answers with the read API's error body and headers.
 func writeProblem(w http.ResponseWriter, status int, msg, param string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(httpapi.Problem{Error: msg, Param: param})
+	httpapi.WriteJSON(w, status, httpapi.Problem{Error: msg, Param: param})
 }

@@ -281,11 +281,16 @@ func TestFilters(t *testing.T) {
 		{"/v1/feed.json?limit=0", "limit"},
 		{"/v1/feed.json?party=us&party=ru", "party"},
 	} {
-		code, _, body := get(t, r.HTTPURL+c.path)
+		code, h, body := get(t, r.HTTPURL+c.path)
 		var p struct{ Error, Param string }
 		json.Unmarshal(body, &p)
 		if code != 400 || p.Param != c.param {
 			t.Errorf("GET %s: %d %s, want 400 naming %s", c.path, code, body, c.param)
+		}
+		// As every answer of the API but the documents themselves: a
+		// cache in front asks again.
+		if cc := h.Get("Cache-Control"); cc != "no-cache" {
+			t.Errorf("GET %s: Cache-Control %q, want no-cache", c.path, cc)
 		}
 	}
 }
