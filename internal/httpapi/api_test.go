@@ -96,6 +96,7 @@ func TestParameters(t *testing.T) {
 		{"/v1/state?at=2025-11-21&at=2025-11-22", 400, "at"},
 		{"/v1/state?known_at=9999-01-01", 400, "known_at"},
 		{"/v1/state?as_of=2025-11-21", 400, "as_of"},
+		{"/v1/timeline?h=1&g=1&f=1&e=1&d=1&c=1&b=1&a=1", 400, "a"},
 		{"/v1/timeline?issue=army-cap&limit=1", 200, ""},
 		{"/v1/timeline?issue=moon", 400, "issue"},
 		{"/v1/timeline?party=atlantis", 400, "party"},

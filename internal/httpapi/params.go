@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,8 +142,11 @@ func (p *Params) knowledge() projections.Knowledge {
 
 // Only refuses parameters the endpoint does not know: a misspelt filter
 // would otherwise widen the answer without a word.
+//
+// Of several, the first by name is named: the same request gets the same
+// answer, not one picked by map order.
 func (p *Params) Only(names ...string) {
-	for k := range p.q {
+	for _, k := range slices.Sorted(maps.Keys(p.q)) {
 		found := false
 		for _, n := range names {
 			if k == n {
