@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,7 +91,8 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
-	for name := range r.URL.Query() {
+	// The first by name, as Params.Only names it.
+	for _, name := range slices.Sorted(maps.Keys(r.URL.Query())) {
 		// A guess such as ?dry_run=1 would otherwise append for real.
 		writeJSON(w, http.StatusBadRequest, Problem{Error: fmt.Sprintf("parameter %s: POST /v1/events takes no parameters (to check records without appending them: ingest -check FILE)", quote(name)), Param: name})
 		return
