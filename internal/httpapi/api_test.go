@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -465,6 +466,39 @@ func TestCORS(t *testing.T) {
 	for o, ok := range map[string]bool{"*": true, blog: true, "http://127.0.0.1:8080": true, blog + "/": false, "live.newsroom.example": false, "ftp://x.example": false} {
 		if err := httpapi.CheckOrigins([]string{o}); (err == nil) != ok {
 			t.Errorf("CheckOrigins(%q): %v", o, err)
+		}
+	}
+}
+
+// TestCORSVary: with origins listed, every answer a page may read says
+// it varies with Origin, the one asked without an Origin too: a cache in
+// front keeps the vocabulary and the feeds a minute, and would otherwise
+// hand a page the answer a program got, without the Allow-Origin its
+// browser needs, or a page of one origin the answer allowed to another.
+func TestCORSVary(t *testing.T) {
+	const blog = "https://live.newsroom.example"
+	for _, c := range []struct {
+		origins []string
+		path    string
+		origin  string
+		vary    bool
+	}{
+		{[]string{blog}, "/v1/vocabulary", "", true},
+		{[]string{blog}, "/v1/vocabulary", blog, true},
+		{[]string{"*"}, "/v1/state", "", true},
+		{[]string{blog}, "/v1/state", "https://evil.example", true},
+		{nil, "/v1/vocabulary", "", false},
+		{[]string{blog}, "/healthz", "", false},
+	} {
+		h := httpapi.CORS(c.origins, newAPI(t))
+		req := httptest.NewRequest("GET", c.path, nil)
+		if c.origin != "" {
+			req.Header.Set("Origin", c.origin)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if got := slices.Contains(rec.Header().Values("Vary"), "Origin"); got != c.vary || rec.Code != 200 {
+			t.Errorf("%v: GET %s with Origin %q: %d, Vary %q, want Origin there: %t", c.origins, c.path, c.origin, rec.Code, rec.Header().Values("Vary"), c.vary)
 		}
 	}
 }

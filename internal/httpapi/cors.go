@@ -25,13 +25,21 @@ func CORS(origins []string, next http.Handler) http.Handler {
 	}
 	any := slices.Contains(origins, "*")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
-		if origin == "" || !strings.HasPrefix(r.URL.Path, "/v1/") || strings.HasPrefix(r.URL.Path, "/v1/subscriptions") {
+		if !strings.HasPrefix(r.URL.Path, "/v1/") || strings.HasPrefix(r.URL.Path, "/v1/subscriptions") {
 			next.ServeHTTP(w, r)
 			return
 		}
+		// Said of an answer without an Origin too, since it lacks what one
+		// with gets: a cache in front (the vocabulary and the feeds may be
+		// kept a minute) would otherwise hand a page the answer a program
+		// got, which its browser refuses to let it read.
 		h := w.Header()
 		h.Add("Vary", "Origin")
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
 		allowed := any || slices.Contains(origins, origin)
 		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 		if preflight {
