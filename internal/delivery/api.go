@@ -323,7 +323,7 @@ func (s *Service) getDead(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p := httpapi.NewParams(r.URL.Query())
+	p := httpapi.RequestParams(r)
 	p.Only("limit", "cursor")
 	limit := p.Count("limit", 100, MaxDeadList)
 	from := uint64(1)
@@ -402,7 +402,7 @@ func (s *Service) pathID(w http.ResponseWriter, r *http.Request) (string, bool) 
 // endpoint takes none, and a guess such as ?dry_run=1 or ?force=1 would
 // otherwise go ahead for real without a word.
 func noParams(w http.ResponseWriter, r *http.Request) bool {
-	p := httpapi.NewParams(r.URL.Query())
+	p := httpapi.RequestParams(r)
 	p.Only()
 	if p.Err != nil {
 		writeJSON(w, http.StatusBadRequest, httpapi.Problem{Error: p.Err.Error(), Param: p.Err.Param})

@@ -843,6 +843,7 @@ func TestSubscriptionParameters(t *testing.T) {
 		{"GET", r.api.URL + "/v1/subscriptions?limit=5", "limit"},
 		{"GET", sub + "?secret=1", "secret"},
 		{"DELETE", sub + "?force=1", "force"},
+		{"DELETE", sub + "?force=1;x", "force"},
 		{"POST", sub + "/rotate?keep_old=1", "keep_old"},
 		{"POST", sub + "/redeliver?limit=1", "limit"},
 		{"GET", sub + "/dead?since=1", "since"},

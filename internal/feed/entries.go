@@ -109,7 +109,7 @@ type document struct {
 // the read model's checkpoint spares a reader that polls a document that
 // has not changed.
 func (b *Broker) serveDoc(w http.ResponseWriter, r *http.Request, kind docKind, write func(http.ResponseWriter, *document) error) {
-	p := params{httpapi.NewParams(r.URL.Query())}
+	p := params{httpapi.RequestParams(r)}
 	p.Only("party", "issue", "type", "limit")
 	f := b.filter(&p)
 	limit := p.limit(b.cfg.Entries)

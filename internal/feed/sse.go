@@ -30,7 +30,7 @@ var keepAlive = []byte(": keep-alive\n\n")
 
 // serveSSE serves GET /v1/feed.
 func (b *Broker) serveSSE(w http.ResponseWriter, r *http.Request) {
-	p := params{httpapi.NewParams(r.URL.Query())}
+	p := params{httpapi.RequestParams(r)}
 	p.Only("party", "issue", "type", "last_event_id")
 	f := b.filter(&p)
 	after, by, resume := p.lastEventID(r.Header.Get("Last-Event-ID"))

@@ -280,6 +280,8 @@ func TestFilters(t *testing.T) {
 		{"/v1/feed.atom?type=gossip", "type"},
 		{"/v1/feed.json?limit=0", "limit"},
 		{"/v1/feed.json?party=us&party=ru", "party"},
+		{"/v1/feed.json?party=us;type=talks", "party"},
+		{"/v1/feed.atom?issue=%zz", "issue"},
 	} {
 		code, h, body := get(t, r.HTTPURL+c.path)
 		var p struct{ Error, Param string }

@@ -61,7 +61,7 @@ func (a *API) Register(mux *http.ServeMux) {
 
 func (a *API) state(w http.ResponseWriter, r *http.Request) {
 	vals := r.URL.Query()
-	p := NewParams(vals)
+	p := RequestParams(r)
 	p.Only("at", "known_at")
 	q := projections.StateQuery{At: p.time("at"), Knowledge: p.knowledge()}
 	if p.Err != nil {
@@ -117,8 +117,7 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
-	vals := r.URL.Query()
-	p := NewParams(vals)
+	p := RequestParams(r)
 	p.Only("party", "issue", "type", "from", "to", "known_at", "limit", "cursor")
 	q := projections.TimelineQuery{
 		Party: p.Term("party", a.Vocabulary.Party), Issue: p.Term("issue", a.Vocabulary.Issue),
@@ -145,7 +144,7 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) history(w http.ResponseWriter, r *http.Request) {
-	p := NewParams(r.URL.Query())
+	p := RequestParams(r)
 	p.Only("party", "from", "to", "known_at", "limit", "cursor")
 	issue := r.PathValue("issue")
 	if a.Vocabulary.Issue(issue) == nil {
@@ -174,7 +173,7 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) event(w http.ResponseWriter, r *http.Request) {
-	p := NewParams(r.URL.Query())
+	p := RequestParams(r)
 	p.Only("known_at")
 	k := p.knowledge()
 	id := r.PathValue("id")
@@ -200,7 +199,7 @@ func (a *API) event(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) diff(w http.ResponseWriter, r *http.Request) {
 	vals := r.URL.Query()
-	p := NewParams(vals)
+	p := RequestParams(r)
 	p.Only("from", "to", "known_at")
 	q := projections.DiffQuery{From: p.start("from"), To: p.time("to"), Knowledge: p.knowledge()}
 	switch {
@@ -233,7 +232,7 @@ func (a *API) diff(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) vocabulary(w http.ResponseWriter, r *http.Request) {
-	p := NewParams(r.URL.Query())
+	p := RequestParams(r)
 	p.Only() // it takes none
 	if p.Err != nil {
 		writeError(w, r, a.Logger, p.Err)

@@ -98,6 +98,12 @@ func TestParameters(t *testing.T) {
 		{"/v1/state?known_at=9999-01-01", 400, "known_at"},
 		{"/v1/state?as_of=2025-11-21", 400, "as_of"},
 		{"/v1/timeline?h=1&g=1&f=1&e=1&d=1&c=1&b=1&a=1", 400, "a"},
+		// A pair net/url cannot parse, which r.URL.Query() drops without
+		// a word: the answer would have no filter.
+		{"/v1/timeline?party=ua;type=talks", 400, "party"},
+		{"/v1/timeline?limit=1&party=%zz", 400, "party"},
+		{"/v1/state?at=2025-11-21&x%zz=1", 400, "x%zz"},
+		{"/v1/events/leak?known_at=2025-11-25;x", 400, "known_at"},
 		{"/v1/timeline?issue=army-cap&limit=1", 200, ""},
 		{"/v1/timeline?issue=moon", 400, "issue"},
 		{"/v1/timeline?party=atlantis", 400, "party"},

@@ -91,8 +91,13 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
+	q := RequestParams(r)
+	if q.Err != nil {
+		writeJSON(w, http.StatusBadRequest, Problem{Error: q.Err.Error() + ": nothing was appended", Param: q.Err.Param})
+		return
+	}
 	// The first by name, as Params.Only names it.
-	for _, name := range slices.Sorted(maps.Keys(r.URL.Query())) {
+	for _, name := range slices.Sorted(maps.Keys(q.q)) {
 		// A guess such as ?dry_run=1 would otherwise append for real.
 		writeJSON(w, http.StatusBadRequest, Problem{Error: fmt.Sprintf("parameter %s: POST /v1/events takes no parameters (to check records without appending them: ingest -check FILE)", quote(name)), Param: name})
 		return

@@ -93,6 +93,7 @@ func TestPostRefusedWhole(t *testing.T) {
 	}{
 		{"a query parameter", "?dry_run=1", "application/x-ndjson", "", strings.NewReader(event("dry")), 400, `parameter "dry_run": POST /v1/events takes no parameters`},
 		{"several, the first by name", "?x=1&w=1&v=1&dry_run=1&u=1", "application/x-ndjson", "", strings.NewReader(event("dry")), 400, `parameter "dry_run": POST /v1/events takes no parameters`},
+		{"a query that does not parse", "?dry_run=1;x", "application/x-ndjson", "", strings.NewReader(event("dry")), 400, `parameter dry_run "dry_run=1;x": a ";" in the query`},
 		{"gzip", "", "application/x-ndjson", "gzip", strings.NewReader(event("zipped")), 415, `Content-Encoding "gzip" not accepted`},
 		{"utf-16", "", "application/json; charset=utf-16", "", strings.NewReader(event("sixteen")), 415, "send UTF-8"},
 		{"four records, three allowed", "", "application/x-ndjson", "", strings.NewReader(event("one") + event("two") + event("three") + "{}\n"), 413, "more than 3 records in one body: nothing was appended"},

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -23,6 +24,44 @@ type Params struct {
 
 // NewParams reads the parameters of q.
 func NewParams(q url.Values) *Params { return &Params{q: q} }
+
+// RequestParams reads the parameters of r's query, as NewParams, and
+// refuses a query that does not parse, naming the parameter at fault:
+// net/url drops such a pair without a word (r.URL.Query()), so that
+// ?party=ua;type=talks would answer with no filter at all, and a guess
+// such as POST ?dry_run=1;x would append for real.
+func RequestParams(r *http.Request) *Params {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	p := &Params{q: q}
+	if err == nil {
+		return p
+	}
+	for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
+		name, value, _ := strings.Cut(pair, "=")
+		switch {
+		case strings.Contains(pair, ";"):
+			name, _, _ = strings.Cut(name, ";")
+			p.Fail(unescaped(name), pair, `a ";" in the query: separate parameters with "&" (or write it %3B)`)
+		case unescapeFails(name) || unescapeFails(value):
+			p.Fail(unescaped(name), pair, `a "%" that starts no escape: write it %25`)
+		}
+	}
+	p.Fail("", r.URL.RawQuery, err.Error()) // not found pair by pair: said whole
+	return p
+}
+
+// unescaped is a query's name as sent, decoded where it can be.
+func unescaped(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+func unescapeFails(s string) bool {
+	_, err := url.QueryUnescape(s)
+	return err != nil
+}
 
 // Fail records a bad parameter, unless one is recorded already.
 func (p *Params) Fail(name, value, reason string) {
