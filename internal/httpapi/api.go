@@ -244,16 +244,23 @@ func (a *API) vocabulary(w http.ResponseWriter, r *http.Request) {
 
 // Starting answers while the service starts, before it can answer from
 // its read model (which a start may rebuild for minutes): /healthz is 200
-// (the process is alive), /readyz 503, anything else 503 with a
+// (the process is alive), /readyz 503, with the rebuild's progress while
+// one runs (rebuild, nil for none, tells it), anything else 503 with a
 // Retry-After. Probes and monitoring see a service starting, not one that
 // refuses connections.
-func Starting() http.Handler {
+func Starting(rebuild func() (applied, total uint64, running bool)) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "starting", "time": time.Now().UTC()})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "starting": true})
+		body := map[string]any{"ready": false, "starting": true}
+		if rebuild != nil {
+			if applied, total, running := rebuild(); running {
+				body["rebuild"] = map[string]uint64{"applied": applied, "total": total}
+			}
+		}
+		writeJSON(w, http.StatusServiceUnavailable, body)
 	})
 	mux.HandleFunc("GET /v1/feed", func(w http.ResponseWriter, r *http.Request) {
 		RetryStream(w, "starting: the read model is being opened (or rebuilt)")

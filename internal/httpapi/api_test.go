@@ -407,7 +407,7 @@ func TestJSONErrors(t *testing.T) {
 // asks readers to come back shortly; the live feed as an empty stream
 // that asks to be reopened, since EventSource never retries a 503.
 func TestStarting(t *testing.T) {
-	h := httpapi.Starting()
+	h := httpapi.Starting(nil)
 	for _, c := range []struct {
 		path       string
 		code       int
@@ -425,6 +425,28 @@ func TestStarting(t *testing.T) {
 		if rec.Code != c.code || (rec.Header().Get("Retry-After") != "") != c.retryAfter || !strings.HasPrefix(rec.Body.String(), c.body) {
 			t.Errorf("GET %s while starting: %d (Retry-After %q) %q, want %d %q", c.path, rec.Code, rec.Header().Get("Retry-After"), rec.Body, c.code, c.body)
 		}
+	}
+}
+
+// TestStartingRebuild: while a start rebuilds the read model, /readyz
+// says how far it has come, so that whoever probes it knows why it waits.
+func TestStartingRebuild(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		running bool
+		want    string
+	}{
+		{"rebuilding", true, `{"ready":false,"rebuild":{"applied":4000,"total":10000},"starting":true}`},
+		{"opening", false, `{"ready":false,"starting":true}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := httpapi.Starting(func() (uint64, uint64, bool) { return 4000, 10000, c.running })
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			if got := strings.TrimSpace(rec.Body.String()); rec.Code != 503 || got != c.want {
+				t.Errorf("GET /readyz: %d %s, want 503 %s", rec.Code, got, c.want)
+			}
+		})
 	}
 }
 

@@ -71,10 +71,18 @@ func TestRebuildEqualsIncremental(t *testing.T) {
 	project(t, conn, live)
 
 	rebuilt := filepath.Join(dir, "rebuilt.db")
-	var progress bytes.Buffer
+	var progress progressSeen
 	stats, err := projector.Rebuild(context.Background(), conn, rebuilt, &progress, nil, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// As /readyz of a starting service tells it: running while it wrote
+	// its progress, and done after.
+	if !progress.running || progress.total != 3000 {
+		t.Errorf("RebuildProgress while rebuilding: running %v, total %d, want running of 3000", progress.running, progress.total)
+	}
+	if applied, total, running := projector.RebuildProgress(); running || applied != 3000 || total != 3000 {
+		t.Errorf("RebuildProgress after: %d of %d, running %v, want 3000 of 3000, done", applied, total, running)
 	}
 	if stats.Events != 3000 {
 		t.Errorf("rebuild replayed %d events, want 3000", stats.Events)
@@ -88,6 +96,21 @@ func TestRebuildEqualsIncremental(t *testing.T) {
 	if _, err := os.Stat(rebuilt + ".rebuild"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("temporary file left behind: %v", err)
 	}
+}
+
+// progressSeen keeps a rebuild's progress lines and what RebuildProgress
+// said as they were written.
+type progressSeen struct {
+	bytes.Buffer
+	running bool
+	total   uint64
+}
+
+func (p *progressSeen) Write(b []byte) (int, error) {
+	if _, total, running := projector.RebuildProgress(); running {
+		p.running, p.total = true, total
+	}
+	return p.Buffer.Write(b)
 }
 
 func TestInterruptedRebuildKeepsOldModel(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	rtmetrics "runtime/metrics"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-news/parley/internal/bolt"
@@ -134,6 +135,10 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 	}
 	metrics.RebuildTotal.Set(float64(last))
 	metrics.RebuildDone.Set(0)
+	rebuilding.total.Store(last)
+	rebuilding.applied.Store(0)
+	rebuilding.running.Add(1)
+	defer rebuilding.running.Add(-1)
 	var bar *progress.Bar
 	if w != nil {
 		bar = progress.New(w, "rebuild", "events", last)
@@ -157,6 +162,7 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 				}
 			}
 			metrics.RebuildDone.Set(float64(batch[len(batch)-1].Seq))
+			rebuilding.applied.Store(batch[len(batch)-1].Seq)
 			if bar != nil {
 				bar.Set(batch[len(batch)-1].Seq)
 			}
@@ -190,6 +196,21 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
 	}
 	return RebuildStats{Events: n, Duration: time.Since(start)}, nil
+}
+
+// rebuilding mirrors the rebuild gauges for RebuildProgress: a process
+// runs one rebuild at a time (a second beside it refuses).
+var rebuilding struct {
+	applied, total atomic.Uint64
+	running        atomic.Int32
+}
+
+// RebuildProgress reports the progress of the rebuild running in this
+// process: the last stream sequence replayed of the total, and whether
+// one runs. A service starting on a read model it must rebuild says it
+// on /readyz.
+func RebuildProgress() (applied, total uint64, running bool) {
+	return rebuilding.applied.Load(), rebuilding.total.Load(), rebuilding.running.Load() > 0
 }
 
 // swap renames the new file over the old one and syncs the folder, so that

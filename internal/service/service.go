@@ -280,7 +280,7 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	sw := &handlerSwitch{}
 	starting := http.NewServeMux()
 	starting.Handle("GET /metrics", metrics.Handler())
-	starting.Handle("/", httpapi.Starting())
+	starting.Handle("/", httpapi.Starting(projector.RebuildProgress))
 	sw.set(starting)
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
