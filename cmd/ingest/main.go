@@ -62,6 +62,9 @@ Flags:
 	c.Logger = service.NewLogger(os.Stderr, *logFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first interrupt lets the batch in flight finish; a second one
+	// ends the process at once.
+	context.AfterFunc(ctx, stop)
 	if serve {
 		if err := service.ServeIngest(ctx, c, os.Stdout); err != nil {
 			fmt.Fprintf(os.Stderr, "ingest serve: %v\n", err)

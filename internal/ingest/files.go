@@ -52,6 +52,9 @@ func (in *Ingester) Files(ctx context.Context, names []string, stdin io.Reader, 
 	for i, name := range names {
 		res, err := in.file(ctx, name, stdin)
 		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				err = ErrInterrupted
+			}
 			// What went in before the error still counts.
 			if res != nil {
 				Print(res, out, errOut)

@@ -253,6 +253,12 @@ type Ingester struct {
 	// answers nothing. It should be far longer than an election or a
 	// batch takes. 0 waits as long as ctx lets it.
 	Silence time.Duration
+	// Grace is how long the batch in flight may go on after ctx ends (an
+	// interrupt) before it is given up: its records are then told as the
+	// stream took them, not failed for events it stored. Nothing more is
+	// read or sent. 0 gives the batch up with ctx (a POST whose client
+	// went away).
+	Grace time.Duration
 }
 
 // ErrUnreachable is returned when the connection to the stream stayed
@@ -262,6 +268,10 @@ var ErrUnreachable = errors.New("the stream could not be reached")
 // ErrUnanswered is returned when the stream, connected, answered
 // nothing for the Ingester's Silence.
 var ErrUnanswered = fmt.Errorf("%w: connected, but no answer", ErrUnreachable)
+
+// ErrInterrupted is returned by Files when its context ends (Ctrl-C): the
+// batch in flight was let finish (Grace), nothing after it was read.
+var ErrInterrupted = errors.New("interrupted")
 
 // ErrTooManyRecords is returned for an input of more than the Ingester's
 // MaxRecords, of which nothing was appended.
@@ -334,9 +344,11 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 			return ctx.Err()
 		}
 		var results []stream.Result
-		unreachable := in.await(ctx, name, func(ctx context.Context) {
+		actx, stop := graced(ctx, in.Grace)
+		unreachable := in.await(actx, name, func(ctx context.Context) {
 			results = in.Stream.Append(ctx, evs, in.Source)
 		})
+		stop()
 		for j, sr := range results {
 			rr := &res.Records[pending[j]]
 			rr.Status, rr.Seq = string(sr.Status), sr.Seq
@@ -485,6 +497,20 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 		rr.Status, rr.Error = Rejected, re.Error()
 	}
 	return res, nil
+}
+
+// graced returns a context that ends grace after ctx does (at once for
+// no grace), and a function that releases it.
+func graced(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	if grace <= 0 {
+		return ctx, func() {}
+	}
+	gctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, func() { cancel(context.Cause(ctx)) })
+		context.AfterFunc(gctx, func() { t.Stop() })
+	})
+	return gctx, func() { stop(); cancel(nil) }
 }
 
 // await runs call, which talks to the stream, under a watch: every

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -568,5 +569,71 @@ func TestVocabularyChangedUnderTheRecord(t *testing.T) {
 	}
 	if _, ok, err := conn.Stored(context.Background(), "old-cap"); err != nil || !ok {
 		t.Errorf("the old event is no longer stored: %v %v", ok, err)
+	}
+}
+
+// interruptOn ends the run's context as batch n (from 1) is being sent, as
+// Ctrl-C during it would, and appends it to the real stream.
+type interruptOn struct {
+	ingest.Appender
+	n, seen int
+	stop    context.CancelFunc
+}
+
+func (a *interruptOn) Append(ctx context.Context, evs []events.Event, source string) []stream.Result {
+	if a.seen++; a.seen == a.n {
+		a.stop()
+	}
+	return a.Appender.Append(ctx, evs, source)
+}
+
+// TestInterruptLetsTheBatchInFlightFinish: interrupted while a batch is
+// sent, Files lets it finish within Grace, so its records are told as
+// the stream took them (appended), reads nothing more and says it was
+// interrupted; without grace the batch is given up, its records failed
+// though some may be in.
+func TestInterruptLetsTheBatchInFlightFinish(t *testing.T) {
+	var in bytes.Buffer
+	g := synth.Generator{Vocabulary: data.Vocabulary(), Seed: 17}
+	for _, e := range g.Events(50) {
+		in.Write(e.Canonical())
+		in.WriteByte('\n')
+	}
+	file := filepath.Join(t.TempDir(), "in.ndjson")
+	if err := os.WriteFile(file, in.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name           string
+		grace          time.Duration
+		appended, fail int
+	}{
+		{"with grace", 10 * time.Second, 20, 0},
+		{"without", 0, 10, 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn := natstest.Conn(t, natstest.Server(t))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Batch: 10, Grace: c.grace,
+				Stream: &interruptOn{Appender: conn, n: 2, stop: cancel}}
+			var out, errOut bytes.Buffer
+			ok, err := ing.Files(ctx, []string{file}, nil, &out, &errOut)
+			if ok || !errors.Is(err, ingest.ErrInterrupted) {
+				t.Fatalf("Files = %v, %v; want interrupted", ok, err)
+			}
+			if want := fmt.Sprintf("%d appended", c.appended); !strings.Contains(out.String(), want) {
+				t.Errorf("report %q, want %s", out.String(), want)
+			}
+			if want := "stopped after record 20: interrupted"; !strings.Contains(errOut.String(), want) {
+				t.Errorf("errors %q, want %q", errOut.String(), want)
+			}
+			if c.fail > 0 && !strings.Contains(errOut.String(), fmt.Sprintf("%d failed", c.fail)) {
+				t.Errorf("errors %q, want %d failed", errOut.String(), c.fail)
+			}
+			if last, err := conn.LastSeq(context.Background()); err != nil || c.grace > 0 && last != 20 {
+				t.Errorf("stream holds %d events (%v), want the two batches sent", last, err)
+			}
+		})
 	}
 }

@@ -68,12 +68,20 @@ func IngestFiles(ctx context.Context, c IngestConfig, names []string, stdin io.R
 	// And one that is there but answers nothing (its disk full), once it
 	// has been silent far longer than an election takes.
 	in.Silence = unansweredAfter
+	// Interrupted, the batch in flight may finish, so that the report
+	// tells what went in; a second interrupt ends the process at once.
+	in.Grace = interruptGrace
 	in.VocabularyName = "the shipped vocabulary; -vocabulary FILE or PARLEY_VOCABULARY gives your own"
 	if c.VocabularyFile != "" {
 		in.VocabularyName = c.VocabularyFile
 	}
 	return in.Files(ctx, names, stdin, out, errOut)
 }
+
+// interruptGrace is how long the ingest command lets the batch in flight
+// finish once interrupted: a batch's answer takes milliseconds, or an
+// election's few seconds.
+const interruptGrace = 10 * time.Second
 
 // unansweredAfter is how long the ingest command waits for a batch's
 // answer from a stream it is connected to before it stops.
