@@ -1,9 +1,7 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -41,9 +39,7 @@ func TestReadModelRemovedWhileServing(t *testing.T) {
 	waitReady(t, r2)
 	var after state
 	getJSON(t, r2.HTTPURL+"/v1/state", &after)
-	a, _ := json.Marshal(before)
-	b, _ := json.Marshal(after)
-	if !bytes.Equal(a, b) {
+	if a, b, same := sameJSON(before, after); !same {
 		t.Errorf("state differs after the file was lost and the service started again:\n%s\n%s", a, b)
 	}
 }

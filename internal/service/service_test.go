@@ -75,6 +75,13 @@ func (s state) cell(issue, party string) string {
 	return "-"
 }
 
+// sameJSON reports whether two answers encode alike, and their JSON.
+func sameJSON(a, b any) ([]byte, []byte, bool) {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return ja, jb, bytes.Equal(ja, jb)
+}
+
 func waitReady(t *testing.T, r *service.Running) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -184,9 +191,7 @@ func TestIngestVisibleAndRestart(t *testing.T) {
 	waitReady(t, r2)
 	var st2 state
 	getJSON(t, r2.HTTPURL+"/v1/state", &st2)
-	a, _ := json.Marshal(st1)
-	b, _ := json.Marshal(st2)
-	if !bytes.Equal(a, b) {
+	if a, b, same := sameJSON(st1, st2); !same {
 		t.Errorf("state changed across a restart:\n%s\n%s", a, b)
 	}
 	if r2.Projector.Applied() != applied || r2.Projector.Consumed() != 0 {
