@@ -618,6 +618,101 @@ func TestTimelineAndHistoryKnownAt(t *testing.T) {
 	}
 }
 
+// TestPagingWhileEventsArrive: a cursor reads the next page as known when
+// the first was read, so an event recorded meanwhile, after the cursor in
+// event time, is not on it, and a correction that moves an event from the
+// first page past the cursor does not show it twice; known_at given on the
+// next page decides, and a cursor of an earlier version (without the
+// sequence) reads as known now.
+func TestPagingWhileEventsArrive(t *testing.T) {
+	l := newLog(t)
+	l.add(
+		ev("a", "statement", "2025-11-20", pos("us", "army-cap", "proposes", 600000)),
+		ev("b", "statement", "2025-11-21", pos("us", "army-cap", "proposes", 700000)),
+		ev("c", "statement", "2025-11-23", pos("us", "army-cap", "proposes", 800000)),
+	)
+	// One page of each (limit 1): the events' ids and the next cursors.
+	timeline := func(k projections.Knowledge, cursor string) (ids []string, next string) {
+		t.Helper()
+		l.store.View(context.Background(), func(tx projections.Tx) error {
+			p, err := projections.QueryTimeline(tx, projections.TimelineQuery{Issue: "army-cap", Knowledge: k, Limit: 1, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range p.Events {
+				ids = append(ids, e.ID)
+			}
+			next = p.NextCursor
+			return nil
+		})
+		return ids, next
+	}
+	history := func(k projections.Knowledge, cursor string) (ids []string, next string) {
+		t.Helper()
+		l.store.View(context.Background(), func(tx projections.Tx) error {
+			h, err := projections.QueryHistory(tx, projections.HistoryQuery{Issue: "army-cap", Knowledge: k, Limit: 1, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range h.Entries {
+				ids = append(ids, e.Event)
+			}
+			next = h.NextCursor
+			return nil
+		})
+		return ids, next
+	}
+	// The pages after cursor, until there is none.
+	rest := func(page func(projections.Knowledge, string) ([]string, string), k projections.Knowledge, cursor string) []string {
+		var all []string
+		for range 10 {
+			ids, next := page(k, cursor)
+			all = append(all, ids...)
+			if cursor = next; cursor == "" {
+				break
+			}
+		}
+		return all
+	}
+	firstT, tcur := timeline(projections.Knowledge{}, "")
+	firstH, hcur := history(projections.Knowledge{}, "")
+	if want := []string{"a"}; !slices.Equal(firstT, want) || !slices.Equal(firstH, want) {
+		t.Fatalf("first pages: timeline %v, history %v, want %v", firstT, firstH, want)
+	}
+	// Recorded while the client reads the first page: a report dated
+	// between b and c, and a correction that moves a past the cursor.
+	fix := ev("fix-a", events.TypeCorrection, "2025-11-24")
+	fix.Corrects = "a"
+	fix.Amend = &events.Amend{OccurredAt: ptr(events.MustTime("2025-11-22"))}
+	l.add(ev("new", "statement", "2025-11-22", pos("us", "army-cap", "rejects", nil)), fix)
+
+	// An earlier version's cursor is the key alone: as known now.
+	old := func(c string) string { return c[:len(c)-16] }
+	// As known now, a (moved to the 22nd, before new by its sequence) is
+	// on the first page and again on the next, and the correction is on
+	// the timeline.
+	now := []string{"b", "a", "new", "c"}
+	for _, c := range []struct {
+		name                   string
+		k                      projections.Knowledge
+		tcur, hcur             string
+		wantTimeline, wantHist []string
+	}{
+		{"as when the first page was read", projections.Knowledge{}, tcur, hcur, []string{"b", "c"}, []string{"b", "c"}},
+		{"known_at given decides", projections.Knowledge{At: l.recordedAt(5)}, tcur, hcur, append(now, "fix-a"), now},
+		{"a cursor without its sequence", projections.Knowledge{}, old(tcur), old(hcur), append(now, "fix-a"), now},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tl, h := rest(timeline, c.k, c.tcur), rest(history, c.k, c.hcur)
+			if !slices.Equal(tl, c.wantTimeline) || !slices.Equal(h, c.wantHist) {
+				t.Errorf("the next pages: timeline %v, history %v, want %v and %v", tl, h, c.wantTimeline, c.wantHist)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
 // TestUnnamed: the issues and parties with positions that a vocabulary
 // no longer has, for the projector to warn of at start.
 func TestUnnamed(t *testing.T) {

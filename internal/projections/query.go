@@ -55,6 +55,40 @@ func (k Knowledge) seq(tx Tx) uint64 {
 	return u64(key[8:])
 }
 
+// paged reads a page's cursor (none for a first page) into the key
+// suffix, of keyLen bytes, the page starts after, and the point of
+// knowledge the page is read at. A cursor carries the stream sequence
+// its first page was read at, and a page asked without known_at is read
+// as known then: an event recorded while a client pages through neither
+// lands on a later page out of its place nor, moved by a correction
+// across the cursor, shows on two pages or none. known_at, when given,
+// decides. A cursor of an earlier version, without the sequence, reads
+// as known now.
+func (k Knowledge) paged(tx Tx, cursor string, keyLen int) (after []byte, seq uint64, err error) {
+	seq = k.seq(tx)
+	if cursor == "" {
+		return nil, seq, nil
+	}
+	b, err := hex.DecodeString(cursor)
+	switch {
+	case err != nil:
+	case len(b) == keyLen:
+		return b, seq, nil
+	case len(b) == keyLen+8:
+		if at := u64(b[keyLen:]); k.At.IsZero() && at < seq {
+			seq = at
+		}
+		return b[:keyLen], seq, nil
+	}
+	return nil, 0, fmt.Errorf("%w: %q", ErrBadCursor, cursor)
+}
+
+// encodeCursor is the cursor of the page after the key suffix last, read
+// as known at seq.
+func encodeCursor(last []byte, seq uint64) string {
+	return hex.EncodeToString(binary.BigEndian.AppendUint64(slices.Clone(last), seq))
+}
+
 // found is a cell found by the claims' heads alone: enough to compare
 // positions while applying, and to know which claims to read for an
 // answer.
@@ -440,7 +474,10 @@ func QueryTimeline(tx Tx, q TimelineQuery) (*TimelinePage, error) {
 // cursor of the next page.
 func walkTimeline[T any](tx Tx, q TimelineQuery, view func(id string, s, seq uint64, rec []byte) (T, bool, error)) ([]T, string, error) {
 	limit := clampLimit(q.Limit)
-	seq := q.Knowledge.seq(tx)
+	after, seq, err := q.Knowledge.paged(tx, q.Cursor, entryKeyLen)
+	if err != nil {
+		return nil, "", err
+	}
 	bucket, prefix := BucketTimeline, []byte(nil)
 	switch {
 	case q.Issue != "":
@@ -457,7 +494,7 @@ func walkTimeline[T any](tx Tx, q TimelineQuery, view func(id string, s, seq uin
 		last []byte
 		sk   [8]byte
 	)
-	err := scan(tx, bucket, prefix, entryKeyLen, q.From, q.To, q.Cursor, func(k, v []byte) (bool, error) {
+	err = scan(tx, bucket, prefix, entryKeyLen, q.From, q.To, after, func(k, v []byte) (bool, error) {
 		if !decodeValidity(v).at(seq) {
 			return true, nil
 		}
@@ -476,7 +513,7 @@ func walkTimeline[T any](tx Tx, q TimelineQuery, view func(id string, s, seq uin
 			return true, nil
 		}
 		if len(page) == limit {
-			next = hex.EncodeToString(last)
+			next = encodeCursor(last, seq)
 			return false, nil
 		}
 		page = append(page, x)
@@ -525,16 +562,13 @@ func clampLimit(n int) int {
 }
 
 // scan walks the entries of prefix whose event time is in [from, to],
-// after the cursor when there is one, until fn says stop.
-func scan(tx Tx, bucket string, prefix []byte, suffixLen int, from, to time.Time, cursor string, fn func(k, v []byte) (bool, error)) error {
+// after the key suffix after when there is one (a page's cursor), until
+// fn says stop.
+func scan(tx Tx, bucket string, prefix []byte, suffixLen int, from, to time.Time, after []byte, fn func(k, v []byte) (bool, error)) error {
 	c := tx.Bucket(bucket).Cursor()
 	var k, v []byte
 	switch {
-	case cursor != "":
-		after, err := hex.DecodeString(cursor)
-		if err != nil || len(after) != suffixLen {
-			return fmt.Errorf("%w: %q", ErrBadCursor, cursor)
-		}
+	case after != nil:
 		start := append(slices.Clone(prefix), after...)
 		k, v = c.Seek(start)
 		if bytes.Equal(k, start) {
@@ -620,7 +654,10 @@ func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 // the cursor of the next page.
 func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimHead, disputed bool) error) (string, error) {
 	limit := clampLimit(q.Limit)
-	seq := q.Knowledge.seq(tx)
+	after, seq, err := q.Knowledge.paged(tx, q.Cursor, claimKeyLen)
+	if err != nil {
+		return "", err
+	}
 	parties := []string{q.Party}
 	if q.Party == "" {
 		parties = partiesOf(tx, q.Issue)
@@ -632,12 +669,12 @@ func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimH
 		last []byte
 		next string
 	)
-	err := mergeScan(tx, q.Issue, parties, q.From, q.To, q.Cursor, func(party string, suffix, v []byte) (bool, error) {
+	err = mergeScan(tx, q.Issue, parties, q.From, q.To, after, func(party string, suffix, v []byte) (bool, error) {
 		if !decodeValidity(v).at(seq) {
 			return true, nil
 		}
 		if n == limit {
-			next = hex.EncodeToString(last)
+			next = encodeCursor(last, seq)
 			return false, nil
 		}
 		head, err := decodeClaimHead(v)
@@ -739,14 +776,7 @@ func pairs(tx Tx, prefix []byte) iter.Seq2[string, string] {
 // parties of an issue are few (the vocabulary's), so picking the smallest
 // by a linear look is cheaper than a heap. An issue's history needs no
 // index of its own.
-func mergeScan(tx Tx, issue string, parties []string, from, to time.Time, cursor string, fn func(party string, suffix, v []byte) (bool, error)) error {
-	var after []byte
-	if cursor != "" {
-		var err error
-		if after, err = hex.DecodeString(cursor); err != nil || len(after) != claimKeyLen {
-			return fmt.Errorf("%w: %q", ErrBadCursor, cursor)
-		}
-	}
+func mergeScan(tx Tx, issue string, parties []string, from, to time.Time, after []byte, fn func(party string, suffix, v []byte) (bool, error)) error {
 	end := uint64(math.MaxUint64)
 	if !to.IsZero() {
 		end = timeKey(to)
@@ -906,7 +936,7 @@ func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 			return nil, err
 		}
 		e := &DiffEntry{Issue: issue, Party: party, Before: before, After: after, Events: []string{}}
-		err = scan(tx, BucketClaims, namePrefix(issue, party), claimKeyLen, q.From, q.To, "", func(_, v []byte) (bool, error) {
+		err = scan(tx, BucketClaims, namePrefix(issue, party), claimKeyLen, q.From, q.To, nil, func(_, v []byte) (bool, error) {
 			if decodeValidity(v).at(seq) {
 				h, err := decodeClaimHead(v)
 				if err != nil {
