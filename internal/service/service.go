@@ -458,11 +458,13 @@ func (r *Running) close() {
 	// A stop is logged as one, so that it can be told from a crash.
 	log.Info("stopping")
 	defer func() {
-		var applied uint64
-		if r.Projector != nil {
-			applied = r.Projector.Applied()
+		if r.Projector == nil {
+			// Stopped while starting (opening or rebuilding the read
+			// model): nothing was applied by this process to tell of.
+			log.Info("stopped before serving")
+			return
 		}
-		log.Info("stopped", "checkpoint", applied)
+		log.Info("stopped", "checkpoint", r.Projector.Applied())
 	}()
 	if r.srv != nil {
 		shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
