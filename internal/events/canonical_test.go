@@ -146,15 +146,19 @@ func TestNegativeZeroIsZero(t *testing.T) {
 }
 
 // TestLowerCaseTimes: RFC 3339 allows a lower-case t and z, and a space
-// for the T, read as the capitals and shown back with them.
+// for the T, read as the capitals and shown back with them; YAML's space
+// before the offset is read as none.
 func TestLowerCaseTimes(t *testing.T) {
 	for in, want := range map[string]string{
-		"2025-11-20t14:30:05z":      "2025-11-20T14:30:05Z",
-		"2025-11-20t14:30z":         "2025-11-20T14:30Z",
-		"2025-11-20t14:30:05+01:00": "2025-11-20T14:30:05+01:00",
-		"2025-11-20 14:30:05Z":      "2025-11-20T14:30:05Z",
-		"2025-11-20 14:30+01:00":    "2025-11-20T14:30+01:00",
-		"2025-11-20 14:30:05.5z":    "2025-11-20T14:30:05.5Z",
+		"2025-11-20 10:00:00 +14:00": "2025-11-20T10:00:00+14:00",
+		"2025-11-20T10:00 -05:00":    "2025-11-20T10:00-05:00",
+		"2025-11-20 10:00:00 Z":      "2025-11-20T10:00:00Z",
+		"2025-11-20t14:30:05z":       "2025-11-20T14:30:05Z",
+		"2025-11-20t14:30z":          "2025-11-20T14:30Z",
+		"2025-11-20t14:30:05+01:00":  "2025-11-20T14:30:05+01:00",
+		"2025-11-20 14:30:05Z":       "2025-11-20T14:30:05Z",
+		"2025-11-20 14:30+01:00":     "2025-11-20T14:30+01:00",
+		"2025-11-20 14:30:05.5z":     "2025-11-20T14:30:05.5Z",
 	} {
 		got, err := events.ParseTime(in)
 		if err != nil || got.String() != want {

@@ -112,6 +112,11 @@ func ReadTime(s string) (Time, error) {
 		}
 		s = string(b)
 	}
+	// YAML writes a timestamp's offset after a space (2025-11-20
+	// 10:00:00 +01:00), which RFC 3339 does not; the time reads the same.
+	if i := strings.LastIndexByte(s, ' '); i > 10 && i+1 < len(s) && strings.IndexByte("+-Z", s[i+1]) >= 0 {
+		s = s[:i] + s[i+1:]
+	}
 	var (
 		t   time.Time
 		p   Precision
