@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/parley-news/parley/internal/alert"
+	"github.com/parley-news/parley/internal/outage"
 	"github.com/parley-news/parley/internal/projections"
 )
 
@@ -34,7 +35,9 @@ const healEvery = 5 * time.Second
 func (s *Service) match(ctx context.Context) {
 	tick := time.NewTicker(healEvery)
 	defer tick.Stop()
-	told := &failures{log: s.log, what: "queueing alerts", reminder: failReminder, now: time.Now}
+	told := &outage.Log{Logger: s.log, Level: slog.LevelWarn, Remind: failReminder,
+		Began: "queueing alerts failed; trying again every few seconds, said again every " + failReminder.String() + " while it lasts",
+		Still: "queueing alerts still failing", Ended: "queueing alerts works again"}
 	for {
 		select {
 		case <-ctx.Done():
@@ -49,7 +52,7 @@ func (s *Service) match(ctx context.Context) {
 				break
 			}
 			if err == nil {
-				told.ok(ctx)
+				told.Recovered(ctx)
 				break
 			}
 			wait := min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second)
@@ -58,7 +61,7 @@ func (s *Service) match(ctx context.Context) {
 				// Another replica is queueing the same alert: expected.
 				s.log.Debug("queueing alerts failed; trying again", "err", err, "in", wait)
 			} else {
-				told.failed(ctx, err)
+				told.Failed(ctx, err)
 			}
 			select {
 			case <-ctx.Done():
@@ -72,40 +75,6 @@ func (s *Service) match(ctx context.Context) {
 // failReminder is how often a failure to queue alerts that goes on (a
 // read model store that fails) is logged again.
 const failReminder = 5 * time.Minute
-
-// failures tells a failure that repeats, tried again every few seconds,
-// once when it starts, again every reminder with a count, and once when
-// it ends: not a line at every try.
-type failures struct {
-	log      *slog.Logger
-	what     string
-	reminder time.Duration
-	now      func() time.Time
-
-	since, told time.Time
-	count       int
-}
-
-func (f *failures) failed(ctx context.Context, err error) {
-	now := f.now()
-	f.count++
-	switch {
-	case f.count == 1:
-		f.since, f.told = now, now
-		f.log.WarnContext(ctx, f.what+" failed; trying again every few seconds, said again every "+f.reminder.String()+" while it lasts", "err", err)
-	case now.Sub(f.told) >= f.reminder:
-		f.told = now
-		f.log.WarnContext(ctx, f.what+" still failing", "failures", f.count, "for", now.Sub(f.since).Round(time.Second), "err", err)
-	}
-}
-
-func (f *failures) ok(ctx context.Context) {
-	if f.count == 0 {
-		return
-	}
-	f.log.InfoContext(ctx, f.what+" works again", "failures", f.count, "for", f.now().Sub(f.since).Round(time.Second))
-	f.count = 0
-}
 
 // item is one development read from the outbox.
 type item struct {

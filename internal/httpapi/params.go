@@ -186,14 +186,7 @@ func (p *Params) knowledge() projections.Knowledge {
 // answer, not one picked by map order.
 func (p *Params) Only(names ...string) {
 	for _, k := range slices.Sorted(maps.Keys(p.q)) {
-		found := false
-		for _, n := range names {
-			if k == n {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(names, k) {
 			if len(names) == 0 {
 				p.Fail(k, p.q.Get(k), "unknown parameter (this endpoint takes none)")
 				continue

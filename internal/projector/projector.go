@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parley-news/parley/internal/metrics"
+	"github.com/parley-news/parley/internal/outage"
 	"github.com/parley-news/parley/internal/projections"
 	"github.com/parley-news/parley/internal/stream"
 )
@@ -153,32 +154,26 @@ func (p *Projector) checkFile() error {
 // failures end Run as before.
 func (p *Projector) apply(ctx context.Context, batch []stream.Message) error {
 	wait := min(time.Second, p.cfg.RetryMax)
-	var since, told time.Time
-	for attempt := 1; ; attempt++ {
+	stall := &outage.Log{Logger: p.log, Level: slog.LevelError, Remind: stallReminder,
+		Began: "read model write refused; applying paused, reads served as of the checkpoint, retrying until the disk takes it",
+		Still: "read model write still refused; applying paused",
+		Ended: "read model writable again; applying resumed"}
+	for {
 		if err := p.checkFile(); err != nil {
 			return err
 		}
 		err := p.commit(ctx, batch)
 		if err == nil || !Exhausted(err) || ctx.Err() != nil {
-			if err == nil && !since.IsZero() {
-				p.stalled.Store(false)
+			if err == nil && p.stalled.Swap(false) {
 				metrics.Stalled.Set(0)
-				p.log.Info("read model writable again; applying resumed",
-					"seq", batch[0].Seq, "stalled_for", time.Since(since).Round(time.Second), "attempts", attempt)
+				stall.Recovered(ctx, "seq", batch[0].Seq)
 			}
 			return err
 		}
-		if since.IsZero() {
-			since, told = time.Now(), time.Now()
-			p.stalled.Store(true)
+		if !p.stalled.Swap(true) {
 			metrics.Stalled.Set(1)
-			p.log.Error("read model write refused; applying paused, reads served as of the checkpoint, retrying until the disk takes it",
-				"checkpoint", p.applied.Load(), "err", err)
-		} else if time.Since(told) >= stallReminder {
-			told = time.Now()
-			p.log.Error("read model write still refused; applying paused",
-				"checkpoint", p.applied.Load(), "stalled_for", time.Since(since).Round(time.Second), "attempts", attempt, "err", err)
 		}
+		stall.Failed(ctx, err, "checkpoint", p.applied.Load())
 		select {
 		case <-ctx.Done():
 			return err

@@ -367,7 +367,11 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 		// A write error (a full disk) leaves JetStream refusing every
 		// append until its server restarts: restarted once there is room.
 		go srv.Mend(runCtx, stream.MendConfig{Logger: log, OnStore: func(ok bool) {
-			metrics.StreamStoreFailing.Set(map[bool]float64{true: 0, false: 1}[ok])
+			failing := 1.0
+			if ok {
+				failing = 0
+			}
+			metrics.StreamStoreFailing.Set(failing)
 		}})
 	}
 

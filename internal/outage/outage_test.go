@@ -1,4 +1,4 @@
-package delivery
+package outage_test
 
 import (
 	"bytes"
@@ -8,26 +8,29 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-news/parley/internal/outage"
 )
 
 // TestFailuresToldOnceThenRarely: a store that fails for an hour, tried
-// every 6 s as the matcher does, is told once, then once every reminder
-// with a count, then once when it works again; a failure after that is
-// told anew.
+// every 6 s as the alerts' matcher does, is told once, then once every
+// reminder with a count, then once when it works again; a failure after
+// that is told anew.
 func TestFailuresToldOnceThenRarely(t *testing.T) {
 	var buf bytes.Buffer
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	f := &failures{log: slog.New(slog.NewTextHandler(&buf, nil)), what: "queueing alerts", reminder: 5 * time.Minute,
-		now: func() time.Time { return clock }}
+	f := &outage.Log{Logger: slog.New(slog.NewTextHandler(&buf, nil)), Level: slog.LevelWarn,
+		Began: "queueing alerts failed", Still: "queueing alerts still failing", Ended: "queueing alerts works again",
+		Remind: 5 * time.Minute, Now: func() time.Time { return clock }}
 	ctx := context.Background()
 	boom := errors.New("read developments after 7: store closed")
 	const tries = 600 // an hour, every 6 s
 	for range tries {
-		f.failed(ctx, boom)
+		f.Failed(ctx, boom)
 		clock = clock.Add(6 * time.Second)
 	}
-	f.ok(ctx)
-	f.ok(ctx) // nothing more to tell
+	f.Recovered(ctx)
+	f.Recovered(ctx) // nothing more to tell
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	// 1 first + 11 reminders (at 5, 10, ... 55 min) + 1 recovered.
 	if len(lines) != 13 {
@@ -45,7 +48,7 @@ func TestFailuresToldOnceThenRarely(t *testing.T) {
 	}
 
 	buf.Reset()
-	f.failed(ctx, boom)
+	f.Failed(ctx, boom)
 	if !strings.Contains(buf.String(), "queueing alerts failed") {
 		t.Errorf("a new failure after recovery was not told: %q", buf.String())
 	}
