@@ -392,6 +392,10 @@ func TestJSONErrors(t *testing.T) {
 		{"GET", "/v1/nope", 404, "no such endpoint: /v1/nope"},
 		{"POST", "/v1/state", 405, "POST is not allowed on /v1/state (allowed: GET, HEAD)"},
 		{"GET", "/v1/events/nope", 404, "nope"},
+		// An id left empty: not a redirect, in HTML, to another endpoint.
+		{"GET", "/v1/issues//history", 404, "no such endpoint: /v1/issues//history (an empty or dot segment"},
+		{"GET", "/v1/issues/./history", 404, "no such endpoint: /v1/issues/./history"},
+		{"POST", "/v1/subscriptions//rotate", 404, "no such endpoint: /v1/subscriptions//rotate"},
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, nil))

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"path"
 	"strings"
 )
 
@@ -9,10 +10,29 @@ import (
 // server write as plain text (no route for the path, or not for the
 // method), so that every answer of the API is JSON as documented. Answers
 // the handlers write themselves pass as they are.
+//
+// An API path with an empty or dot segment is answered 404 here too: the
+// mux would redirect it, in HTML, to the path without the segment, and
+// there an id left empty (/v1/issues//history) names another endpoint,
+// or none.
 func JSONErrors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.HasPrefix(p, "/v1/") && !clean(p) {
+			writeJSON(w, http.StatusNotFound, Problem{Error: "no such endpoint: " + p + " (an empty or dot segment in the path: is an id missing?)"})
+			return
+		}
 		next.ServeHTTP(&plainErrors{ResponseWriter: w, method: r.Method, path: r.URL.Path}, r)
 	})
+}
+
+// clean reports a path that the mux takes as it is: no empty, "." or
+// ".." segment, a trailing slash aside.
+func clean(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 type plainErrors struct {
