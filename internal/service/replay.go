@@ -87,6 +87,11 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 			if from.IsZero() || to.IsZero() {
 				return fmt.Errorf("diff needs -from and -to")
 			}
+			if to.Before(from) {
+				// As the API refuses it: swapped, the answer would show
+				// the later positions as the earlier ones.
+				return fmt.Errorf("-to %q: before -from %q", q.To, q.From)
+			}
 			d, err := projections.QueryDiff(tx, projections.DiffQuery{From: from, To: to, Knowledge: k})
 			if err == nil {
 				d.Order(vocab)

@@ -92,6 +92,8 @@ func TestReplayCommands(t *testing.T) {
 		{"state", service.ReplayQuery{At: "soon"}, `-at "soon"`},
 		{"history", service.ReplayQuery{}, "history needs -issue"},
 		{"history", service.ReplayQuery{Issue: "army-cap", Party: "atlantis"}, `-party "atlantis": not in the shipped vocabulary (-vocabulary FILE or PARLEY_VOCABULARY gives your own)`},
+		// Swapped, as the API refuses them: not a diff that runs backwards.
+		{"diff", service.ReplayQuery{From: "2025-11-25", To: "2025-11-20"}, `-to "2025-11-20": before -from "2025-11-25"`},
 	} {
 		if err := service.Replay(context.Background(), c, bad.what, bad.q, &out); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%s %+v: %v, want %s", bad.what, bad.q, err, bad.want)
