@@ -78,7 +78,18 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 			case q.Party != "" && vocab.Party(q.Party) == nil:
 				return fmt.Errorf("-party %q: not in %s", q.Party, c.vocabularyName())
 			}
-			h, err := projections.QueryHistory(tx, projections.HistoryQuery{Issue: q.Issue, Party: q.Party, Knowledge: k, Limit: projections.MaxLimit})
+			// Every page, in this one read: the command has no cursor to
+			// ask for the next, so a history longer than a page would
+			// otherwise end at it without a word.
+			hq := projections.HistoryQuery{Issue: q.Issue, Party: q.Party, Knowledge: k, Limit: historyPage}
+			h, err := projections.QueryHistory(tx, hq)
+			for err == nil && h.NextCursor != "" {
+				hq.Cursor = h.NextCursor
+				var next *projections.History
+				if next, err = projections.QueryHistory(tx, hq); err == nil {
+					h.Entries, h.NextCursor = append(h.Entries, next.Entries...), next.NextCursor
+				}
+			}
 			if err != nil || q.JSON {
 				return orJSON(out, h, err)
 			}
@@ -104,6 +115,10 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 		return fmt.Errorf("unknown replay %q", what)
 	})
 }
+
+// historyPage is how many entries of a history the history command reads
+// at a time.
+var historyPage = projections.MaxLimit
 
 // indented writes a JSON answer indented, as console.JSON writes.
 func indented(w io.Writer, b []byte) error {

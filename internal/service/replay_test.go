@@ -114,6 +114,34 @@ func TestReplayCommands(t *testing.T) {
 	}
 }
 
+// TestReplayHistoryWholeAcrossPages: projector history prints every
+// entry of a history longer than a page, which it has no cursor to ask
+// the rest of.
+func TestReplayHistoryWholeAcrossPages(t *testing.T) {
+	c := seededAndStopped(t)
+	defer func(n int) { *service.HistoryPage = n }(*service.HistoryPage)
+	*service.HistoryPage = 2
+	var out bytes.Buffer
+	if err := service.Replay(context.Background(), c, "history", service.ReplayQuery{Issue: "army-cap", JSON: true}, &out); err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Entries    []struct{ Event string } `json:"entries"`
+		NextCursor string                   `json:"next_cursor"`
+	}
+	// The seed's history of army-cap has 5 entries: 3 pages of 2.
+	if err := json.Unmarshal(out.Bytes(), &h); err != nil || len(h.Entries) != 5 || h.NextCursor != "" {
+		t.Errorf("history -json: %v, %d entries, next_cursor %q, want 5 and none:\n%.300s", err, len(h.Entries), h.NextCursor, out.Bytes())
+	}
+	out.Reset()
+	if err := service.Replay(context.Background(), c, "history", service.ReplayQuery{Issue: "army-cap"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "\n2025-11-"); n != 5 {
+		t.Errorf("history table has %d rows, want 5:\n%s", n, out.String())
+	}
+}
+
 // TestReplayJSONIsTheAPIAnswer: projector state, history and diff -json
 // give the API's answers (indented), read from the file alone.
 func TestReplayJSONIsTheAPIAnswer(t *testing.T) {
