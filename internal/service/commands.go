@@ -47,12 +47,12 @@ func Rebuild(ctx context.Context, c Config) (projector.RebuildStats, error) {
 		lock, err = bolt.Open(path, bolt.Options{})
 	}
 	if err != nil {
-		return projector.RebuildStats{}, LockedHint(c.DataDir, err)
+		return projector.RebuildStats{}, LockedHint(c.DataDir, inUseRebuild, err)
 	}
 	defer lock.Close()
 	st, err := OpenStream(ctx, c, "127.0.0.1:0")
 	if err != nil {
-		return projector.RebuildStats{}, LockedHint(c.DataDir, err)
+		return projector.RebuildStats{}, LockedHint(c.DataDir, inUseRebuild, err)
 	}
 	defer st.Close()
 	// The parts' buckets (alert subscriptions, their status and position)
@@ -84,7 +84,7 @@ func OpenReadModel(c Config) (*bolt.Store, error) {
 	// Read only: the file stays as the projector left it, seal and all.
 	st, err := bolt.Open(path, bolt.Options{ReadOnly: true})
 	if err != nil {
-		return nil, LockedHint(c.DataDir, err)
+		return nil, LockedHint(c.DataDir, inUseRead, err)
 	}
 	var v uint64
 	_ = st.View(context.Background(), func(tx projections.Tx) error { v = projections.ModelVersion(tx); return nil })

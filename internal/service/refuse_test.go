@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-news/parley/internal/bolt"
 	"github.com/parley-news/parley/internal/service"
 	"github.com/parley-news/parley/internal/stream"
 )
@@ -38,8 +39,18 @@ func TestStartRefusesWhatIsInUse(t *testing.T) {
 	first := start(t, dir, true)
 	waitReady(t, first)
 	_, err = service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard})
-	if !errors.Is(err, stream.ErrStoreInUse) || !strings.Contains(err.Error(), "a projector or a rebuild is running on "+dir) {
+	if !errors.Is(err, stream.ErrStoreInUse) || !strings.Contains(err.Error(), "a projector or a rebuild is running on "+dir+"; stop it first") {
 		t.Fatalf("second projector on the folder: %v", err)
+	}
+	// Each command says what it can do: a rebuild cannot ask the running
+	// projector for anything, a query can.
+	_, err = service.Rebuild(ctx, service.Config{DataDir: dir, Out: io.Discard})
+	if !errors.Is(err, bolt.ErrLocked) || !strings.HasSuffix(err.Error(), "running on "+dir+"; stop it first: a rebuild needs the folder to itself") {
+		t.Errorf("rebuild beside the projector: %v", err)
+	}
+	err = service.Replay(ctx, service.Config{DataDir: dir}, "state", service.ReplayQuery{}, io.Discard)
+	if !errors.Is(err, bolt.ErrLocked) || !strings.HasSuffix(err.Error(), "running on "+dir+"; ask the projector's HTTP API, or wait until it stops") {
+		t.Errorf("state beside the projector: %v", err)
 	}
 	var st struct{ Seq uint64 }
 	if code := getJSON(t, first.HTTPURL+"/v1/state", &st); code != 200 || st.Seq == 0 {

@@ -323,11 +323,11 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 	srv := r.srv
 	go func() { r.httpErr <- srv.Serve(ln) }()
 	if r.stream, err = OpenStream(ctx, c, c.NATSListen); err != nil {
-		return nil, LockedHint(c.DataDir, err)
+		return nil, LockedHint(c.DataDir, inUseServe, err)
 	}
 	r.NATSURL = r.stream.URL()
 	if r.Store, err = projector.OpenModel(ctx, r.stream.Conn, c.DataDir, partBuckets(), c.Out, log); err != nil {
-		return nil, LockedHint(c.DataDir, err)
+		return nil, LockedHint(c.DataDir, inUseServe, err)
 	}
 
 	warnUnnamed(ctx, r.Store, vocab, log)
@@ -567,10 +567,20 @@ func seed(ctx context.Context, ing *ingest.Ingester, out io.Writer) error {
 	return nil
 }
 
-// LockedHint explains what to do when the read model is in use.
-func LockedHint(dir string, err error) error {
+// What to do about a folder in use, by the command that found it so: a
+// second projector or a rebuild cannot share it, a query can ask the
+// projector that holds it instead.
+const (
+	inUseServe   = "stop it first, or give this one a -data of its own"
+	inUseRebuild = "stop it first: a rebuild needs the folder to itself"
+	inUseRead    = "ask the projector's HTTP API, or wait until it stops"
+)
+
+// LockedHint explains, with todo, what to do when the read model or the
+// stream's store is in use.
+func LockedHint(dir, todo string, err error) error {
 	if errors.Is(err, bolt.ErrLocked) || errors.Is(err, stream.ErrStoreInUse) {
-		return fmt.Errorf("%w: a projector or a rebuild is running on %s; ask the projector's HTTP API, or wait until it stops", err, dir)
+		return fmt.Errorf("%w: a projector or a rebuild is running on %s; %s", err, dir, todo)
 	}
 	return err
 }
