@@ -180,6 +180,12 @@ func (h *Ingest) post(w http.ResponseWriter, r *http.Request) {
 // advice ends the answers' messages: what became of the request, what to
 // do.
 func ReadBody(w http.ResponseWriter, r *http.Request, max int64, advice string) ([]byte, bool) {
+	if r.ContentLength > max {
+		// Said before reading: the client is spared sending the first
+		// max bytes (asked with Expect: 100-continue, any of them).
+		writeJSON(w, http.StatusRequestEntityTooLarge, Problem{Error: fmt.Sprintf("body larger than %d bytes: %s", max, advice)})
+		return nil, false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	var tooBig *http.MaxBytesError
 	switch {

@@ -149,6 +149,34 @@ func (r *slowReader) Read(p []byte) (int, error) {
 	return 1, nil
 }
 
+// TestReadBodyRefusesADeclaredLengthUnread: a body whose Content-Length
+// is over the limit is refused before a byte of it is read: a client
+// sending 100 MB uploads nothing (with Expect: 100-continue, it is never
+// asked to), not the first 8 MiB.
+func TestReadBodyRefusesADeclaredLengthUnread(t *testing.T) {
+	body := &countingReader{r: strings.NewReader(strings.Repeat("x", 100))}
+	r := httptest.NewRequest("POST", "/", body)
+	r.ContentLength = 100
+	w := httptest.NewRecorder()
+	if _, ok := httpapi.ReadBody(w, r, 64, "nothing was made"); ok || w.Code != 413 || !strings.Contains(w.Body.String(), "body larger than 64 bytes: nothing was made") {
+		t.Fatalf("answered %v %d %s, want 413", ok, w.Code, w.Body)
+	}
+	if body.n != 0 {
+		t.Errorf("read %d bytes of a body declared too large", body.n)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
 // TestReadBody answers a body it cannot read by why: too large, too
 // slow, or broken off.
 func TestReadBody(t *testing.T) {
