@@ -151,6 +151,9 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "projector %s: %v\n", cmd, err)
+		if usage := (*service.UsageError)(nil); errors.As(err, &usage) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }

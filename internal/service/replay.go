@@ -72,11 +72,11 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 		case "history":
 			switch {
 			case q.Issue == "":
-				return fmt.Errorf("history needs -issue")
+				return usage("history needs -issue")
 			case vocab.Issue(q.Issue) == nil:
-				return fmt.Errorf("-issue %q: not in %s", q.Issue, c.vocabularyName())
+				return usage("-issue %q: not in %s", q.Issue, c.vocabularyName())
 			case q.Party != "" && vocab.Party(q.Party) == nil:
-				return fmt.Errorf("-party %q: not in %s", q.Party, c.vocabularyName())
+				return usage("-party %q: not in %s", q.Party, c.vocabularyName())
 			}
 			// Every page, in this one read: the command has no cursor to
 			// ask for the next, so a history longer than a page would
@@ -96,12 +96,12 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 			return console.History(out, h)
 		case "diff":
 			if from.IsZero() || to.IsZero() {
-				return fmt.Errorf("diff needs -from and -to")
+				return usage("diff needs -from and -to")
 			}
 			if to.Before(from) {
 				// As the API refuses it: swapped, the answer would show
 				// the later positions as the earlier ones.
-				return fmt.Errorf("-to %q: before -from %q", q.To, q.From)
+				return usage("-to %q: before -from %q", q.To, q.From)
 			}
 			d, err := projections.QueryDiff(tx, projections.DiffQuery{From: from, To: to, Knowledge: k})
 			if err == nil {
@@ -119,6 +119,19 @@ func Replay(ctx context.Context, c Config, what string, q ReplayQuery, out io.Wr
 // historyPage is how many entries of a history the history command reads
 // at a time.
 var historyPage = projections.MaxLimit
+
+// UsageError is a command's flags asking for what cannot be answered (a
+// time that does not parse, an id not in the vocabulary, a required flag
+// left out): the command exits 2, as for a flag that does not parse, so
+// that a script tells its own mistake from a read model it cannot read.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usage(format string, args ...any) error {
+	return &UsageError{fmt.Errorf(format, args...)}
+}
 
 // indented writes a JSON answer indented, as console.JSON writes.
 func indented(w io.Writer, b []byte) error {
@@ -145,7 +158,7 @@ func flagTime(flag, s string) (events.Time, error) {
 	}
 	t, err := events.ParseTime(s)
 	if err != nil {
-		return events.Time{}, fmt.Errorf("%s %q: %w", flag, s, err)
+		return events.Time{}, &UsageError{fmt.Errorf("%s %q: %w", flag, s, err)}
 	}
 	return t, nil
 }

@@ -91,12 +91,18 @@ func TestReplayCommands(t *testing.T) {
 	}{
 		{"state", service.ReplayQuery{At: "soon"}, `-at "soon"`},
 		{"history", service.ReplayQuery{}, "history needs -issue"},
+		{"history", service.ReplayQuery{Issue: "atlantis"}, `-issue "atlantis": not in`},
+		{"diff", service.ReplayQuery{From: "2025-11-20"}, "diff needs -from and -to"},
+		{"diff", service.ReplayQuery{From: "2025-11-20", To: "2025-13-01"}, `-to "2025-13-01"`},
+		{"state", service.ReplayQuery{KnownAt: "yesterday"}, `-known-at "yesterday"`},
 		{"history", service.ReplayQuery{Issue: "army-cap", Party: "atlantis"}, `-party "atlantis": not in the shipped vocabulary (-vocabulary FILE or PARLEY_VOCABULARY gives your own)`},
 		// Swapped, as the API refuses them: not a diff that runs backwards.
 		{"diff", service.ReplayQuery{From: "2025-11-25", To: "2025-11-20"}, `-to "2025-11-20": before -from "2025-11-25"`},
 	} {
-		if err := service.Replay(context.Background(), c, bad.what, bad.q, &out); err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Errorf("%s %+v: %v, want %s", bad.what, bad.q, err, bad.want)
+		// A usage error, which the command exits 2 for.
+		var usage *service.UsageError
+		if err := service.Replay(context.Background(), c, bad.what, bad.q, &out); !errors.As(err, &usage) || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s %+v: %v, want a usage error saying %s", bad.what, bad.q, err, bad.want)
 		}
 	}
 	// The projector stopped cleanly and sealed its file; reading it must
