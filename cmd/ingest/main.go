@@ -25,30 +25,8 @@ func main() {
 	if serve {
 		args = args[1:]
 	}
-	fs := flag.NewFlagSet("ingest", flag.ExitOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage:
-  ingest [-nats URL] [-check] FILE...    .yaml, .json, .ndjson, a folder of them, or - for stdin
-  ingest serve [-http ADDR] [-nats URL] [-api-token T]
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
 	var c service.IngestConfig
-	natsURL := os.Getenv("PARLEY_NATS_URL")
-	if natsURL == "" {
-		natsURL = "nats://127.0.0.1:4222"
-	}
-	fs.StringVar(&c.NATSURL, "nats", natsURL, "NATS `URLs`, comma-separated (or PARLEY_NATS_URL)")
-	fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file` (or PARLEY_NATS_CREDS)")
-	fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with (or PARLEY_NATS_CA)")
-	fs.StringVar(&c.Source, "source", "", "CloudEvents source of the events (default /parley/ingest)")
-	fs.StringVar(&c.VocabularyFile, "vocabulary", os.Getenv("PARLEY_VOCABULARY"), "vocabulary `file` (or PARLEY_VOCABULARY; default: the shipped one)")
-	fs.BoolVar(&c.Check, "check", false, "validate only; append nothing (no NATS needed)")
-	fs.StringVar(&c.HTTPAddr, "http", "127.0.0.1:8081", "listen `address` (serve)")
-	fs.StringVar(&c.APIToken, "api-token", os.Getenv("PARLEY_API_TOKEN"), "bearer `token` required to post (serve; or PARLEY_API_TOKEN)")
-	fs.Int64Var(&c.MaxBody, "max-body", 8<<20, "largest body in `bytes` (serve)")
+	fs := flags(serve, &c)
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	files := parseInterspersed(fs, args)
 	if serve && len(files) > 0 {
@@ -80,6 +58,44 @@ Flags:
 	if !ok {
 		os.Exit(1)
 	}
+}
+
+// flags are the flags of ingest, or of ingest serve, into c.
+func flags(serve bool, c *service.IngestConfig) *flag.FlagSet {
+	name := "ingest"
+	if serve {
+		name = "ingest serve"
+	}
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage:
+  ingest [-nats URL] [-check] FILE...    .yaml, .json, .ndjson, a folder of them, or - for stdin
+  ingest serve [-http ADDR] [-nats URL] [-api-token T]
+
+Flags of `+name+`:
+`)
+		fs.PrintDefaults()
+	}
+	natsURL := os.Getenv("PARLEY_NATS_URL")
+	if natsURL == "" {
+		natsURL = "nats://127.0.0.1:4222"
+	}
+	fs.StringVar(&c.NATSURL, "nats", natsURL, "NATS `URLs`, comma-separated (or PARLEY_NATS_URL)")
+	fs.StringVar(&c.CredsFile, "creds", os.Getenv("PARLEY_NATS_CREDS"), "NATS credentials `file` (or PARLEY_NATS_CREDS)")
+	fs.StringVar(&c.TLSCA, "tls-ca", os.Getenv("PARLEY_NATS_CA"), "CA `file` to verify NATS servers with (or PARLEY_NATS_CA)")
+	fs.StringVar(&c.Source, "source", "", "CloudEvents source of the events (default /parley/ingest)")
+	fs.StringVar(&c.VocabularyFile, "vocabulary", os.Getenv("PARLEY_VOCABULARY"), "vocabulary `file` (or PARLEY_VOCABULARY; default: the shipped one)")
+	// Each mode takes only its own flags: "ingest serve -check" would
+	// otherwise serve, appending what is posted, and "ingest -http ADDR
+	// FILE" ignore the address without a word.
+	if !serve {
+		fs.BoolVar(&c.Check, "check", false, "validate only; append nothing (no NATS needed)")
+		return fs
+	}
+	fs.StringVar(&c.HTTPAddr, "http", "127.0.0.1:8081", "listen `address`")
+	fs.StringVar(&c.APIToken, "api-token", os.Getenv("PARLEY_API_TOKEN"), "bearer `token` required to post (or PARLEY_API_TOKEN)")
+	fs.Int64Var(&c.MaxBody, "max-body", 8<<20, "largest body in `bytes`")
+	return fs
 }
 
 // parseInterspersed parses the flags in args wherever they are, and

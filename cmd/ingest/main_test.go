@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"testing"
+
+	"github.com/parley-news/parley/internal/service"
 )
 
 // TestParseInterspersed: flags count wherever they are among the files,
@@ -32,6 +34,31 @@ func TestParseInterspersed(t *testing.T) {
 		files := parseInterspersed(fs, c.args)
 		if !slices.Equal(files, c.files) || *check != c.check || *nats != c.nats {
 			t.Errorf("%q: files %q, check %v, nats %q; want %q, %v, %q", c.args, files, *check, *nats, c.files, c.check, c.nats)
+		}
+	}
+}
+
+// TestEachModeItsOwnFlags: "ingest serve -check" is refused rather than
+// served (appending what is posted), and "ingest -http ADDR FILE"
+// rather than the address ignored.
+func TestEachModeItsOwnFlags(t *testing.T) {
+	for _, c := range []struct {
+		serve     bool
+		have, not []string
+	}{
+		{false, []string{"nats", "creds", "tls-ca", "source", "vocabulary", "check"}, []string{"http", "api-token", "max-body"}},
+		{true, []string{"nats", "creds", "tls-ca", "source", "vocabulary", "http", "api-token", "max-body"}, []string{"check"}},
+	} {
+		fs := flags(c.serve, &service.IngestConfig{})
+		for _, name := range c.have {
+			if fs.Lookup(name) == nil {
+				t.Errorf("%s: no -%s", fs.Name(), name)
+			}
+		}
+		for _, name := range c.not {
+			if fs.Lookup(name) != nil {
+				t.Errorf("%s takes -%s, which it would ignore", fs.Name(), name)
+			}
 		}
 	}
 }
