@@ -45,7 +45,7 @@ func TestStartRefusesWhatIsInUse(t *testing.T) {
 	// Each command says what it can do: a rebuild cannot ask the running
 	// projector for anything, a query can.
 	_, err = service.Rebuild(ctx, service.Config{DataDir: dir, Out: io.Discard})
-	if !errors.Is(err, bolt.ErrLocked) || !strings.HasSuffix(err.Error(), "running on "+dir+"; stop it first: a rebuild needs the folder to itself") {
+	if !errors.Is(err, bolt.ErrLocked) || !strings.HasSuffix(err.Error(), "is running on "+dir+"; stop it first: a rebuild needs the folder to itself") {
 		t.Errorf("rebuild beside the projector: %v", err)
 	}
 	err = service.Replay(ctx, service.Config{DataDir: dir}, "state", service.ReplayQuery{}, io.Discard)
@@ -55,6 +55,27 @@ func TestStartRefusesWhatIsInUse(t *testing.T) {
 	var st struct{ Seq uint64 }
 	if code := getJSON(t, first.HTTPURL+"/v1/state", &st); code != 200 || st.Seq == 0 {
 		t.Errorf("first projector after the refusal: %d, seq %d", code, st.Seq)
+	}
+}
+
+// TestStartBesideAReader: a projector that starts while a replay command
+// reads the file (an analyst's projector history) says that a reader may
+// hold it, not only a projector or a rebuild, which there is none of.
+func TestStartBesideAReader(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	r := start(t, dir, true)
+	waitReady(t, r)
+	r.Close()
+	reader, err := bolt.Open(filepath.Join(dir, "readmodel.db"), bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	_, err = service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard})
+	if !errors.Is(err, bolt.ErrLocked) || !strings.Contains(err.Error(), "a command reading it (state, history, diff, dump) is running on "+dir) {
+		t.Fatalf("start beside a reader: %v", err)
 	}
 }
 

@@ -579,8 +579,13 @@ const (
 // LockedHint explains, with todo, what to do when the read model or the
 // stream's store is in use.
 func LockedHint(dir, todo string, err error) error {
-	if errors.Is(err, bolt.ErrLocked) || errors.Is(err, stream.ErrStoreInUse) {
+	switch {
+	case errors.Is(err, stream.ErrStoreInUse):
 		return fmt.Errorf("%w: a projector or a rebuild is running on %s; %s", err, dir, todo)
+	case errors.Is(err, bolt.ErrLocked):
+		// The stream's store was free, or not asked for: the file may be
+		// held by a replay command reading it, for the time it reads.
+		return fmt.Errorf("%w: a projector, a rebuild or a command reading it (state, history, diff, dump) is running on %s; %s", err, dir, todo)
 	}
 	return err
 }
