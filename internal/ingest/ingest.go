@@ -378,6 +378,16 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 		return unreachable
 	}
 	for rec := range in.Decoder.Decode(name, r, f) {
+		if err := ctx.Err(); err != nil {
+			// Interrupted while reading: Grace lets a batch in flight
+			// finish, not one begun after the interrupt. The records read
+			// since the last batch are neither sent nor reported, so the
+			// report ends where the stream's record of this input does.
+			if len(pending) > 0 {
+				res.Records = res.Records[:pending[0]]
+			}
+			return res, err
+		}
 		if onRecord != nil && rec.Line > 0 {
 			onRecord(rec.Line)
 		}

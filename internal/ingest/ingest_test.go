@@ -637,3 +637,68 @@ func TestInterruptLetsTheBatchInFlightFinish(t *testing.T) {
 		})
 	}
 }
+
+// interruptingReader gives its first part, then stops ctx when the rest
+// is asked for: an interrupt that comes while ingest reads a batch.
+type interruptingReader struct {
+	first, rest []byte
+	stop        context.CancelFunc
+}
+
+func (r *interruptingReader) Read(p []byte) (int, error) {
+	if len(r.first) > 0 {
+		n := copy(p, r.first)
+		r.first = r.first[n:]
+		return n, nil
+	}
+	r.stop()
+	if len(r.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+// TestInterruptWhileReadingSendsNoMore: interrupted between two batches,
+// while the next one is being read, Files sends nothing more: the grace
+// is for the batch in flight, not for one begun after the interrupt.
+func TestInterruptWhileReadingSendsNoMore(t *testing.T) {
+	var in bytes.Buffer
+	g := synth.Generator{Vocabulary: data.Vocabulary(), Seed: 17}
+	var cut int
+	for i, e := range g.Events(300) {
+		in.Write(e.Canonical())
+		in.WriteByte('\n')
+		if i == 149 {
+			// In the middle of the second batch, and past what the
+			// decoder looks ahead at first.
+			cut = in.Len()
+		}
+	}
+	if cut < 128<<10 {
+		t.Fatalf("first part of %d bytes: within the decoder's look-ahead", cut)
+	}
+	conn := natstest.Conn(t, natstest.Server(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdin := &interruptingReader{first: in.Bytes()[:cut], rest: in.Bytes()[cut:], stop: cancel}
+	ing := &ingest.Ingester{Decoder: events.Decoder{Vocabulary: data.Vocabulary()}, Batch: 100, Grace: 10 * time.Second, Stream: conn}
+	var out, errOut bytes.Buffer
+	ok, err := ing.Files(ctx, []string{"-"}, stdin, &out, &errOut)
+	if ok || !errors.Is(err, ingest.ErrInterrupted) {
+		t.Fatalf("Files = %v, %v; want interrupted", ok, err)
+	}
+	if want := "-: 100 appended, 0 duplicate, 0 rejected\n"; out.String() != want {
+		t.Errorf("report %q, want %q", out.String(), want)
+	}
+	if want := "stopped after record 100: interrupted"; !strings.Contains(errOut.String(), want) {
+		t.Errorf("errors %q, want %q", errOut.String(), want)
+	}
+	if strings.Contains(errOut.String(), "failed") {
+		t.Errorf("errors %q: records never sent told as failed", errOut.String())
+	}
+	if last, err := conn.LastSeq(context.Background()); err != nil || last != 100 {
+		t.Errorf("stream holds %d events (%v), want the first batch only", last, err)
+	}
+}
