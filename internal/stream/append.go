@@ -109,11 +109,12 @@ func (c *Conn) append(ctx context.Context, evs []events.Event, source string) []
 		rs, err := c.appendAtomic(ctx, batch)
 		if err != nil {
 			// The batch was refused whole (a duplicate or a taken id in
-			// it) or its outcome is unknown: append one by one, which
-			// tells each record's fate. retried marks the unknown case, in
-			// which finding our own event stored means it was appended.
+			// it), never committed, or its outcome is unknown: append one
+			// by one, which tells each record's fate. retried marks the
+			// unknown case, in which finding our own event stored means it
+			// was appended.
 			var apiErr *jetstream.APIError
-			rs = c.appendEach(ctx, batch, !errors.As(err, &apiErr))
+			rs = c.appendEach(ctx, batch, !errors.As(err, &apiErr) && !errors.Is(err, errBatchNotSent))
 		}
 		results = append(results, rs...)
 		if err := ctx.Err(); err != nil {
@@ -178,7 +179,7 @@ func (c *Conn) publishEach(ctx context.Context, msgs []*nats.Msg, todo []int, re
 	outcome := func(i int, ack *jetstream.PubAck, err error) {
 		var apiErr *jetstream.APIError
 		answered := err == nil || errors.As(err, &apiErr)
-		if !answered || apiErr != nil && apiErr.ErrorCode == errCodeDuplicateInProcess {
+		if !answered && !errors.Is(err, nats.ErrMaxPayload) || apiErr != nil && apiErr.ErrorCode == errCodeDuplicateInProcess {
 			// No answer (a timeout, a lost connection, a leader election:
 			// this attempt may have stored it, and the headers make
 			// sending it again safe), or a twin being stored (one earlier
@@ -191,6 +192,14 @@ func (c *Conn) publishEach(ctx context.Context, msgs []*nats.Msg, todo []int, re
 		}
 		if taken(ack, err) {
 			lookUps = append(lookUps, i)
+			return
+		}
+		if errors.Is(err, nats.ErrMaxPayload) {
+			// The client refused it before sending: it can never go in,
+			// and asking again would wait out ctx for nothing.
+			id := msgs[i].Header.Get(jetstream.MsgIDHeader)
+			results[i] = Result{ID: id, Status: Failed, Err: fmt.Errorf("append %s: %d bytes of event, over the server's max_payload of %d: %w",
+				id, len(msgs[i].Data), c.nc.MaxPayload(), err)}
 			return
 		}
 		results[i] = c.settle(msgs[i], ack, err)
@@ -364,6 +373,10 @@ func unanswered(err error) bool {
 	return true
 }
 
+// errBatchNotSent marks a batch that failed before its commit was sent,
+// of which nothing can have been stored.
+var errBatchNotSent = errors.New("batch not sent")
+
 // AtomicBatch is the size of the atomic batches Append sends: JetStream
 // stores a batch with one write (one fsync with sync_interval: always)
 // rather than one per message. The server's limit is 1,000.
@@ -392,7 +405,7 @@ func (c *Conn) appendAtomic(ctx context.Context, msgs []*nats.Msg) ([]Result, er
 	inbox := c.nc.NewRespInbox()
 	sub, err := c.nc.SubscribeSync(inbox)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("batch %s: %w: %w", id, errBatchNotSent, err)
 	}
 	defer sub.Unsubscribe()
 	for i, orig := range msgs {
@@ -410,7 +423,8 @@ func (c *Conn) appendAtomic(ctx context.Context, msgs []*nats.Msg) ([]Result, er
 			m.Reply = inbox
 		}
 		if err := c.nc.PublishMsg(m); err != nil {
-			return nil, fmt.Errorf("batch %s: publish %s: %w", id, orig.Header.Get(jetstream.MsgIDHeader), err)
+			// No commit went out: the server stores nothing of the batch.
+			return nil, fmt.Errorf("batch %s: publish %s: %w: %w", id, orig.Header.Get(jetstream.MsgIDHeader), errBatchNotSent, err)
 		}
 	}
 	wait, cancel := context.WithTimeout(ctx, 10*time.Second)

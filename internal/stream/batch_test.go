@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/natstest"
 	"github.com/parley-news/parley/internal/stream"
@@ -118,5 +121,42 @@ func TestAppendThroughARestart(t *testing.T) {
 	}
 	if last, err := conn.LastSeq(ctx); err != nil || last != 3000 {
 		t.Errorf("the stream's last sequence is %d (%v), want 3000", last, err)
+	}
+}
+
+// TestAppendLargerThanMaxPayload appends, to a server whose max_payload
+// (a stock server's is 1 MiB; this one's is 4 KiB) one event exceeds, a
+// batch holding that event and one stored already: the large one fails
+// at once for what it is, not retried until ctx ends (it never can go
+// in), and the others keep their true fates, the stored one a duplicate.
+func TestAppendLargerThanMaxPayload(t *testing.T) {
+	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		MaxPayload: 4 << 10, NoSigs: true, NoLog: true}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn := natstest.Conn(t, srv.ClientURL())
+	if r := conn.Append(ctx, []events.Event{event("old", "Old")}, ""); r[0].Status != stream.Appended {
+		t.Fatalf("first append: %+v", r[0])
+	}
+	big := event("big", "Big")
+	big.Summary = strings.Repeat("x", 4000)
+	rs := conn.Append(ctx, []events.Event{event("old", "Old"), event("new", "New"), big, event("after", "After")}, "")
+	want := []stream.Status{stream.Duplicate, stream.Appended, stream.Failed, stream.Appended}
+	for i, r := range rs {
+		if r.Status != want[i] {
+			t.Errorf("append %d (%s) = %s %v, want %s", i, r.ID, r.Status, r.Err, want[i])
+		}
+	}
+	if err := rs[2].Err; !errors.Is(err, nats.ErrMaxPayload) || ctx.Err() != nil {
+		t.Errorf("large event's error %v (ctx: %v), want the server's payload limit, at once", err, ctx.Err())
 	}
 }
