@@ -60,11 +60,10 @@ func Subject(id string) string { return EventsPrefix + id }
 // that id is stored, however long ago. An id already stored is a
 // Duplicate when its content is the same and a Conflict otherwise. A
 // publish whose acknowledgement is lost is retried until ctx ends; the
-// retry cannot store the event twice, but after one, two copies of an id
-// in one input may each find the event stored as by their own attempt
-// and both say Appended, at the same Seq: ingest, which sees the whole
-// input, tells them apart. There is one result per event, in order,
-// whatever happens: when ctx ends, the events not sent fail.
+// retry cannot store the event twice, and finds the event stored by its
+// own first attempt (Appended) or by another append (Duplicate) by the
+// AttemptHeader on the stored message. There is one result per event, in
+// order, whatever happens: when ctx ends, the events not sent fail.
 func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []Result {
 	results := make([]Result, len(evs))
 	valid, at := make([]events.Event, 0, len(evs)), make([]int, 0, len(evs))
@@ -89,10 +88,7 @@ func (c *Conn) Append(ctx context.Context, evs []events.Event, source string) []
 var ErrInvalidID = errors.New("not an event id")
 
 func (c *Conn) append(ctx context.Context, evs []events.Event, source string) []Result {
-	msgs := make([]*nats.Msg, len(evs))
-	for i, e := range evs {
-		msgs[i] = c.NewMessage(e, source)
-	}
+	msgs := c.messages(evs, source)
 	if len(msgs) < 2 {
 		return c.appendEach(ctx, msgs, false)
 	}
@@ -127,6 +123,23 @@ func (c *Conn) append(ctx context.Context, evs []events.Event, source string) []
 	}
 	return results
 }
+
+// messages are the messages of one append of evs, each marked with a
+// token of its own (AttemptHeader) that its retries keep: a retry that
+// finds its event stored tells by it whether an earlier attempt of its
+// own stored it (appended) or another append did (duplicate).
+func (c *Conn) messages(evs []events.Event, source string) []*nats.Msg {
+	msgs := make([]*nats.Msg, len(evs))
+	for i, e := range evs {
+		msgs[i] = c.NewMessage(e, source)
+		msgs[i].Header.Set(AttemptHeader, nuid.Next())
+	}
+	return msgs
+}
+
+// AttemptHeader marks the message of one append of an event, the same on
+// each of its retries.
+const AttemptHeader = "Parley-Append-Id"
 
 // appendEach appends events one message each, pipelining the publishes.
 // The messages whose publish gets no answer (a leader election, a lost
@@ -312,9 +325,10 @@ func (c *Conn) compare(ctx context.Context, m *nats.Msg, retried bool) Result {
 		return Result{ID: id, Status: Conflict, Seq: stored.Sequence,
 			Err: fmt.Errorf("id %s: %w (stored at sequence %d)", id, ErrConflict, stored.Sequence)}
 	}
-	if retried {
+	if retried && stored.Header.Get(AttemptHeader) == m.Header.Get(AttemptHeader) {
 		// An earlier attempt of ours stored it and its acknowledgement was
-		// lost: to the caller it is appended.
+		// lost: to the caller it is appended. Stored by another append
+		// (before a batch whose refusal was lost), it is a duplicate.
 		return Result{ID: id, Status: Appended, Seq: stored.Sequence}
 	}
 	return Result{ID: id, Status: Duplicate, Seq: stored.Sequence}
