@@ -37,11 +37,14 @@ const (
 	AnyJSON
 )
 
-// FormatOf tells the format of a file by its name's extension.
+// FormatOf tells the format of a file by its name's extension. A .json
+// file may hold NDJSON, as tools that write JSON Lines often name it, and
+// as a body declared JSON may: read so, each line gets its own result,
+// where read as one JSON value the whole file would be refused.
 func FormatOf(name string) Format {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".json":
-		return JSON
+		return AnyJSON
 	case ".ndjson", ".jsonl":
 		return NDJSON
 	case ".yaml", ".yml":

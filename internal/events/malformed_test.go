@@ -452,8 +452,9 @@ func TestLargeYAMLReadByItem(t *testing.T) {
 // TestDecodeRefusesOnlyTheBadPart: in a YAML list, a byte that is not
 // UTF-8 refuses its item, not the file; objects a line each in a YAML
 // input (NDJSON named .yaml) are read a line at a time, each with its
-// result, where YAML would stop after the first; a JSON object laid out
-// on several unindented lines is one object, not NDJSON.
+// result, where YAML would stop after the first; so are they in a file
+// named .json, as in a body declared JSON; a JSON object laid out on
+// several unindented lines is one object, not NDJSON.
 func TestDecodeRefusesOnlyTheBadPart(t *testing.T) {
 	item := func(id, title string) string {
 		return "- id: " + id + "\n  type: talks\n  occurred_at: 2025-11-23\n  title: " + title + "\n  sources: [{outlet: AP}]\n"
@@ -471,6 +472,8 @@ func TestDecodeRefusesOnlyTheBadPart(t *testing.T) {
 			[]string{"c1", "in:9: record 2: invalid UTF-8 at column 13; nothing of this item was read", "c3"}},
 		{"NDJSON in a YAML input", line("n1") + "{\"id\":\"n2\",\n" + line("n3"), events.YAML,
 			[]string{"n1", "in:2: record 2: invalid YAML: did not find expected node content; nothing of this item was read", "n3"}},
+		{"NDJSON in a .json file", line("j1") + "{bad\n" + line("j3"), events.FormatOf("in.json"),
+			[]string{"j1", "in:2: record 2: invalid JSON: invalid character 'b'", "j3"}},
 		{"one unindented JSON object", "{\"id\":\"ok\",\"type\":\"talks\",\"occurred_at\":\"2025-11-23\",\"title\":\"T\",\n\"sources\":[\n{\"outlet\":\"AP\"}]}\n", events.AnyJSON,
 			[]string{"ok"}},
 	} {
