@@ -45,6 +45,8 @@ type RecordResult struct {
 	Errors []events.FieldError `json:"errors,omitempty"`
 	// Error says why in one line, for every status but appended and duplicate.
 	Error string `json:"error,omitempty"`
+
+	tooLarge bool // rejected by the server's payload limit, not by a field
 }
 
 // Result is the outcome of one input.
@@ -96,7 +98,9 @@ func (res *Result) countFrom(from int) {
 		field := ""
 		if rr.Status == Rejected {
 			field = "syntax"
-			if len(rr.Errors) > 0 && rr.Errors[0].Field != "" {
+			if rr.tooLarge {
+				field = "size"
+			} else if len(rr.Errors) > 0 && rr.Errors[0].Field != "" {
 				// The top-level field: "positions", not "positions[3].party",
 				// so that the series stay few.
 				field, _, _ = strings.Cut(rr.Errors[0].Field, "[")
@@ -364,6 +368,11 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 				}
 			}
 			switch {
+			case errors.Is(sr.Err, stream.ErrTooLarge):
+				// The record's own fault on this server, not the
+				// stream's: rejected, so that neither the command's
+				// advice nor a 503 asks for it to be sent again as it is.
+				rr.Status, rr.Error, rr.tooLarge = Rejected, sr.Err.Error(), true
 			case unreachable != nil && sr.Status == stream.Failed:
 				// One reason for the batch, not each message's last
 				// attempt's.

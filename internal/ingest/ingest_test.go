@@ -14,6 +14,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
@@ -700,5 +701,43 @@ func TestInterruptWhileReadingSendsNoMore(t *testing.T) {
 	}
 	if last, err := conn.LastSeq(context.Background()); err != nil || last != 100 {
 		t.Errorf("stream holds %d events (%v), want the first batch only", last, err)
+	}
+}
+
+// TestTooLargeForTheServerIsRejected: on a server whose max_payload one
+// valid event exceeds (a stock server's is 1 MiB, this one's 4 KiB), that
+// record is rejected with its sizes, which sending again cannot change,
+// not failed (which the command and a 503 ask to send again), and the
+// records beside it go in.
+func TestTooLargeForTheServerIsRejected(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		MaxPayload: 4 << 10, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	line := func(id, summary string) string {
+		return fmt.Sprintf(`{"id":%q,"type":"statement","occurred_at":"2025-11-21","title":"T","summary":%q,"sources":[{"outlet":"AP"}]}`, id, summary)
+	}
+	in := strings.Join([]string{line("small-1", "s"), line("large", strings.Repeat("x", events.MaxSummary)), line("small-2", "s")}, "\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ing := &ingest.Ingester{Stream: natstest.Conn(t, srv.ClientURL()), Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}
+	res, err := ing.Ingest(ctx, "in.ndjson", strings.NewReader(in), events.NDJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ingest.Appended, ingest.Rejected, ingest.Appended}
+	for i, rr := range res.Records {
+		if rr.Status != want[i] {
+			t.Errorf("record %d (%s): %s %s, want %s", rr.Record, rr.ID, rr.Status, rr.Error, want[i])
+		}
+	}
+	if res.Rejected != 1 || res.Failed != 0 || !strings.Contains(res.Records[1].Error, "max_payload of 4096") || res.Records[1].Line != 2 {
+		t.Errorf("rejected %d, failed %d; large record: line %d, %q", res.Rejected, res.Failed, res.Records[1].Line, res.Records[1].Error)
 	}
 }

@@ -32,6 +32,10 @@ const (
 // ErrConflict is returned for an id already appended with other content.
 var ErrConflict = errors.New("id already appended with other content")
 
+// ErrTooLarge marks a Failed event larger than the server takes (its
+// max_payload): sending it again cannot help, a smaller one can.
+var ErrTooLarge = errors.New("event too large for the server")
+
 // Result is the outcome of appending one event.
 type Result struct {
 	ID     string
@@ -211,8 +215,8 @@ func (c *Conn) publishEach(ctx context.Context, msgs []*nats.Msg, todo []int, re
 			// The client refused it before sending: it can never go in,
 			// and asking again would wait out ctx for nothing.
 			id := msgs[i].Header.Get(jetstream.MsgIDHeader)
-			results[i] = Result{ID: id, Status: Failed, Err: fmt.Errorf("append %s: %d bytes of event, over the server's max_payload of %d: %w",
-				id, len(msgs[i].Data), c.nc.MaxPayload(), err)}
+			results[i] = Result{ID: id, Status: Failed, Err: fmt.Errorf("append %s: %d bytes of event, over the server's max_payload of %d: %w: %w",
+				id, len(msgs[i].Data), c.nc.MaxPayload(), ErrTooLarge, err)}
 			return
 		}
 		results[i] = c.settle(msgs[i], ack, err)

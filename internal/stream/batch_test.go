@@ -156,7 +156,7 @@ func TestAppendLargerThanMaxPayload(t *testing.T) {
 			t.Errorf("append %d (%s) = %s %v, want %s", i, r.ID, r.Status, r.Err, want[i])
 		}
 	}
-	if err := rs[2].Err; !errors.Is(err, nats.ErrMaxPayload) || ctx.Err() != nil {
+	if err := rs[2].Err; !errors.Is(err, nats.ErrMaxPayload) || !errors.Is(err, stream.ErrTooLarge) || ctx.Err() != nil {
 		t.Errorf("large event's error %v (ctx: %v), want the server's payload limit, at once", err, ctx.Err())
 	}
 }
