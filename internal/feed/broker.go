@@ -260,15 +260,20 @@ func (b *Broker) limited(addr string) bool {
 	return err != nil || !ip.Unmap().IsLoopback()
 }
 
-// subscribe starts the live tail of an admitted stream.
-func (b *Broker) subscribe(c *client) error {
+// subscribe starts the live tail of an admitted stream. It returns the
+// checkpoint published when it did: a batch past it is published after,
+// and fanned out to the client; one at or below it was fanned out before,
+// or is fanned out after to no purpose, as the client started after it.
+func (b *Broker) subscribe(c *client) (uint64, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := c.err(); err != nil {
-		return err
+		return 0, err
 	}
 	b.subs[c] = struct{}{}
-	return nil
+	// Under b.mu, which each fan-out holds: Publish stores the checkpoint
+	// before it queues the batch.
+	return b.applied.Load(), nil
 }
 
 // release forgets a stream that has ended.

@@ -21,5 +21,9 @@
 // backlog before subscribing as well keeps a long backlog from filling the
 // live buffer.
 //
+// A stream opened without an id opens with the checkpoint of its
+// subscription as its id, so that a client cut off before its first
+// development resumes from there rather than from the live tail.
+//
 // docs/feeds.md describes the endpoints, the message format and the limits.
 package feed

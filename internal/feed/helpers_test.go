@@ -200,6 +200,9 @@ type sseClient struct {
 	frames   chan frame
 	comments chan string
 	done     chan error // the read's end: nil for a clean EOF
+	// lastID is what EventSource would send as Last-Event-ID: the last
+	// id of a finished block, with data or without (0: none yet).
+	lastID atomic.Uint64
 }
 
 // openSSE opens GET /v1/feed with query and, when lastID is not "", the
@@ -231,6 +234,7 @@ func (c *sseClient) read(t testing.TB) {
 	br := bufio.NewReaderSize(c.resp.Body, 64<<10)
 	var f frame
 	var data []byte
+	var id string // the id field of the block being read, if any
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
@@ -244,6 +248,11 @@ func (c *sseClient) read(t testing.TB) {
 		line = strings.TrimSuffix(line, "\n")
 		switch {
 		case line == "":
+			if id != "" {
+				n, _ := strconv.ParseUint(id, 10, 64)
+				c.lastID.Store(n)
+			}
+			id = ""
 			if data != nil {
 				if err := json.Unmarshal(data, &f.Data); err != nil {
 					t.Errorf("data of message %d: %v", f.ID, err)
@@ -258,7 +267,8 @@ func (c *sseClient) read(t testing.TB) {
 			default:
 			}
 		case strings.HasPrefix(line, "id: "):
-			f.ID, _ = strconv.ParseUint(line[4:], 10, 64)
+			id = line[4:]
+			f.ID, _ = strconv.ParseUint(id, 10, 64)
 		case strings.HasPrefix(line, "event: "):
 			f.Event = line[7:]
 		case strings.HasPrefix(line, "data: "):

@@ -75,8 +75,9 @@ func loadEvent(i int) events.Event {
 	return e
 }
 
-// dialSSE opens GET /v1/feed on a bare connection and reads up to the
-// first (retry) frame: the stream is subscribed from then on.
+// dialSSE opens GET /v1/feed on a bare connection and reads its opening
+// (retry and the id it starts after): the stream is subscribed from then
+// on, and what follows is developments.
 func dialSSE(addr string, bufSize int) (net.Conn, *bufio.Reader, error) {
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
@@ -85,6 +86,7 @@ func dialSSE(addr string, bufSize int) (net.Conn, *bufio.Reader, error) {
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	fmt.Fprintf(c, "GET /v1/feed HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 	br := bufio.NewReaderSize(c, bufSize)
+	opening := false
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
@@ -96,7 +98,10 @@ func dialSSE(addr string, bufSize int) (net.Conn, *bufio.Reader, error) {
 			return nil, nil, fmt.Errorf("stream refused: %s", bytes.TrimSpace(line))
 		}
 		if bytes.HasPrefix(line, []byte("retry: ")) {
-			break
+			opening = true
+		}
+		if opening && len(line) == 1 {
+			break // the blank line that ends the opening
 		}
 	}
 	c.SetDeadline(time.Time{})

@@ -108,12 +108,18 @@ func (s *sseStream) serve(resume bool) {
 	s.c.attach(s.rc)
 	defer s.c.detach()
 	// A new client is subscribed before it has the headers: once it has
-	// them, it gets every development committed from then on.
+	// them, it gets every development committed from then on, that is
+	// after the checkpoint of its subscription, which the stream's opening
+	// gives it as its id. A client cut off before any development came
+	// (a quiet hour, then a proxy or a replica restarting) thus resumes
+	// from there, rather than from the live tail of its new stream.
 	if !resume {
-		if err := s.b.subscribe(s.c); err != nil {
+		cp, err := s.b.subscribe(s.c)
+		if err != nil {
 			writeProblem(s.w, http.StatusServiceUnavailable, err.Error(), "")
 			return
 		}
+		s.last = cp
 	}
 	h := s.w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
@@ -124,15 +130,23 @@ func (s *sseStream) serve(resume bool) {
 	if s.method == http.MethodHead {
 		return // the headers are the whole answer; a stream would send nothing, forever
 	}
-	retry := "retry: " + strconv.FormatInt(s.b.cfg.Retry.Milliseconds(), 10) + "\n\n"
-	if s.write([]byte(retry)) != nil {
+	open := "retry: " + strconv.FormatInt(s.b.cfg.Retry.Milliseconds(), 10) + "\n"
+	if !resume {
+		// An id with no data: EventSource takes it as its last id and
+		// dispatches no event.
+		open += "id: " + strconv.FormatUint(s.last, 10) + "\n"
+	}
+	if s.write([]byte(open+"\n")) != nil {
 		return
 	}
 	if resume {
 		// A resuming client reads its backlog before it subscribes, so that
 		// a long one does not fill its live buffer; then again after, for
 		// what was committed in between.
-		if s.catchUp() != nil || s.b.subscribe(s.c) != nil || s.catchUp() != nil {
+		if s.catchUp() != nil {
+			return
+		}
+		if _, err := s.b.subscribe(s.c); err != nil || s.catchUp() != nil {
 			return
 		}
 	}

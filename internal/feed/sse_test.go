@@ -295,12 +295,14 @@ func readAll(c net.Conn) ([]byte, error) {
 	}
 }
 
-// idsIn reads the ids of the complete messages in a raw (chunked) body.
+// idsIn reads the ids of the complete messages in a raw (chunked) body;
+// the opening's id, which has no data, is not a message.
 func idsIn(body []byte) []uint64 {
 	var ids []uint64
 	for _, part := range strings.Split(string(body), "\nid: ")[1:] {
 		var id uint64
-		if _, err := fmt.Sscan(part, &id); err == nil && strings.Contains(part, "\n\n") {
+		end := strings.Index(part, "\n\n")
+		if _, err := fmt.Sscan(part, &id); err == nil && end >= 0 && strings.Contains(part[:end], "\ndata: ") {
 			ids = append(ids, id)
 		}
 	}
@@ -396,5 +398,50 @@ func TestSSERefusesAnIDPastTheStream(t *testing.T) {
 		if resp.StatusCode != c.status || p.Param != c.param {
 			t.Errorf("%s %s: %d on %q, want %d on %q", c.query, c.header, resp.StatusCode, p.Param, c.status, c.param)
 		}
+	}
+}
+
+// TestSSEResumeWithoutADevelopmentSeen: a client that opened the stream
+// without an id and was cut off before any development came (a quiet
+// hour, then a proxy or a replica restarting) resumes from where its
+// stream began, not from the live tail: the stream's opening gives it an
+// id, so what was recorded while it was away still reaches it.
+func TestSSEResumeWithoutADevelopmentSeen(t *testing.T) {
+	r := startService(t, true)
+	// The projector's checkpoint moves a moment before the feed is told
+	// of the batch: a stream opened in that moment starts before it.
+	var start uint64
+	for try := 0; try < 20 && start != r.Projector.Applied(); try++ {
+		c, code := openSSE(t, r.HTTPURL, "", "")
+		if code != 200 {
+			t.Fatalf("open: %d", code)
+		}
+		for deadline := time.Now().Add(2 * time.Second); c.lastID.Load() == 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		c.close()
+		if start = c.lastID.Load(); start == 0 {
+			break // no id at all
+		}
+	}
+	if start != r.Projector.Applied() {
+		t.Fatalf("the stream opened with id %d, want the checkpoint %d: a client cut off before its first development has nothing to resume from", start, r.Projector.Applied())
+	}
+	missed := postEvents(t, r.HTTPURL, event("while-away-1", "talks", pos("us", "army-cap", "proposes")), event("while-away-2", "statement"))
+	waitApplied(t, r, missed[len(missed)-1])
+
+	again, code := openSSE(t, r.HTTPURL, "", strconv.FormatUint(start, 10))
+	if code != 200 {
+		t.Fatalf("resume: %d", code)
+	}
+	defer again.close()
+	for i, want := range missed {
+		f, ok := again.next(t, 5*time.Second)
+		if !ok || f.ID != want {
+			t.Fatalf("resumed message %d: got %d (ok %v), want %d", i, f.ID, ok, want)
+		}
+	}
+	if f, ok := again.next(t, 300*time.Millisecond); ok {
+		t.Errorf("resumed stream sent %d past what was missed", f.ID)
 	}
 }
