@@ -26,7 +26,7 @@ const scanEntries = 10_000
 type entry struct {
 	ev *projections.EventView
 	// dev is the latest development that touched the entry and passed
-	// the filter.
+	// the filter, or amended an event of its type (amendsType).
 	dev     *projections.Development
 	updated time.Time
 }
@@ -40,7 +40,8 @@ func entryEvent(d *projections.Development) string {
 }
 
 // latestEntries returns up to limit entries touched by the developments
-// that pass f, the most recently updated first.
+// that pass f, or that amend an event of f's type (see amendsType), the
+// most recently updated first.
 func latestEntries(tx projections.Tx, f Filter, limit int) ([]*entry, error) {
 	var (
 		out  []*entry
@@ -53,18 +54,23 @@ func latestEntries(tx projections.Tx, f Filter, limit int) ([]*entry, error) {
 			return false
 		}
 		id := entryEvent(d)
-		if !f.Match(d) || seen[id] {
+		match := f.Match(d)
+		if seen[id] || !match && !amendsType(f, d, id) {
 			return true
 		}
-		seen[id] = true
 		ev, err := projections.QueryEvent(tx, id, projections.Knowledge{})
 		if errors.Is(err, projections.ErrNotFound) {
+			seen[id] = true
 			return true
 		}
 		if err != nil {
 			qerr = err
 			return false
 		}
+		if !match && ev.Type != f.Type {
+			return true
+		}
+		seen[id] = true
 		out = append(out, &entry{ev: ev, dev: d, updated: updatedAt(ev)})
 		return len(out) < limit
 	})
@@ -76,6 +82,16 @@ func latestEntries(tx projections.Tx, f Filter, limit int) ([]*entry, error) {
 	}
 	slices.SortStableFunc(out, func(a, b *entry) int { return b.updated.Compare(a.updated) })
 	return out, nil
+}
+
+// amendsType says whether d may update the entry id of an event of f's
+// type: a correction or retraction that took effect, which passes f but
+// for its own type. The entries of a feed narrowed to a type are events of
+// that type, and one corrected long after, with many of its type since,
+// would otherwise never show its correction there. Whether the event is
+// of the type is for the caller to look up.
+func amendsType(f Filter, d *projections.Development, id string) bool {
+	return f.Type != "" && id != d.Event && Filter{Party: f.Party, Issue: f.Issue}.Match(d)
 }
 
 // updatedAt is when the event was last changed: recorded, corrected or

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parley-news/parley/internal/events"
+	"github.com/parley-news/parley/internal/feed"
 	"github.com/parley-news/parley/internal/projections"
 )
 
@@ -105,6 +108,7 @@ type jsonFeedDoc struct {
 			Development *projections.Development `json:"development"`
 			Event       struct {
 				ID          string   `json:"id"`
+				Type        string   `json:"type"`
 				Retracted   bool     `json:"retracted"`
 				CorrectedBy []string `json:"corrected_by"`
 			} `json:"event"`
@@ -266,7 +270,12 @@ func TestFilters(t *testing.T) {
 			t.Errorf("%s: %d items", q, len(doc.Items))
 		}
 		for _, it := range doc.Items {
-			if d := it.Parley.Development; d == nil || !f.Match(d) {
+			// Or, for an event of the type, amended by a development that
+			// passes the other filters.
+			d := it.Parley.Development
+			amended := d != nil && d.Corrects == it.Parley.Event.ID && it.Parley.Event.Type == f.Type &&
+				feed.Filter{Party: f.Party, Issue: f.Issue}.Match(d)
+			if d == nil || !f.Match(d) && !amended {
 				t.Errorf("%s let through %s, touched by %+v", q, it.ID, d)
 			}
 		}
@@ -294,5 +303,55 @@ func TestFilters(t *testing.T) {
 		if cc := h.Get("Cache-Control"); cc != "no-cache" {
 			t.Errorf("GET %s: Cache-Control %q, want no-cache", c.path, cc)
 		}
+	}
+}
+
+// TestTypeFilterKeepsCorrections: a feed narrowed to a type holds the
+// entries of events of that type, and a correction or retraction of one
+// updates its entry there as in the whole feed, however many events of
+// the type came since: a reader following the talks learns that talks
+// were corrected.
+func TestTypeFilterKeepsCorrections(t *testing.T) {
+	r := startService(t, false)
+	postEvents(t, r.HTTPURL,
+		event("old-talks", "talks", pos("us", "army-cap", "proposes")),
+		event("old-talks-2", "talks", pos("ru", "sanctions", "demands")),
+		event("old-statement", "statement", pos("ua", "elections", "open")))
+	for i := range 3 {
+		postEvents(t, r.HTTPURL, event(fmt.Sprintf("newer-talks-%d", i), "talks", pos("e3", "ceasefire", "demands")))
+	}
+	time.Sleep(10 * time.Millisecond) // recorded times are the stream's, in ms or finer
+	title := "Old talks, corrected"
+	corr := event("old-talks-fix", "correction")
+	corr.Corrects, corr.Amend = "old-talks", &events.Amend{Title: &title}
+	retr := event("old-talks-2-withdrawn", "retraction")
+	retr.Corrects = "old-talks-2"
+	other := event("old-statement-fix", "correction")
+	other.Corrects, other.Amend = "old-statement", &events.Amend{Title: &title}
+	seqs := postEvents(t, r.HTTPURL, corr, retr, other)
+	waitApplied(t, r, seqs[len(seqs)-1])
+
+	const q = "?type=talks&limit=3"
+	doc := atom(t, r.HTTPURL+"/v1/feed.atom"+q)
+	var ids []string
+	for _, e := range doc.Entries {
+		ids = append(ids, e.ID[strings.LastIndex(e.ID, ":")+1:])
+	}
+	if want := []string{"old-talks-2", "old-talks", "newer-talks-2"}; !slices.Equal(ids, want) {
+		t.Fatalf("%s: entries %v, want %v: the amended talks first, and no other type", q, ids, want)
+	}
+	if e := doc.entry("old-talks"); e.Title != title || !strings.Contains(e.Content.Body, "old-talks-fix") {
+		t.Errorf("corrected entry: %+v", e)
+	}
+	if e := doc.entry("old-talks-2"); !strings.HasPrefix(e.Title, "[Retracted]") {
+		t.Errorf("retracted entry: %+v", e)
+	}
+	j := jsonFeed(t, r.HTTPURL+"/v1/feed.json"+q)
+	if len(j.Items) != 3 || j.Items[1].Parley.Event.ID != "old-talks" || j.Items[1].DateModified == "" || j.Items[1].Title != title {
+		t.Errorf("%s: JSON Feed items %+v", q, j.Items)
+	}
+	// The corrections themselves are still what type=correction follows.
+	if c := jsonFeed(t, r.HTTPURL+"/v1/feed.json?type=correction"); len(c.Items) != 2 {
+		t.Errorf("type=correction: %d items, want the 2 corrected events", len(c.Items))
 	}
 }
