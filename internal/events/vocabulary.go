@@ -33,6 +33,10 @@ type Term struct {
 // them a meaning.
 var requiredTypes = []string{TypeCorrection, TypeRetraction}
 
+// sseReserved are the names EventSource gives its own events: a feed
+// message named so would be taken for one of them.
+var sseReserved = []string{"error", "open"}
+
 // ParseVocabulary reads a vocabulary in YAML and checks that its ids are
 // well formed and unique.
 func ParseVocabulary(b []byte) (*Vocabulary, error) {
@@ -72,6 +76,11 @@ func ParseVocabulary(b []byte) (*Vocabulary, error) {
 	for _, id := range requiredTypes {
 		if v.types[id] == nil {
 			return nil, fmt.Errorf("vocabulary: types: %q is required", id)
+		}
+	}
+	for _, id := range sseReserved {
+		if v.types[id] != nil {
+			return nil, fmt.Errorf("vocabulary: types: %q is the name of a browser's own EventSource event: the live feed names each message by its event's type, and a page would take these for its connection failing or opening; choose another id", id)
 		}
 	}
 	return &v, nil
