@@ -31,13 +31,16 @@ func posKey(id string) string    { return "pos." + id }
 type registry struct {
 	s *Service
 
-	mu      sync.Mutex
-	subs    map[string]*alert.Subscription
-	status  map[string]*alert.Status
-	pos     map[string]position
-	scanned map[string]uint64
-	rev     uint64        // the last KV revision applied
-	changed chan struct{} // closed and replaced on each apply
+	mu     sync.Mutex
+	subs   map[string]*alert.Subscription
+	status map[string]*alert.Status
+	// statusRev is the KV revision of each status in status: the watch
+	// may bring an older one after this replica wrote a newer.
+	statusRev map[string]uint64
+	pos       map[string]position
+	scanned   map[string]uint64
+	rev       uint64        // the last KV revision applied
+	changed   chan struct{} // closed and replaced on each apply
 }
 
 // position is the last development published for a subscription, and the
@@ -46,7 +49,7 @@ type position struct{ seq, rev uint64 }
 
 func newRegistry(s *Service) *registry {
 	return &registry{s: s, subs: map[string]*alert.Subscription{}, status: map[string]*alert.Status{},
-		pos: map[string]position{}, scanned: map[string]uint64{}, changed: make(chan struct{})}
+		statusRev: map[string]uint64{}, pos: map[string]position{}, scanned: map[string]uint64{}, changed: make(chan struct{})}
 }
 
 // load reads what the file kept from the last run.
@@ -196,7 +199,7 @@ func (r *registry) apply(ctx context.Context, e jetstream.KeyValueEntry, deliver
 				err = r.drop(ctx, id)
 			}
 		case "status":
-			err = r.putStatus(ctx, id, e.Value(), put)
+			err = r.putStatus(ctx, id, e.Value(), put, e.Revision())
 		case "pos":
 			r.mu.Lock()
 			if !put {
@@ -243,7 +246,7 @@ func (r *registry) putSub(ctx context.Context, v []byte, deliver bool) error {
 	return nil
 }
 
-func (r *registry) putStatus(ctx context.Context, id string, v []byte, put bool) error {
+func (r *registry) putStatus(ctx context.Context, id string, v []byte, put bool, rev uint64) error {
 	var st alert.Status
 	if put {
 		if err := json.Unmarshal(v, &st); err != nil {
@@ -261,10 +264,17 @@ func (r *registry) putStatus(ctx context.Context, id string, v []byte, put bool)
 		return err
 	}
 	r.mu.Lock()
-	if put {
-		r.status[id] = &st
-	} else {
+	switch {
+	case !put:
 		delete(r.status, id)
+		delete(r.statusRev, id)
+	case rev >= r.statusRev[id]:
+		r.status[id] = &st
+		r.statusRev[id] = rev
+	default:
+		// Older than what this replica wrote since (a 410 that disabled
+		// the subscription, say): the watch brings the newer one next.
+		// Taken now, it would deliver to a receiver that asked to stop.
 	}
 	r.mu.Unlock()
 	// A router of a subscription disabled meanwhile is not stopped here,
@@ -291,6 +301,7 @@ func (r *registry) drop(ctx context.Context, id string) error {
 	r.mu.Lock()
 	delete(r.subs, id)
 	delete(r.status, id)
+	delete(r.statusRev, id)
 	delete(r.scanned, id)
 	r.mu.Unlock()
 	metrics.ForgetSubscription(alert.MetricsLabel(id))
@@ -508,17 +519,21 @@ func (r *registry) updateStatus(ctx context.Context, id string, fn func(*alert.S
 		}
 		fn(&st)
 		b, _ := json.Marshal(st)
+		var newRev uint64
 		if rev == 0 {
-			_, err = r.s.kv.Create(ctx, statusKey(id), b)
+			newRev, err = r.s.kv.Create(ctx, statusKey(id), b)
 		} else {
-			_, err = r.s.kv.Update(ctx, statusKey(id), b, rev)
+			newRev, err = r.s.kv.Update(ctx, statusKey(id), b, rev)
 		}
 		if err == nil {
 			// Known here at once, before the watch brings it back: the
 			// next alert's handler must see a subscription just
 			// disabled as disabled.
 			r.mu.Lock()
-			r.status[id] = &st
+			if newRev >= r.statusRev[id] {
+				r.status[id] = &st
+				r.statusRev[id] = newRev
+			}
 			r.mu.Unlock()
 			return nil
 		}
