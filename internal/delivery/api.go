@@ -161,7 +161,15 @@ func (s *Service) Create(ctx context.Context, req Request) (*alert.Subscription,
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.reg.waitFor(wctx, rev, nil); err != nil {
-		return nil, fmt.Errorf("create subscription: not applied here: %w", err)
+		// The answer is the only place the secret is shown: kept, the
+		// subscription would deliver alerts nobody can verify, and the
+		// caller's retry would make a second. An error leaves nothing.
+		uctx, ucancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer ucancel()
+		if rerr := s.remove(uctx, sub.ID); rerr != nil {
+			return nil, fmt.Errorf("create subscription: not applied here: %w; and not undone: %v", err, rerr)
+		}
+		return nil, fmt.Errorf("create subscription: not applied here, so not made: %w", err)
 	}
 	return sub, nil
 }

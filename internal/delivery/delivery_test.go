@@ -874,3 +874,31 @@ func TestSubscriptionParameters(t *testing.T) {
 		t.Errorf("dead list with its own parameter: %d", code)
 	}
 }
+
+// TestCreateThatFailsLeavesNothing: when the subscription cannot be
+// applied to the read model (its file refuses writes), the answer is an
+// error and nothing stays in NATS: no subscription that would deliver
+// alerts signed with a secret nobody was shown.
+func TestCreateThatFailsLeavesNothing(t *testing.T) {
+	url := natstest.Server(t)
+	r := startReplica(t, url, t.TempDir(), fast())
+	rc := newReceiver(t)
+	r.store.Close()
+	var p httpapi.Problem
+	if code := call(t, "POST", r.api.URL+"/v1/subscriptions", "", map[string]any{"url": rc.srv.URL + "/hook"}, &p); code != 500 {
+		t.Fatalf("create with a file that refuses writes: %d %+v, want 500", code, p)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, err := r.conn.JetStream().KeyValue(ctx, delivery.KVBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range keys.Keys() {
+		t.Errorf("left in %s after a failed create: %s", delivery.KVBucket, k)
+	}
+}
