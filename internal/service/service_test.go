@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -306,6 +307,62 @@ func TestSeedCorrectionsVisible(t *testing.T) {
 	getJSON(t, r.HTTPURL+"/v1/events/trump-thanksgiving-deadline?known_at="+deadline.RecordedAt, &before)
 	if before.OccurredAt != "2025-11-28" || len(before.CorrectedBy) != 0 {
 		t.Errorf("deadline as first known = %+v, want 2025-11-28 uncorrected", before)
+	}
+}
+
+// TestSeedUnsourcedClaimsDisputed checks that seed 002's unsourced claims
+// about the plan's terms stand beside the full text they contradict, on the
+// day of the plan: as known before their retraction, the state of 20
+// November shows the US position on the ceasefire and on language disputed
+// (not silently replaced by a later "position"); once retracted, only the
+// full text stands.
+func TestSeedUnsourcedClaimsDisputed(t *testing.T) {
+	r := start(t, t.TempDir(), true)
+	waitReady(t, r)
+	type cell struct {
+		Value    any    `json:"value"`
+		Event    string `json:"event"`
+		Disputed bool   `json:"disputed"`
+		Claims   []struct {
+			Event string `json:"event"`
+		} `json:"claims"`
+	}
+	type state struct {
+		Issues []struct {
+			Issue     string          `json:"issue"`
+			Positions map[string]cell `json:"positions"`
+		} `json:"issues"`
+	}
+	us := func(s state, issue string) cell {
+		for _, i := range s.Issues {
+			if i.Issue == issue {
+				return i.Positions["us"]
+			}
+		}
+		return cell{}
+	}
+	var claim struct {
+		RecordedAt string `json:"recorded_at"`
+	}
+	getJSON(t, r.HTTPURL+"/v1/events/report-ceasefire-within-30-days", &claim)
+	var before, now state
+	getJSON(t, r.HTTPURL+"/v1/state?at=2025-11-20&known_at="+claim.RecordedAt, &before)
+	getJSON(t, r.HTTPURL+"/v1/state?at=2025-11-20", &now)
+	for _, c := range []struct{ issue, claim string }{
+		{"ceasefire", "report-ceasefire-within-30-days"},
+		{"language", "report-russian-official-language"},
+	} {
+		b := us(before, c.issue)
+		var events []string
+		for _, cl := range b.Claims {
+			events = append(events, cl.Event)
+		}
+		if !b.Disputed || !slices.Contains(events, c.claim) || !slices.Contains(events, "plan-full-text-leaked") {
+			t.Errorf("us on %s as of 20 November, before the retraction = %+v, want disputed between %s and plan-full-text-leaked", c.issue, b, c.claim)
+		}
+		if n := us(now, c.issue); n.Disputed || n.Event != "plan-full-text-leaked" {
+			t.Errorf("us on %s as of 20 November, now = %+v, want plan-full-text-leaked alone", c.issue, n)
+		}
 	}
 }
 
