@@ -282,6 +282,8 @@ func TestSeedCorrectionsVisible(t *testing.T) {
 	type view struct {
 		ID          string   `json:"id"`
 		OccurredAt  string   `json:"occurred_at"`
+		Title       string   `json:"title"`
+		Summary     string   `json:"summary"`
 		People      []string `json:"people"`
 		Seq         uint64   `json:"seq"`
 		RecordedAt  string   `json:"recorded_at"`
@@ -301,6 +303,16 @@ func TestSeedCorrectionsVisible(t *testing.T) {
 	getJSON(t, r.HTTPURL+"/v1/events/report-russian-official-language", &claim)
 	if !claim.Retracted || claim.RetractedBy != "retraction-russian-official-language" {
 		t.Errorf("unsourced claim = %+v, want retracted", claim)
+	}
+	// As first recorded, the delivery is as seed 002 reported it: "Sean
+	// Driscoll, a civilian official", with no title seed 002 does not give.
+	var first view
+	getJSON(t, r.HTTPURL+"/v1/events/driscoll-delivers-plan-kyiv?known_at="+driscoll.RecordedAt, &first)
+	if !slices.Contains(first.People, "Sean Driscoll") || strings.Contains(first.Title+first.Summary, "Army Secretary") {
+		t.Errorf("Driscoll's delivery as first known = %+v, want Sean Driscoll, not the Army Secretary", first)
+	}
+	if !strings.Contains(driscoll.Title, "Army Secretary Dan Driscoll") || strings.Contains(driscoll.Title, "Sean") {
+		t.Errorf("Driscoll's delivery now titled %q, want the corrected name", driscoll.Title)
 	}
 	// As known when the deadline was first recorded, it was the 28th.
 	var before view
