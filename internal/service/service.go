@@ -377,7 +377,7 @@ func Start(ctx context.Context, c Config) (_ *Running, err error) {
 
 	ing := &ingest.Ingester{Stream: r.stream.Conn, Decoder: events.Decoder{Vocabulary: vocab}}
 	if c.Seed {
-		if err := seed(ctx, ing, c.Out); err != nil {
+		if err := seed(ctx, ing, c.Out, c.DataDir); err != nil {
 			return nil, err
 		}
 	}
@@ -547,7 +547,11 @@ func natsShown(c Config, url string) string {
 
 // seed appends the shipped timeline, file by file in name order; on a
 // second start everything is a duplicate and nothing changes.
-func seed(ctx context.Context, ing *ingest.Ingester, out io.Writer) error {
+// ErrSeedChanged is returned by a seeded start on a folder whose stream
+// holds another version of the shipped seed.
+var ErrSeedChanged = errors.New("the shipped seed has changed since this folder was seeded")
+
+func seed(ctx context.Context, ing *ingest.Ingester, out io.Writer, dir string) error {
 	fsys, names := data.Timeline()
 	for _, name := range names {
 		f, err := fsys.Open(name)
@@ -560,6 +564,13 @@ func seed(ctx context.Context, ing *ingest.Ingester, out io.Writer) error {
 			return fmt.Errorf("seed %s: %w", name, err)
 		}
 		ingest.Print(res, out, out)
+		if res.Conflict > 0 && res.Rejected+res.Failed == 0 {
+			// The stream keeps what it recorded: a folder seeded by an
+			// earlier release holds that release's seed, which has been
+			// corrected since.
+			return fmt.Errorf("seed %s: %d of its events differ from those the stream in %s recorded from an earlier seed, which it keeps: %w; to load this seed, start on another -data folder (or remove %s)",
+				name, res.Conflict, dir, ErrSeedChanged, dir)
+		}
 		if !res.OK() {
 			return fmt.Errorf("seed %s: %d records did not go in", name, res.Rejected+res.Conflict+res.Failed)
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -939,5 +940,34 @@ func TestUnreadAnswerIsDropped(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Error("the live feed did not carry the event appended after the write timeout")
+	}
+}
+
+// TestSeedChangedSinceTheFolderWasSeeded: a seeded start on a folder
+// whose stream holds another version of a seed event (seeded by an
+// earlier release, whose seed has been corrected since) says so and what
+// to do, rather than only that records did not go in.
+func TestSeedChangedSinceTheFolderWasSeeded(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, dir, false)
+	body := `{"id":"plan-full-text-leaked","type":"leak","occurred_at":"2025-11-20","title":"An earlier seed's version","sources":[{"outlet":"AP"}]}`
+	resp, err := http.Post(r.HTTPURL+"/v1/events", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("append: %d", resp.StatusCode)
+	}
+	r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err = service.Start(ctx, service.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Seed: true, Out: io.Discard})
+	if err == nil {
+		r.Close()
+	}
+	if !errors.Is(err, service.ErrSeedChanged) || !strings.Contains(err.Error(), "1 of its events differ from those the stream in "+dir) ||
+		!strings.Contains(err.Error(), "start on another -data folder (or remove "+dir+")") {
+		t.Errorf("seeded start on an earlier seed: %v", err)
 	}
 }
