@@ -1131,10 +1131,12 @@ stances:
 
 	t.Run("screenshots", func(t *testing.T) {
 		b.do(t, chromedp.Navigate(r.HTTPURL+"/"))
-		b.mustWait(t, "ready", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
+		// Live, as a reader sees it a moment after it opens, not
+		// "Connecting…" in the README's picture.
+		b.mustWait(t, "live", `document.documentElement.dataset.ready === "1" && document.getElementById("live").dataset.state === "live"`, 10*time.Second)
 		b.screenshot(t, "screenshot-desktop.png")
 		b.do(t, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(r.HTTPURL+"/"))
-		b.mustWait(t, "ready", `document.documentElement.dataset.ready === "1"`, 10*time.Second)
+		b.mustWait(t, "live", `document.documentElement.dataset.ready === "1" && document.getElementById("live").dataset.state === "live"`, 10*time.Second)
 		if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
 			t.Errorf("the page is %dpx wide on a 390px phone: it scrolls sideways", w)
 		}
