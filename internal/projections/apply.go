@@ -14,7 +14,17 @@ var (
 	keyCheckpoint = []byte("checkpoint")
 	keyVersion    = []byte("version")
 	keyMaxOcc     = []byte("max_occurred")
+	keyStream     = []byte("stream")
 )
+
+// StreamID returns the identity of the stream the read model was built
+// from, as SetStreamID recorded it, or "" when none was: an empty model,
+// or one written before it was recorded.
+func StreamID(tx Tx) string { return string(tx.Bucket(BucketMeta).Get(keyStream)) }
+
+// SetStreamID records the identity of the stream the read model is built
+// from: its sequences mean nothing against another.
+func SetStreamID(tx Tx, id string) error { return tx.Bucket(BucketMeta).Put(keyStream, []byte(id)) }
 
 // Checkpoint returns the stream sequence of the last message applied.
 func Checkpoint(tx Tx) uint64 {

@@ -61,13 +61,14 @@ type Projector struct {
 	store projections.Store
 	log   *slog.Logger
 
+	streamID string        // the stream's identity when Run started
 	applied  atomic.Uint64 // checkpoint after the last commit
 	consumed atomic.Uint64 // messages applied since Run started
 	head     atomic.Uint64 // the stream's last sequence, as last seen
 	target   atomic.Uint64 // what must be applied to be ready
 	ready    atomic.Bool
 	stalled  atomic.Bool // a commit is being refused by the disk
-	lost     atomic.Bool // the read model's file went from under it
+	lost     atomic.Bool // the read model's file or stream went from under it
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on each commit
@@ -88,26 +89,51 @@ func New(conn *stream.Conn, store projections.Store, cfg Config) *Projector {
 // than the stream has: it was not built from this stream.
 var ErrAheadOfStream = errors.New("read model is ahead of the stream")
 
+// ErrOtherStream is returned when the read model was built from another
+// stream than the one of that name now (deleted and created again, or
+// restored from another's backup): its checkpoint numbers other events.
+var ErrOtherStream = errors.New("read model was built from another stream")
+
 // Run applies the stream from the read model's checkpoint until ctx ends.
 func (p *Projector) Run(ctx context.Context) error {
-	var cp uint64
-	err := p.store.Update(ctx, func(tx projections.Tx) error {
-		cp = projections.Checkpoint(tx)
-		return projections.Init(tx)
-	})
+	state, err := p.conn.State(ctx)
 	if err != nil {
-		return fmt.Errorf("read checkpoint: %w", err)
-	}
-	head, err := p.conn.LastSeq(ctx)
-	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped as it started
+		}
 		return err
 	}
+	head := state.LastSeq
+	var cp uint64
+	var built string
+	err = p.store.Update(ctx, func(tx projections.Tx) error {
+		cp, built = projections.Checkpoint(tx), projections.StreamID(tx)
+		if err := projections.Init(tx); err != nil {
+			return err
+		}
+		if built == "" || (cp == 0 && built != state.ID) {
+			// A new model, one from before the identity was kept, or one
+			// that holds nothing of any stream yet.
+			return projections.SetStreamID(tx, state.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("read checkpoint: %w", err)
+	}
+	// Consuming from the checkpoint would skip every event of the stream
+	// up to it, for good. OpenModel rebuilds such a model; a stream
+	// replaced under a running projector ends Run (watchHead).
 	if cp > head {
-		// Consuming from the checkpoint would skip every event appended
-		// up to it, for good. OpenModel rebuilds such a model; a stream
-		// replaced under a running projector ends here.
 		return fmt.Errorf("%w: checkpoint %d, stream's last message %d", ErrAheadOfStream, cp, head)
 	}
+	if cp > 0 && built != "" && built != state.ID {
+		return fmt.Errorf("%w: built from %s, the stream now is %s", ErrOtherStream, built, state.ID)
+	}
+	p.streamID = state.ID
 	p.applied.Store(cp)
 	metrics.Checkpoint.Set(float64(cp))
 	p.notify() // a WaitFor already satisfied by the checkpoint returns
@@ -127,7 +153,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		return nil
 	}
 	if lost := context.Cause(ctx); lost != nil {
-		return lost // watchHead found the file gone
+		return lost // watchHead found the file or the stream gone
 	}
 	return err
 }
@@ -249,10 +275,16 @@ func (p *Projector) notify() {
 
 // watchHead keeps the stream's last sequence fresh for the lag figure,
 // and looks at the read model's file while no batch comes to do it:
-// lost, it ends Run with stop.
+// lost, it ends Run with stop. It also ends Run when the stream is no
+// longer the one the read model follows: deleted and created again (a
+// NATS server that lost its store, a restore), the ordered consumer
+// carried on from the checkpoint in the new stream, skipped its events
+// up to there and applied the rest on top of the old ones, ready all
+// along. Ended, the next start rebuilds.
 func (p *Projector) watchHead(ctx context.Context, stop context.CancelCauseFunc) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	behind := 0 // looks in a row that found the stream shorter than applied
 	for {
 		select {
 		case <-ctx.Done():
@@ -262,16 +294,50 @@ func (p *Projector) watchHead(ctx context.Context, stop context.CancelCauseFunc)
 				stop(err)
 				return
 			}
+			// Read before asking: what was applied then was in the
+			// stream when it answered.
+			applied := p.applied.Load()
 			// Bounded, so that a stream without a leader does not hold
 			// the figure for the length of an election.
 			hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			if h, err := p.conn.LastSeq(hctx); err == nil && h > p.head.Load() {
-				p.head.Store(h)
-			}
+			s, err := p.conn.State(hctx)
 			cancel()
+			if err == nil {
+				if behind = next(behind, s.LastSeq < applied); s.ID != p.streamID || behind >= behindLooks {
+					p.lost.Store(true)
+					stop(p.notSameStream(s, applied))
+					return
+				}
+				if s.LastSeq > p.head.Load() {
+					p.head.Store(s.LastSeq)
+				}
+			}
 			metrics.Lag.Set(float64(p.Lag()))
 		}
 	}
+}
+
+// behindLooks is how many looks in a row must find the stream shorter
+// than what was applied for Run to end: one answer could come from a
+// stream leader just elected, before it has caught up with what it holds,
+// and a stop would then rebuild for nothing.
+const behindLooks = 3
+
+func next(count int, yes bool) int {
+	if yes {
+		return count + 1
+	}
+	return 0
+}
+
+// notSameStream says how the stream, as s says, is no longer the one Run
+// started on, or no longer holds the applied messages.
+func (p *Projector) notSameStream(s stream.State, applied uint64) error {
+	const todo = "; start the projector again: it rebuilds the read model from the stream"
+	if s.ID != p.streamID {
+		return fmt.Errorf("%w: the stream was replaced under the running projector (was %s, now %s)%s", ErrOtherStream, p.streamID, s.ID, todo)
+	}
+	return fmt.Errorf("%w: checkpoint %d, stream's last message %d: the stream lost messages under the running projector%s", ErrAheadOfStream, applied, s.LastSeq, todo)
 }
 
 func (p *Projector) checkReady() {
@@ -283,8 +349,8 @@ func (p *Projector) checkReady() {
 
 // Ready reports whether the projector has caught up with the stream as it
 // was when it started, and is not stalled: a read model whose commits the
-// disk refuses answers from the past, and one whose file was lost keeps
-// nothing more.
+// disk refuses answers from the past, and one whose file or stream was
+// lost keeps nothing more.
 func (p *Projector) Ready() bool { return p.ready.Load() && !p.stalled.Load() && !p.lost.Load() }
 
 // Stalled reports whether applying is paused because the disk refuses

@@ -126,11 +126,18 @@ func Rebuild(ctx context.Context, conn *stream.Conn, path string, w io.Writer, b
 	if err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
 	}
-	last, err := conn.LastSeq(ctx)
+	state, err := conn.State(ctx)
 	if err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
 	}
-	if err := st.Update(ctx, projections.Init); err != nil {
+	last := state.LastSeq
+	err = st.Update(ctx, func(tx projections.Tx) error {
+		if err := projections.Init(tx); err != nil {
+			return err
+		}
+		return projections.SetStreamID(tx, state.ID)
+	})
+	if err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild: %w", err)
 	}
 	metrics.RebuildTotal.Set(float64(last))
@@ -249,16 +256,19 @@ func OpenModel(ctx context.Context, conn *stream.Conn, dir string, buckets []str
 		// left alone. Anything else is worth a line, not a refusal.
 		log.Warn("could not remove the file of an interrupted rebuild", "err", err)
 	}
-	cp, reason := check(ctx, path, buckets)
+	cp, built, reason := check(ctx, path, buckets)
 	if reason == nil && cp > 0 {
-		last, err := conn.LastSeq(ctx)
+		s, err := conn.State(ctx)
 		if err != nil {
 			return nil, err
 		}
-		// Consuming from a checkpoint past the stream's end would skip
-		// every event appended up to it.
-		if cp > last {
-			reason = fmt.Errorf("%w: it holds the stream up to message %d, and the stream ends at %d", errAhead, cp, last)
+		// Consuming from a checkpoint past the stream's end, or in
+		// another stream, would skip every event up to it.
+		switch {
+		case built != "" && built != s.ID:
+			reason = fmt.Errorf("%w: it was built from the stream %s, and the stream now is %s", errAhead, built, s.ID)
+		case cp > s.LastSeq:
+			reason = fmt.Errorf("%w: it holds the stream up to message %d, and the stream ends at %d", errAhead, cp, s.LastSeq)
 		}
 	}
 	if reason == nil {
@@ -320,20 +330,21 @@ var (
 	errAhead   = fmt.Errorf("%w: not built from this stream (restored from an older backup, or another stream)", ErrNeedsRebuild)
 )
 
-// check returns the checkpoint of the file at path, or why it cannot be
-// served. A missing file is fine: it is a new, empty
-// read model that catches up by consuming. A file this process may not
-// read is an error, not a reason to rebuild.
-func check(ctx context.Context, path string, buckets []string) (cp uint64, reason error) {
+// check returns the checkpoint of the file at path and the stream it was
+// built from (projections.StreamID), or why it cannot be served. A
+// missing file is fine: it is a new, empty read model that catches up by
+// consuming. A file this process may not read is an error, not a reason
+// to rebuild.
+func check(ctx context.Context, path string, buckets []string) (cp uint64, built string, reason error) {
 	// bbolt trusts its pages; a damaged one can panic on read. That is a
 	// reason to rebuild, not to crash in a loop.
 	defer func() {
 		if r := recover(); r != nil {
-			cp, reason = 0, fmt.Errorf("%w: %v", ErrNeedsRebuild, r)
+			cp, built, reason = 0, "", fmt.Errorf("%w: %v", ErrNeedsRebuild, r)
 		}
 	}()
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return 0, nil
+		return 0, "", nil
 	}
 	// The bytes first: a damaged file is never handed to bbolt. The seal
 	// has then told what it could, and goes: opening the file writes to
@@ -343,21 +354,21 @@ func check(ctx context.Context, path string, buckets []string) (cp uint64, reaso
 	switch {
 	case ctx.Err() != nil:
 		// A stop asked for while checking says nothing of the file.
-		return 0, ctx.Err()
+		return 0, "", ctx.Err()
 	case errors.Is(err, os.ErrPermission):
-		return 0, fmt.Errorf("read model: %w", err)
+		return 0, "", fmt.Errorf("read model: %w", err)
 	case err != nil:
-		return 0, fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+		return 0, "", fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
 	}
 	if err := bolt.UnsealFile(path); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	st, err := bolt.Open(path, bolt.Options{Buckets: buckets})
 	if errors.Is(err, bolt.ErrLocked) || errors.Is(err, os.ErrPermission) {
-		return 0, err
+		return 0, "", err
 	}
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+		return 0, "", fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
 	}
 	defer st.Close()
 	// A sealed file's bytes are those a clean stop left, which bbolt wrote
@@ -366,21 +377,21 @@ func check(ctx context.Context, path string, buckets []string) (cp uint64, reaso
 	// by a crash has no seal, and is checked.
 	if !sealed {
 		if err := st.Check(ctx); ctx.Err() != nil {
-			return 0, ctx.Err()
+			return 0, "", ctx.Err()
 		} else if err != nil {
-			return 0, fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+			return 0, "", fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
 		}
 	}
 
 	var v uint64
 	if err := st.View(ctx, func(tx projections.Tx) error {
-		v, cp = projections.ModelVersion(tx), projections.Checkpoint(tx)
+		v, cp, built = projections.ModelVersion(tx), projections.Checkpoint(tx), projections.StreamID(tx)
 		return nil
 	}); err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
+		return 0, "", fmt.Errorf("%w: %v", ErrNeedsRebuild, err)
 	}
 	if v != 0 && v != projections.Version {
-		return 0, fmt.Errorf("%w (file version %d, code version %d)", errVersion, v, projections.Version)
+		return 0, "", fmt.Errorf("%w (file version %d, code version %d)", errVersion, v, projections.Version)
 	}
-	return cp, nil
+	return cp, built, nil
 }

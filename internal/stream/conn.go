@@ -381,11 +381,29 @@ func (c *Conn) StreamName() string { return c.cfg.Stream }
 // LastSeq returns the stream's last sequence: what a caught-up projector
 // has applied.
 func (c *Conn) LastSeq(ctx context.Context) (uint64, error) {
+	s, err := c.State(ctx)
+	return s.LastSeq, err
+}
+
+// State is what a projector watches of the stream: how far it goes, and
+// which stream it is.
+type State struct {
+	LastSeq uint64
+	// ID names the stream and its creation: a stream deleted and created
+	// again under the same name (or restored from another's backup) has
+	// another, and its sequences number other events. A stream restored
+	// from its own backup keeps its ID.
+	ID string
+}
+
+// State returns the stream's last sequence and identity.
+func (c *Conn) State(ctx context.Context) (State, error) {
 	info, err := c.stream.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("stream %s info: %w", c.cfg.Stream, err)
+		return State{}, fmt.Errorf("stream %s info: %w", c.cfg.Stream, err)
 	}
-	return info.State.LastSeq, nil
+	id := info.Config.Name + "@" + info.Created.UTC().Format(time.RFC3339Nano)
+	return State{LastSeq: info.State.LastSeq, ID: id}, nil
 }
 
 // DeadLetter publishes to DeadLetterSubject a notice of a stored message
