@@ -61,6 +61,9 @@ type Config struct {
 	// SecretOverlap is how long a rotated-out secret signs deliveries
 	// beside the new one; 0 means 24 h.
 	SecretOverlap time.Duration
+	// BacklogEvery is how often the alerts queued per subscription are
+	// counted for /metrics; 0 means 5 s.
+	BacklogEvery time.Duration
 	// Vocabulary checks filters; nil accepts any party, issue or type.
 	Vocabulary *events.Vocabulary
 	// Token guards the write endpoints; "" leaves them open.
@@ -78,6 +81,7 @@ const (
 	DefaultDeadMaxAge       = 30 * 24 * time.Hour
 	DefaultMaxSubscriptions = 1000
 	DefaultSecretOverlap    = 24 * time.Hour
+	DefaultBacklogEvery     = 5 * time.Second
 )
 
 // ErrTooMany is returned when MaxSubscriptions are in place.
@@ -103,6 +107,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SecretOverlap == 0 {
 		c.SecretOverlap = DefaultSecretOverlap
+	}
+	if c.BacklogEvery <= 0 {
+		c.BacklogEvery = DefaultBacklogEvery
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

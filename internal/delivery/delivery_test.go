@@ -36,10 +36,11 @@ import (
 // fast are timings for tests: milliseconds where production has hours.
 func fast() delivery.Config {
 	return delivery.Config{
-		Sender:  webhook.Config{AllowLoopback: true, ConnectTimeout: time.Second, RequestTimeout: 2 * time.Second},
-		Backoff: alert.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-		Horizon: time.Hour,
-		AckWait: 4 * time.Second,
+		Sender:       webhook.Config{AllowLoopback: true, ConnectTimeout: time.Second, RequestTimeout: 2 * time.Second},
+		Backoff:      alert.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Horizon:      time.Hour,
+		AckWait:      4 * time.Second,
+		BacklogEvery: 50 * time.Millisecond,
 	}
 }
 
@@ -370,9 +371,12 @@ func TestDownThenUp(t *testing.T) {
 		st := status(t, r, v.ID).Status
 		return st.Failed >= 3 && st.Backlog != nil && *st.Backlog == n
 	})
-	if st := status(t, r, v.ID); !strings.Contains(st.Status.LastFailureReason, "refused") {
+	st := status(t, r, v.ID)
+	if !strings.Contains(st.Status.LastFailureReason, "refused") {
 		t.Errorf("while down: reason %q", st.Status.LastFailureReason)
 	}
+	// /metrics says the backlog too, under the subscription's label.
+	waitFor(t, "parley_webhook_backlog at n", func() bool { return backlogGauge(t, st.MetricsLabel) == n })
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Skipf("cannot listen again on %s: %v", addr, err)
@@ -383,6 +387,32 @@ func TestDownThenUp(t *testing.T) {
 	waitFor(t, "every alert", func() bool { return len(distinct(rc.received())) == n })
 	checkOrder(t, rc.received(), n)
 	waitFor(t, "empty backlog", func() bool { b := status(t, r, v.ID).Status.Backlog; return b != nil && *b == 0 })
+	waitFor(t, "parley_webhook_backlog at 0", func() bool { return backlogGauge(t, st.MetricsLabel) == 0 })
+	if code := call(t, "DELETE", r.api.URL+"/v1/subscriptions/"+v.ID, "", nil, nil); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	waitFor(t, "the deleted subscription's backlog series gone", func() bool { return backlogGauge(t, st.MetricsLabel) == -1 })
+}
+
+// backlogGauge is parley_webhook_backlog under label, -1 when it has no
+// such series.
+func backlogGauge(t *testing.T, label string) int {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 1000)
+	metrics.Backlog.Collect(ch)
+	close(ch)
+	for m := range ch {
+		var d dto.Metric
+		if err := m.Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range d.GetLabel() {
+			if l.GetName() == "subscription" && l.GetValue() == label {
+				return int(d.GetGauge().GetValue())
+			}
+		}
+	}
+	return -1
 }
 
 func distinct(ds []delivered) map[string]bool {

@@ -552,6 +552,17 @@ func (r *registry) published(id string) uint64 {
 	return r.pos[id].seq
 }
 
+// each calls fn with the id of every subscription this replica knows,
+// under the lock drop forgets one under: a gauge set by fn is never set
+// again for a subscription whose series drop has removed.
+func (r *registry) each(fn func(id string)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id := range r.subs {
+		fn(id)
+	}
+}
+
 // count is how many subscriptions this replica knows.
 func (r *registry) count() int {
 	r.mu.Lock()

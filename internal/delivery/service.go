@@ -78,6 +78,8 @@ func Start(ctx context.Context, conn *stream.Conn, store projections.Store, cfg 
 	// that it never publishes what another replica already has.
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.match(runCtx) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.gaugeBacklog(runCtx) }()
 	s.Notify()
 	return s, nil
 }

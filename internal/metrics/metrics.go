@@ -94,6 +94,13 @@ var (
 		Name: "parley_webhook_deliveries_total", Help: "Webhook delivery attempts by subscription and outcome.",
 	}, []string{"subscription", "outcome"})
 
+	// Backlog is how many alerts wait in the queue for delivery, by
+	// subscription (its alert.MetricsLabel), as last counted: every
+	// replica counts the one shared queue, and says the same.
+	Backlog = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "parley_webhook_backlog", Help: "Alerts queued and not yet delivered, by subscription, as last counted (every few seconds).",
+	}, []string{"subscription"})
+
 	// RequestSeconds times HTTP requests by route pattern, method and code.
 	RequestSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "parley_http_request_seconds", Help: "HTTP request durations by route, method and status code.",
@@ -103,7 +110,7 @@ var (
 
 func init() {
 	Registry.MustRegister(Records, Applied, Skipped, Checkpoint, Lag, Stalled, StreamStoreFailing, NATSConnected, BatchSeconds, RebuildDone, RebuildTotal,
-		SSEClients, SSEDropped, SSERefused, Deliveries, RequestSeconds,
+		SSEClients, SSEDropped, SSERefused, Deliveries, Backlog, RequestSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
@@ -161,4 +168,5 @@ func (w *statusWriter) Flush() {
 // ForgetSubscription removes the series of a deleted subscription.
 func ForgetSubscription(label string) {
 	Deliveries.DeletePartialMatch(prometheus.Labels{"subscription": label})
+	Backlog.DeletePartialMatch(prometheus.Labels{"subscription": label})
 }
