@@ -49,7 +49,7 @@ type Config struct {
 	// Stream is the stream's name; "" means DefaultStreamName.
 	Stream string
 	// Replicas of the stream; 0 means 3 when the server is clustered and 1
-	// when it is alone.
+	// when it is alone, or more when an existing stream has more.
 	Replicas int
 	// DuplicateWindow of the stream; 0 means DefaultDuplicateWindow.
 	DuplicateWindow time.Duration
@@ -212,11 +212,14 @@ func (c *Conn) ensureStream(ctx context.Context) error {
 			replicas = 3
 		}
 	}
-	want := c.streamConfig(replicas)
 	// A stream that is already as wanted is left alone: a user that may
 	// only read it (the projector on a secured cluster) has no permission
 	// to update it, and needs none.
 	have, lookErr := c.lookUpStream(ctx)
+	if lookErr == nil {
+		replicas = wantReplicas(c.cfg.Replicas, replicas, have.CachedInfo().Config.Replicas)
+	}
+	want := c.streamConfig(replicas)
 	switch {
 	case lookErr == nil && sameConfig(have.CachedInfo().Config, want):
 		c.stream = have
@@ -249,6 +252,17 @@ func (c *Conn) ensureStream(ctx context.Context) error {
 	}
 	c.stream = s
 	return nil
+}
+
+// wantReplicas is the replica count of an existing stream that has
+// have: the one configured, or else (auto, the count a new stream would
+// get) at least auto, keeping more that an operator set (an R5 stream is
+// not brought down to R3 by a service connecting with an admin's rights).
+func wantReplicas(configured, auto, have int) int {
+	if configured > 0 {
+		return configured
+	}
+	return max(auto, have)
 }
 
 // whyNotUpdated says why the stream's settings were left as they differ:
