@@ -1151,6 +1151,42 @@ stances:
 		b.screenshot(t, "screenshot-phone.png")
 	})
 
+	t.Run("under a path prefix", func(t *testing.T) {
+		// A newsroom's proxy serves the page at /news/parley/ and passes
+		// on what is under it without the prefix: the page asks for its
+		// assets, the API and the feed below its own address.
+		u, err := url.Parse(r.HTTPURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rp := httputil.NewSingleHostReverseProxy(u)
+		rp.FlushInterval = -1
+		mux := http.NewServeMux()
+		mux.Handle("/news/parley/", http.StripPrefix("/news/parley", rp))
+		var stray []string
+		var mu sync.Mutex
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			stray = append(stray, r.URL.Path)
+			mu.Unlock()
+			http.NotFound(w, r)
+		})
+		proxy := httptest.NewServer(mux)
+		t.Cleanup(func() { proxy.CloseClientConnections(); proxy.Close() })
+		b.do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(proxy.URL+"/news/parley/"))
+		b.mustWait(t, "ready and live under the prefix", `document.documentElement.dataset.ready === "1" && document.getElementById("live").dataset.state === "live"`, 20*time.Second)
+		if got := eval[string](t, b, q(cellUS+" .value")+"?.textContent"); got != "600,000" {
+			t.Errorf("army-cap/us under the prefix = %q, want 600,000", got)
+		}
+		ingest(t, r.HTTPURL, `{"id":"browser-prefix-live","type":"statement","occurred_at":"2025-11-25T12:00Z","title":"Seen through the prefix","sources":[{"outlet":"AP"}]}`)
+		b.mustWait(t, "a development live through the prefix", `document.body.textContent.includes("Seen through the prefix")`, 10*time.Second)
+		mu.Lock()
+		defer mu.Unlock()
+		if len(stray) > 0 {
+			t.Errorf("the page asked outside its prefix for %v", stray)
+		}
+	})
+
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, m := range b.console {

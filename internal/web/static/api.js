@@ -45,7 +45,7 @@ export async function timeline(params, signal) {
   const out = [];
   let cursor = '';
   for (let page = 0; page < 50; page++) {
-    const body = await getJSON('/v1/timeline', { ...params, limit: 1000, cursor }, signal);
+    const body = await getJSON('v1/timeline', { ...params, limit: 1000, cursor }, signal);
     out.push(...body.events);
     if (!body.next_cursor) break;
     cursor = body.next_cursor;
@@ -58,7 +58,7 @@ export async function history(issue, params, signal) {
   const out = [];
   let cursor = '';
   for (let page = 0; page < 50; page++) {
-    const body = await getJSON(`/v1/issues/${encodeURIComponent(issue)}/history`, { ...params, limit: 1000, cursor }, signal);
+    const body = await getJSON(`v1/issues/${encodeURIComponent(issue)}/history`, { ...params, limit: 1000, cursor }, signal);
     out.push(...body.entries);
     if (!body.next_cursor) break;
     cursor = body.next_cursor;

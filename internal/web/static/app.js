@@ -112,7 +112,7 @@ function writeURL() {
 }
 
 async function loadBase(signal) {
-  const [all, latest] = await Promise.all([api.timeline({}, signal), api.getJSON('/v1/state', {}, signal)]);
+  const [all, latest] = await Promise.all([api.timeline({}, signal), api.getJSON('v1/state', {}, signal)]);
   S.all = all;
   S.latest = latest;
   S.titles = new Map(all.map((e) => [e.id, e.title]));
@@ -162,7 +162,7 @@ async function catchUp() {
       return;
     }
     const [latest, views] = await Promise.all([
-      api.getJSON('/v1/state'),
+      api.getJSON('v1/state'),
       Promise.all(amended.map((id) => eventOrNone(id))),
     ]);
     for (const ev of arrived) upsert(ev);
@@ -178,7 +178,7 @@ async function catchUp() {
 // not have: a correction may name an event never recorded.
 async function eventOrNone(id) {
   try {
-    return await api.getJSON(`/v1/events/${encodeURIComponent(id)}`);
+    return await api.getJSON(`v1/events/${encodeURIComponent(id)}`);
   } catch (err) {
     if (err.status === 404) return null;
     throw err;
@@ -312,7 +312,7 @@ async function show() {
     // The present, unfiltered, is the whole record the page keeps.
     const all = !at && !known_at && !S.filters.party && !S.filters.issue && !S.filters.type;
     const [state, events, hist] = await Promise.all([
-      api.getJSON('/v1/state', { at, known_at }, ctl.signal),
+      api.getJSON('v1/state', { at, known_at }, ctl.signal),
       all ? S.all : api.timeline({ ...S.filters, to: at, known_at }, ctl.signal),
       S.historyIssue ? api.history(S.historyIssue, { party: S.filters.party, known_at }, ctl.signal) : null,
     ]);
@@ -483,7 +483,7 @@ function connectFeed() {
   // One feed at a time: a retry still waiting when the page was left and
   // shown again finds the feed already open.
   if (feed && feed.readyState !== EventSource.CLOSED) return;
-  feed = new EventSource(lastId ? `/v1/feed?last_event_id=${encodeURIComponent(lastId)}` : '/v1/feed');
+  feed = new EventSource(lastId ? `v1/feed?last_event_id=${encodeURIComponent(lastId)}` : 'v1/feed');
   const es = feed;
   // A server that cannot serve the stream now (starting, stopping, or as
   // many readers as it serves) answers with one that says why and ends;
@@ -565,7 +565,7 @@ async function resumeRefused(id) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), 5000);
   try {
-    const r = await fetch(`/v1/feed?last_event_id=${encodeURIComponent(id)}`, { method: 'HEAD', signal: ctl.signal });
+    const r = await fetch(`v1/feed?last_event_id=${encodeURIComponent(id)}`, { method: 'HEAD', signal: ctl.signal });
     return r.status === 400;
   } catch (_) {
     return false;
@@ -776,7 +776,7 @@ const PALETTE = [
 // page's own style sheet through the CSSOM, which its CSP (style-src
 // 'self') allows where it refuses a <style> element.
 function stanceColours() {
-  const sheet = [...document.styleSheets].find((s) => s.href && new URL(s.href).pathname === '/static/style.css');
+  const sheet = [...document.styleSheets].find((s) => s.href && new URL(s.href).pathname.endsWith('/static/style.css'));
   if (!sheet) return;
   const probe = el('span', { class: 'pill', hidden: true });
   document.body.append(probe);
@@ -796,7 +796,7 @@ let startDelay = 1000;
 
 async function main() {
   try {
-    const [vocab] = await Promise.all([api.getJSON('/v1/vocabulary'), loadBase()]);
+    const [vocab] = await Promise.all([api.getJSON('v1/vocabulary'), loadBase()]);
     S.vocab = vocab;
   } catch (err) {
     showError(err);
