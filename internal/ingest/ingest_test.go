@@ -710,16 +710,7 @@ func TestInterruptWhileReadingSendsNoMore(t *testing.T) {
 // not failed (which the command and a 503 ask to send again), and the
 // records beside it go in.
 func TestTooLargeForTheServerIsRejected(t *testing.T) {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-		MaxPayload: 4 << 10, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
+	srv := natstest.WithOptions(t, &server.Options{Host: "127.0.0.1", JetStream: true, MaxPayload: 4 << 10})
 	line := func(id, summary string) string {
 		return fmt.Sprintf(`{"id":%q,"type":"statement","occurred_at":"2025-11-21","title":"T","summary":%q,"sources":[{"outlet":"AP"}]}`, id, summary)
 	}

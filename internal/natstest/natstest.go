@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/parley-news/parley/internal/stream"
 )
 
@@ -42,4 +44,30 @@ func Conn(t testing.TB, url string) *stream.Conn {
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// WithOptions starts a NATS server set as opts says, for a test of a
+// server unlike the embedded default (a smaller max_payload, accounts
+// from a config file). A zero Port is a random one; signals and logs are
+// off; an Options without a StoreDir gets one in t.TempDir(). It is
+// stopped at the test's end.
+func WithOptions(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	if opts.Port == 0 {
+		opts.Port = -1
+	}
+	if opts.StoreDir == "" {
+		opts.StoreDir = t.TempDir()
+	}
+	opts.NoSigs, opts.NoLog = true, true
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("nats server: %v", err)
+	}
+	go srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	return srv
 }

@@ -130,17 +130,7 @@ func TestAppendThroughARestart(t *testing.T) {
 // at once for what it is, not retried until ctx ends (it never can go
 // in), and the others keep their true fates, the stored one a duplicate.
 func TestAppendLargerThanMaxPayload(t *testing.T) {
-	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-		MaxPayload: 4 << 10, NoSigs: true, NoLog: true}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
+	srv := natstest.WithOptions(t, &server.Options{Host: "127.0.0.1", JetStream: true, MaxPayload: 4 << 10})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn := natstest.Conn(t, srv.ClientURL())

@@ -49,16 +49,7 @@ accounts {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.NoSigs, opts.NoLog = true, true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
+	srv := natstest.WithOptions(t, opts)
 	old := stream.UpdateWait
 	stream.UpdateWait = 500 * time.Millisecond
 	t.Cleanup(func() { stream.UpdateWait = old })
