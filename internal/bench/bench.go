@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -277,12 +278,34 @@ func sizeKey(n int) string {
 	return strconv.Itoa(n)
 }
 
-// percentile of sorted durations, in milliseconds.
+// percentile of durations (sorted in place), in milliseconds, by nearest
+// rank: the smallest sample that at least p of the samples do not exceed.
+// Of 10 samples the p99 is the largest, not the ninth. With no samples
+// it is NaN, which Run refuses: a figure measured on nothing must not
+// show as 0 ms.
 func percentile(d []time.Duration, p float64) float64 {
 	if len(d) == 0 {
-		return 0
+		return math.NaN()
 	}
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	i := int(p * float64(len(d)-1))
+	i := int(math.Ceil(p*float64(len(d)))) - 1
+	i = min(max(i, 0), len(d)-1)
 	return float64(d[i]) / float64(time.Millisecond)
+}
+
+// unmeasured removes the figures that have no value (a percentile of no
+// samples) and returns an error naming them, or nil.
+func unmeasured(r Results) error {
+	var keys []string
+	for k, v := range r {
+		if math.IsNaN(v) {
+			keys = append(keys, k)
+			delete(r, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sort.Strings(keys)
+	return fmt.Errorf("no samples for %s", strings.Join(keys, ", "))
 }

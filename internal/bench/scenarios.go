@@ -66,7 +66,11 @@ func Run(ctx context.Context, cfg Config) (Results, error) {
 		if s.name != "history" { // which settles after each of its fills
 			settle(cfg)
 		}
-		if err := s.run(ctx, cfg, filepath.Join(dir, s.name), res); err != nil {
+		err := s.run(ctx, cfg, filepath.Join(dir, s.name), res)
+		if err == nil {
+			err = unmeasured(res)
+		}
+		if err != nil {
 			return res, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
