@@ -99,6 +99,7 @@ var rows = []Row{
 	{"  publish to the feed, p99", "visible_sse_p99_ms", "", "ms", ""},
 	{"  the append, acknowledged, p99", "visible_ack_p99_ms", "", "ms", ""},
 	{"  over HTTP (polled), p99", "visible_http_p99_ms", "", "ms", ""},
+	{"  the sender behind its schedule, max", "visible_late_max_ms", "", "ms", ""},
 	{"SSE p50, 1,000 clients at 100 ev/s", "sse_p50_ms_1k", "", "ms", ""},
 	{"SSE p99, 1,000 clients at 100 ev/s", "sse_p99_ms_1k", "", "ms", "< 50"},
 	{"10,000 idle SSE clients, RSS", "sse_idle_rss_mb_10k", "", "MiB", "< 1024"},
