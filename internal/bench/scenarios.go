@@ -22,6 +22,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/events"
@@ -136,10 +137,7 @@ func runAppend(ctx context.Context, cfg Config, dir string, res Results) error {
 			return err
 		}
 		js := conn.JetStream()
-		msgs := make([]*nats.Msg, len(evs))
-		for i, e := range evs {
-			msgs[i] = conn.NewMessage(e, "")
-		}
+		msgs := rawMessages(conn, evs)
 		start := time.Now()
 		// A window of acknowledgements in flight, as a raw client keeps.
 		var window []jetstream.PubAckFuture
@@ -188,6 +186,21 @@ func runAppend(ctx context.Context, cfg Config, dir string, res Results) error {
 		say(cfg, "append%s: %d events, ingest %.0f/s, raw publish %.0f/s", mode.suffix, len(evs), eps, raw)
 	}
 	return nil
+}
+
+// rawMessages are the messages of the raw publish: those Append sends,
+// the same bytes and headers (Nats-Msg-Id, the expected last subject
+// sequence, the expected stream, the content type, and the token each
+// append marks its message with), so that the raw figure carries the
+// service's bytes. What the ingest path adds beyond them, the atomic
+// batch's headers, is its own way of appending, not the message.
+func rawMessages(conn *stream.Conn, evs []events.Event) []*nats.Msg {
+	msgs := make([]*nats.Msg, len(evs))
+	for i, e := range evs {
+		msgs[i] = conn.NewMessage(e, "")
+		msgs[i].Header.Set(stream.AttemptHeader, nuid.Next())
+	}
+	return msgs
 }
 
 // runVisible appends single events at a steady rate to a running

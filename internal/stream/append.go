@@ -285,8 +285,9 @@ func (c *Conn) compareAll(ctx context.Context, msgs []*nats.Msg, todo []int, res
 const lookUpsInFlight = 32
 
 // NewMessage is the message Append sends for one event: its CloudEvent
-// and the headers that make the append idempotent. The benchmarks publish
-// the same messages raw.
+// and the headers that make the append idempotent. Append adds its
+// AttemptHeader; the benchmark's raw publish adds one too, so that it
+// sends the same bytes.
 func (c *Conn) NewMessage(e events.Event, source string) *nats.Msg {
 	m := nats.NewMsg(Subject(e.ID))
 	m.Data = events.Wrap(e, source)
