@@ -3,7 +3,7 @@
 // flat JSON object). docs/performance.md says how to read it.
 //
 //	parleybench [-quick] [-only append,visible,fanout,query,rebuild] [-n N] [-append-n N]
-//	            [-json FILE] [-dir DIR] [-rebuild-cpuprofile FILE]
+//	            [-json FILE] [-dir DIR] [-timeout D] [-rebuild-cpuprofile FILE]
 //	            [-query-cpuprofile FILE] [-query-memprofile FILE]
 package main
 
@@ -28,10 +28,14 @@ func main() {
 	rebuildProfile := flag.String("rebuild-cpuprofile", "", "write a CPU profile of the rebuild process to `file`")
 	queryCPU := flag.String("query-cpuprofile", "", "write a CPU profile of the query phase at the largest size to `file`")
 	queryHeap := flag.String("query-memprofile", "", "write a heap profile at the end of the query phase at the largest size to `file`")
+	timeout := flag.Duration("timeout", 0, "fail the run after this long (default 30m; 5m quick)")
 	flag.Parse()
 	cfg := bench.Default()
 	if *quick {
 		cfg = bench.Quick()
+	}
+	if *timeout > 0 {
+		cfg.Timeout = *timeout
 	}
 	if *only != "" {
 		cfg.Only = strings.Split(*only, ",")

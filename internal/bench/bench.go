@@ -46,6 +46,10 @@ type Config struct {
 	QueryCPUProfile, QueryHeapProfile string
 	// Quick makes the fan-out smaller too.
 	Quick bool
+	// Timeout bounds the whole run: a scenario still running then (a
+	// stream that stopped answering, a rebuild that hangs) fails instead
+	// of waiting for ever. Zero means no bound.
+	Timeout time.Duration
 	// Progress receives a line per step.
 	Progress io.Writer
 }
@@ -53,13 +57,13 @@ type Config struct {
 // Default is the full suite: 1M events for rebuild and queries.
 func Default() Config {
 	return Config{AppendN: 50_000, RebuildN: 1_000_000, QuerySizes: []int{10_000, 100_000, 1_000_000},
-		Queries: 2000, Clients: 8, VisibleRate: 1000, VisibleFor: 10 * time.Second}
+		Queries: 2000, Clients: 8, VisibleRate: 1000, VisibleFor: 10 * time.Second, Timeout: 30 * time.Minute}
 }
 
 // Quick is a run of a minute or less.
 func Quick() Config {
 	return Config{AppendN: 5_000, RebuildN: 50_000, QuerySizes: []int{10_000, 50_000},
-		Queries: 500, Clients: 8, VisibleRate: 1000, VisibleFor: 3 * time.Second, Quick: true}
+		Queries: 500, Clients: 8, VisibleRate: 1000, VisibleFor: 3 * time.Second, Quick: true, Timeout: 5 * time.Minute}
 }
 
 func (c Config) runs(name string) bool {

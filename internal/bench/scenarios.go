@@ -47,6 +47,11 @@ func Run(ctx context.Context, cfg Config) (Results, error) {
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
 	}
+	if cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
 	res := Results{}
 	steps := []struct {
 		name string
@@ -147,6 +152,8 @@ func runAppend(ctx context.Context, cfg Config, dir string, res Results) error {
 				case <-window[0].Ok():
 				case err := <-window[0].Err():
 					return err
+				case <-ctx.Done():
+					return ctx.Err()
 				}
 				window = window[1:]
 			}

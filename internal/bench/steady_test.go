@@ -120,3 +120,26 @@ func TestSteadyStopsWithContext(t *testing.T) {
 		t.Errorf("%d sends made after ctx ended", sent)
 	}
 }
+
+// TestRunIsBounded: a run that outlasts its timeout fails rather than
+// wait for ever (here an hour of one event a second).
+func TestRunIsBounded(t *testing.T) {
+	cfg := Quick()
+	cfg.Only, cfg.Dir, cfg.Timeout = []string{"visible"}, t.TempDir(), 3*time.Second
+	cfg.VisibleRate, cfg.VisibleFor = 1, time.Hour
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), cfg)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		// The deadline, or whatever failed for want of time (the server
+		// not started on a slow machine).
+		if err == nil {
+			t.Fatal("an hour's run ended without error within its timeout")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the run outlasted its timeout by a minute")
+	}
+}
