@@ -107,6 +107,8 @@ var rows = []Row{
 	{"SSE p50, 1,000 clients at 100 ev/s", "sse_p50_ms_1k", "", "ms", ""},
 	{"SSE p99, 1,000 clients at 100 ev/s", "sse_p99_ms_1k", "", "ms", "< 50"},
 	{"10,000 idle SSE clients, RSS", "sse_idle_rss_mb_10k", "", "MiB", "< 1024"},
+	{"SSE p50, 10,000 clients at 10 ev/s", "sse_p50_ms_10k", "", "ms", ""},
+	{"SSE p99, 10,000 clients at 10 ev/s", "sse_p99_ms_10k", "", "ms", ""},
 	{"webhooks to 100 receivers", "webhook_eps_100", "", "del/s", ""},
 }
 
@@ -166,8 +168,8 @@ func Table(w io.Writer, r Results) {
 // run's), as the rows name their own, or gives its key.
 func sizedLabel(k string) string {
 	for _, l := range []struct{ prefix, format string }{
-		{"sse_p50_ms_", "SSE p50, %s clients at 100 ev/s"},
-		{"sse_p99_ms_", "SSE p99, %s clients at 100 ev/s"},
+		{"sse_p50_ms_", "SSE p50, %s clients"},
+		{"sse_p99_ms_", "SSE p99, %s clients"},
 		{"sse_idle_rss_mb_", "%s idle SSE clients, RSS"},
 	} {
 		if size, ok := strings.CutPrefix(k, l.prefix); ok {

@@ -33,16 +33,21 @@ func runFanout(ctx context.Context, cfg Config, _ string, res Results) error {
 	}
 	res["sse_p50_ms_"+sk], res["sse_p99_ms_"+sk] = v[0], v[1]
 	say(cfg, "SSE: %d clients at 100 events/s, p50 %.1f ms, p99 %.1f ms", clients, res["sse_p50_ms_"+sk], res["sse_p99_ms_"+sk])
-	out, err = goBench(ctx, "./internal/feed", "BenchmarkSSEIdleClients", "-feed.idle", strconv.Itoa(idle))
+	// The idle clients' memory, then their delivery latency at a rate
+	// that makes as many writes a second as the figure above (10,000
+	// clients at 10 events/s).
+	idleRate := max(100*clients/idle, 1)
+	out, err = goBench(ctx, "./internal/feed", "BenchmarkSSEIdleClients", "-feed.idle", strconv.Itoa(idle), "-feed.idle-rate", strconv.Itoa(idleRate))
 	if err != nil {
 		return err
 	}
 	ik := sizeKey(idle)
-	if v, err = metrics(out, "rss-MiB"); err != nil {
+	if v, err = metrics(out, "rss-MiB", "p50-ms", "p99-ms"); err != nil {
 		return err
 	}
-	res["sse_idle_rss_mb_"+ik] = v[0]
-	say(cfg, "SSE: %d idle clients held in %.0f MiB", idle, res["sse_idle_rss_mb_"+ik])
+	res["sse_idle_rss_mb_"+ik], res["sse_p50_ms_"+ik], res["sse_p99_ms_"+ik] = v[0], v[1], v[2]
+	say(cfg, "SSE: %d idle clients held in %.0f MiB; %d events at %d/s to them, p50 %.1f ms, p99 %.1f ms",
+		idle, res["sse_idle_rss_mb_"+ik], idleRate, idleRate, v[1], v[2])
 	out, err = goBench(ctx, "./internal/delivery", "BenchmarkDeliveryFanout")
 	if err != nil {
 		return err

@@ -33,6 +33,7 @@ var (
 	loadRate     = flag.Int("feed.rate", 100, "events appended per second in BenchmarkSSELatency")
 	loadDuration = flag.Duration("feed.duration", 10*time.Second, "how long BenchmarkSSELatency appends")
 	loadIdle     = flag.Int("feed.idle", 10000, "idle SSE clients in BenchmarkSSEIdleClients")
+	loadIdleRate = flag.Int("feed.idle-rate", 10, "events a second, for one second, to the idle clients once their memory is measured")
 )
 
 // raiseFileLimit lets the process hold n more descriptors: each client
@@ -308,15 +309,38 @@ func BenchmarkSSEIdleClients(b *testing.B) {
 	held := memNow()
 	b.StopTimer()
 
-	// Every one of them is live: one event reaches all.
+	// Every one of them is live, and how fast: events at feed.idle-rate a
+	// second for a second, each timed from when it was due (bench.Steady)
+	// to each client reading it. The clients process notes when each
+	// frame arrives; both processes read the same wall clock.
 	conn, err := stream.Connect(ctx, stream.Config{URL: r.NATSURL, Name: "parley-load"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	res := conn.Append(ctx, []events.Event{loadEvent(0)}, "load")
-	fmt.Fprintf(stdin, "%d\n", res[0].Seq)
+	var (
+		smu    sync.Mutex
+		failed error
+	)
+	if _, err := bench.Steady(ctx, *loadIdleRate, *loadIdleRate, func(i int, t0 time.Time) {
+		res := conn.Append(ctx, []events.Event{loadEvent(i)}, "load")
+		smu.Lock()
+		defer smu.Unlock()
+		if res[0].Status != stream.Appended {
+			failed = fmt.Errorf("append %d: %s %v", i, res[0].Status, res[0].Err)
+			return
+		}
+		fmt.Fprintf(stdin, "%d %d\n", res[0].Seq, t0.UnixNano())
+	}); err != nil {
+		b.Fatal(err)
+	}
+	if failed != nil {
+		b.Fatal(failed)
+	}
+	fmt.Fprintln(stdin, "END")
 	reached, _ := strconv.Atoi(expect("REACHED "))
+	var p50, p99 float64
+	fmt.Sscan(expect("LATENCY "), &p50, &p99)
 
 	mb := func(v uint64) float64 { return float64(v) / (1 << 20) }
 	perClient := func(a, b uint64) float64 {
@@ -329,11 +353,13 @@ func BenchmarkSSEIdleClients(b *testing.B) {
 	b.ReportMetric(perClient(held.rss, before.rss), "rss-KiB/client")
 	b.ReportMetric(mb(held.goTotal), "go-MiB")
 	b.ReportMetric(float64(reached), "reached")
-	b.Logf("%d idle clients opened in %v; RSS %.0f MiB -> %.0f MiB (%.1f KiB a client); Go runtime %.0f MiB -> %.0f MiB (heap in use %.0f MiB); %d goroutines; one event reached %d of %d",
+	b.ReportMetric(p50, "p50-ms")
+	b.ReportMetric(p99, "p99-ms")
+	b.Logf("%d idle clients opened in %v; RSS %.0f MiB -> %.0f MiB (%.1f KiB a client); Go runtime %.0f MiB -> %.0f MiB (heap in use %.0f MiB); %d goroutines; %d events at %d/s reached %d of %d clients, p50 %.2f ms, p99 %.2f ms",
 		n, opened.Round(time.Millisecond), mb(before.rss), mb(held.rss), perClient(held.rss, before.rss),
-		mb(before.goTotal), mb(held.goTotal), mb(held.heapInuse), held.goroutines, reached, n)
+		mb(before.goTotal), mb(held.goTotal), mb(held.heapInuse), held.goroutines, *loadIdleRate, *loadIdleRate, reached, n, p50, p99)
 	if reached != n {
-		b.Errorf("one event reached %d of %d idle clients", reached, n)
+		b.Errorf("every event reached %d of %d clients", reached, n)
 	}
 }
 
@@ -352,7 +378,7 @@ func TestIdleClientsHelper(t *testing.T) {
 	lim.Cur = lim.Max
 	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 	conns := make([]net.Conn, count)
-	readers := make([]*bufio.Reader, count)
+	readersOf := make([]*bufio.Reader, count)
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup
@@ -368,7 +394,7 @@ func TestIdleClientsHelper(t *testing.T) {
 			if err != nil && firstErr == nil {
 				firstErr = fmt.Errorf("client %d: %w", i, err)
 			}
-			conns[i], readers[i] = c, br
+			conns[i], readersOf[i] = c, br
 		}()
 	}
 	wg.Wait()
@@ -382,28 +408,95 @@ func TestIdleClientsHelper(t *testing.T) {
 	if firstErr != nil {
 		t.Fatal(firstErr)
 	}
-	fmt.Printf("READY %d\n", count)
-	var seq uint64
-	if _, err := fmt.Scan(&seq); err != nil {
-		t.Fatal(err)
+	// A reader per stream notes when each frame arrives, by its id (the
+	// stream sequence), until its stream is closed or the deadline.
+	type arrival struct {
+		seq uint64
+		at  int64 // Unix ns: the benchmark's process reads the same clock
 	}
-	want := []byte("id: " + strconv.FormatUint(seq, 10))
-	reached := 0
+	got := make([][]arrival, count)
 	deadline := time.Now().Add(60 * time.Second)
+	var readers sync.WaitGroup
 	for i, c := range conns {
 		c.SetReadDeadline(deadline)
-		for {
-			line, err := readers[i].ReadSlice('\n')
-			if bytes.HasPrefix(line, want) {
-				reached++
-				break
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			br, atStart := readersOf[i], true
+			for {
+				line, err := br.ReadSlice('\n')
+				if atStart && bytes.HasPrefix(line, []byte("id: ")) {
+					seq, _ := strconv.ParseUint(string(bytes.TrimSpace(line[4:])), 10, 64)
+					mu.Lock()
+					got[i] = append(got[i], arrival{seq, time.Now().UnixNano()})
+					mu.Unlock()
+				}
+				// A line longer than the buffer comes in pieces: only
+				// the first is the start of a line.
+				atStart = err != bufio.ErrBufferFull
+				if err != nil && err != bufio.ErrBufferFull {
+					return
+				}
 			}
-			if err != nil && err != bufio.ErrBufferFull {
-				break
+		}()
+	}
+	fmt.Printf("READY %d\n", count)
+	// The events, each with when it was due, until END.
+	sent := map[uint64]int64{}
+	for in := bufio.NewScanner(os.Stdin); in.Scan() && in.Text() != "END"; {
+		var seq uint64
+		var t0 int64
+		if _, err := fmt.Sscan(in.Text(), &seq, &t0); err != nil {
+			t.Fatalf("read %q: %v", in.Text(), err)
+		}
+		sent[seq] = t0
+	}
+	// Every stream has every event, or the deadline passed.
+	complete := func(i int) bool {
+		seen := 0
+		for _, a := range got[i] {
+			if _, ok := sent[a.seq]; ok {
+				seen++
+			}
+		}
+		return seen == len(sent)
+	}
+	reached := 0
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		reached = 0
+		for i := range conns {
+			if complete(i) {
+				reached++
+			}
+		}
+		mu.Unlock()
+		if reached == count {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now()) // ends the readers
+	}
+	readers.Wait()
+	var lat []float64
+	for i := range conns {
+		for _, a := range got[i] {
+			if t0, ok := sent[a.seq]; ok {
+				lat = append(lat, float64(a.at-t0)/1e6)
 			}
 		}
 	}
+	slices.Sort(lat)
+	rank := func(p float64) float64 {
+		if len(lat) == 0 {
+			return math.NaN()
+		}
+		return lat[min(max(int(math.Ceil(p*float64(len(lat))))-1, 0), len(lat)-1)]
+	}
 	fmt.Printf("REACHED %d\n", reached)
+	fmt.Printf("LATENCY %f %f\n", rank(0.50), rank(0.99))
 	io.Copy(io.Discard, os.Stdin) // hold the streams until the benchmark is done
 }
 
