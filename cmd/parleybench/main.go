@@ -41,12 +41,7 @@ func main() {
 		cfg.Only = strings.Split(*only, ",")
 	}
 	if *n > 0 {
-		cfg.RebuildN = *n
-		if last := len(cfg.QuerySizes) - 1; cfg.QuerySizes[last] > *n {
-			cfg.QuerySizes = append(cfg.QuerySizes[:0:0], *n)
-		} else {
-			cfg.QuerySizes[last] = *n
-		}
+		cfg = cfg.WithN(*n)
 	}
 	if *appendN > 0 {
 		cfg.AppendN = *appendN

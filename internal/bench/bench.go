@@ -66,6 +66,21 @@ func Quick() Config {
 		Queries: 500, Clients: 8, VisibleRate: 1000, VisibleFor: 3 * time.Second, Quick: true, Timeout: 5 * time.Minute}
 }
 
+// WithN is the configuration with n events for the rebuild and as the
+// largest query size: the query sizes below n stay, so that the growth
+// from the smallest still reads across the table.
+func (c Config) WithN(n int) Config {
+	c.RebuildN = n
+	sizes := make([]int, 0, len(c.QuerySizes))
+	for _, s := range c.QuerySizes[:max(len(c.QuerySizes)-1, 0)] {
+		if s < n {
+			sizes = append(sizes, s)
+		}
+	}
+	c.QuerySizes = append(sizes, n)
+	return c
+}
+
 func (c Config) runs(name string) bool {
 	if len(c.Only) == 0 {
 		return true

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,5 +37,29 @@ func TestTableReadsAcrossSizes(t *testing.T) {
 	}
 	if strings.Contains(out, "state_at_p99_ms_") {
 		t.Errorf("table shows raw keys:\n%s", out)
+	}
+}
+
+// TestWithN: -n sets the largest query size and keeps the smaller ones.
+func TestWithN(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		n    int
+		want []int
+	}{
+		{"larger than the default", Default(), 2_000_000, []int{10_000, 100_000, 2_000_000}},
+		{"between", Default(), 200_000, []int{10_000, 100_000, 200_000}},
+		{"below the middle size", Default(), 50_000, []int{10_000, 50_000}},
+		{"below every size", Default(), 5_000, []int{5_000}},
+		{"quick", Quick(), 20_000, []int{10_000, 20_000}},
+	} {
+		got := c.cfg.WithN(c.n)
+		if !slices.Equal(got.QuerySizes, c.want) || got.RebuildN != c.n {
+			t.Errorf("%s: sizes %v, rebuild %d; want %v, %d", c.name, got.QuerySizes, got.RebuildN, c.want, c.n)
+		}
+	}
+	if d := Default(); d.QuerySizes[2] != 1_000_000 {
+		t.Errorf("WithN changed the default's sizes: %v", d.QuerySizes)
 	}
 }
