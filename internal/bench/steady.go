@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -22,6 +23,9 @@ func Steady(ctx context.Context, rate, n int, send func(i int, due time.Time)) (
 }
 
 func steadyFrom(ctx context.Context, start time.Time, rate, n int, send func(i int, due time.Time)) (time.Duration, error) {
+	if rate <= 0 {
+		return 0, fmt.Errorf("steady: rate %d a second is not a rate", rate)
+	}
 	var (
 		wg   sync.WaitGroup
 		late time.Duration

@@ -143,3 +143,9 @@ func TestRunIsBounded(t *testing.T) {
 		t.Fatal("the run outlasted its timeout by a minute")
 	}
 }
+
+func TestSteadyRefusesNoRate(t *testing.T) {
+	if _, err := Steady(context.Background(), 0, 10, func(int, time.Time) { t.Error("sent") }); err == nil {
+		t.Error("no error for a rate of 0")
+	}
+}
