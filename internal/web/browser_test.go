@@ -699,7 +699,20 @@ func TestBrowser(t *testing.T) {
 				if n := eval[int](t, b, `document.querySelectorAll('#chart circle.pt:not([role="button"])').length`); n > 0 {
 					t.Errorf("%d points of the chart are not buttons", n)
 				}
-				b.do(t, chromedp.Focus(chromedp.CSS(fmt.Sprintf(`#chart circle.pt[data-event=%q]`, c.event))), chromedp.KeyEvent(c.how))
+				// The page reloads its data once its feed is live, a
+				// moment after the first draw, and redraws the chart: a
+				// point found just before is then gone. Found again.
+				point := fmt.Sprintf(`#chart circle.pt[data-event=%q]`, c.event)
+				for try := 1; ; try++ {
+					err := chromedp.Do(b.ctx, chromedp.Focus(chromedp.CSS(point)), chromedp.KeyEvent(c.how))
+					if err == nil {
+						break
+					}
+					if try == 3 || !strings.Contains(err.Error(), "Could not find node") {
+						t.Fatalf("press %s: %v", point, err)
+					}
+					b.mustWait(t, "the chart again", q(point)+` !== null`, 10*time.Second)
+				}
 			} else {
 				eval[bool](t, b, q(fmt.Sprintf(`#history .history-list a[href="#ev-%s"]`, c.event))+`.click(), true`)
 			}
