@@ -303,7 +303,12 @@ func (p *Projector) watchHead(ctx context.Context, stop context.CancelCauseFunc)
 			s, err := p.conn.State(hctx)
 			cancel()
 			if err == nil {
-				if behind = next(behind, s.LastSeq < applied); s.ID != p.streamID || behind >= behindLooks {
+				if s.LastSeq < applied {
+					behind++
+				} else {
+					behind = 0
+				}
+				if s.ID != p.streamID || behind >= behindLooks {
 					p.lost.Store(true)
 					stop(p.notSameStream(s, applied))
 					return
@@ -322,13 +327,6 @@ func (p *Projector) watchHead(ctx context.Context, stop context.CancelCauseFunc)
 // stream leader just elected, before it has caught up with what it holds,
 // and a stop would then rebuild for nothing.
 const behindLooks = 3
-
-func next(count int, yes bool) int {
-	if yes {
-		return count + 1
-	}
-	return 0
-}
 
 // notSameStream says how the stream, as s says, is no longer the one Run
 // started on, or no longer holds the applied messages.

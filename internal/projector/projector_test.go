@@ -41,6 +41,27 @@ func dump(t *testing.T, path string) []byte {
 
 // project runs the live projector over the stream until it has applied
 // everything, then stops it.
+// openedAsRebuilt opens the model in dir on conn, which must rebuild it
+// as not built from this stream, announced with that reason, into what
+// projecting conn afresh gives.
+func openedAsRebuilt(t *testing.T, ctx context.Context, conn *stream.Conn, dir, path string) {
+	t.Helper()
+	var out bytes.Buffer
+	st, err := projector.OpenModel(ctx, conn, dir, nil, &out, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if !strings.Contains(out.String(), "not built from this stream") {
+		t.Errorf("the rebuild was not announced with its reason: %q", out.String())
+	}
+	want := filepath.Join(t.TempDir(), "want.db")
+	project(t, conn, want)
+	if !bytes.Equal(dump(t, path), dump(t, want)) {
+		t.Error("the model opened is not the stream's")
+	}
+}
+
 func project(t *testing.T, conn *stream.Conn, path string) {
 	t.Helper()
 	st, err := bolt.Open(path, bolt.Options{})
@@ -336,20 +357,7 @@ func TestModelAheadOfTheStream(t *testing.T) {
 		t.Fatalf("run on a model ahead of the stream: %v, want ErrAheadOfStream", err)
 	}
 
-	var out bytes.Buffer
-	st, err = projector.OpenModel(context.Background(), older, dir, nil, &out, discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	if !strings.Contains(out.String(), "not built from this stream") {
-		t.Errorf("the rebuild was not announced with its reason: %q", out.String())
-	}
-	want := filepath.Join(t.TempDir(), "want.db")
-	project(t, older, want)
-	if !bytes.Equal(dump(t, path), dump(t, want)) {
-		t.Error("the model opened is not the stream's")
-	}
+	openedAsRebuilt(t, context.Background(), older, dir, path)
 	if aside, _ := filepath.Glob(path + ".other-stream-*"); len(aside) != 1 {
 		t.Errorf("the model of the other stream was not kept aside: %v", aside)
 	}

@@ -545,12 +545,12 @@ func natsShown(c Config, url string) string {
 	return url + " (embedded)"
 }
 
-// seed appends the shipped timeline, file by file in name order; on a
-// second start everything is a duplicate and nothing changes.
 // ErrSeedChanged is returned by a seeded start on a folder whose stream
 // holds another version of the shipped seed.
 var ErrSeedChanged = errors.New("the shipped seed has changed since this folder was seeded")
 
+// seed appends the shipped timeline, file by file in name order; on a
+// second start everything is a duplicate and nothing changes.
 func seed(ctx context.Context, ing *ingest.Ingester, out io.Writer, dir string) error {
 	fsys, names := data.Timeline()
 	for _, name := range names {
