@@ -229,6 +229,26 @@ func AppendJSONString[S ~string | ~[]byte](b []byte, s S) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// JSONPlain says whether AppendJSONString copies s as it is, between its
+// quotes: whether s may be written quoted without looking at it again.
+func JSONPlain[S ~string | ~[]byte](s S) bool {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if !plain[c] {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
 // plain marks the ASCII bytes encoding/json copies as they are: printable
 // ASCII and DEL, but the quote, the backslash and the HTML characters it
 // escapes.

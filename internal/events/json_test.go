@@ -114,8 +114,8 @@ func BenchmarkCanonical(b *testing.B) {
 	}
 }
 
-// FuzzJSONString holds AppendJSONString to encoding/json on any bytes,
-// valid UTF-8 or not.
+// FuzzJSONString holds AppendJSONString and JSONPlain to encoding/json on
+// any bytes, valid UTF-8 or not.
 func FuzzJSONString(f *testing.F) {
 	for _, s := range []string{"", "plain", "<a href=\"x\">&amp;</a>", "tab\there\nnew\x00\x1f\x7f", "Genève “28”", "\u2028\u2029", "\xff\xc3(\xe2\x82", "\\"} {
 		f.Add(s)
@@ -127,6 +127,9 @@ func FuzzJSONString(f *testing.F) {
 		}
 		if got := events.AppendJSONString(nil, []byte(s)); string(got) != string(want) {
 			t.Fatalf("%q as bytes: got %s, encoding/json %s", s, got, want)
+		}
+		if plain := string(want) == `"`+s+`"`; events.JSONPlain(s) != plain || events.JSONPlain([]byte(s)) != plain {
+			t.Fatalf("%q: JSONPlain %v, encoding/json copies it as it is: %v", s, events.JSONPlain(s), plain)
 		}
 	})
 }

@@ -2,8 +2,10 @@ package projections
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -15,6 +17,7 @@ var (
 	keyVersion    = []byte("version")
 	keyMaxOcc     = []byte("max_occurred")
 	keyStream     = []byte("stream")
+	keyPairSeq    = []byte("pair_seq") // the last pair id given
 )
 
 // StreamID returns the identity of the stream the read model was built
@@ -78,7 +81,7 @@ func Apply(tx Tx, m Message) (Outcome, error) {
 func ApplyBatch(tx Tx, msgs []Message) ([]Outcome, error) {
 	outs := make([]Outcome, len(msgs))
 	cp := Checkpoint(tx)
-	a := applier{tx: tx, maxOcc: maxOccurred(tx), now: map[string]nowEntry{}, pairs: map[string]bool{},
+	a := applier{tx: tx, maxOcc: maxOccurred(tx), now: map[string]nowEntry{}, pairs: map[string][]byte{},
 		fd: finder{claims: tx.Bucket(BucketClaims).Cursor()}}
 	last := cp
 	for i, m := range msgs {
@@ -133,8 +136,9 @@ type applier struct {
 	// an earlier one looked up, and need not search the claims again to
 	// tell what moved.
 	now map[string]nowEntry // by namePrefix(issue, party)
-	// pairs are the (issue, party) prefixes known to be in BucketPairs.
-	pairs map[string]bool
+	// pairs are the ids of the (issue, party) prefixes looked up in
+	// BucketPairs, nil for one not there.
+	pairs map[string][]byte
 	// fd looks up positions, on one cursor of the claims for the batch:
 	// each look-up seeks afresh, so writes between them do not matter.
 	fd finder
@@ -406,14 +410,17 @@ func (a *applier) entries(rec *eventRecord, vi int, withClaims bool, fn func(b B
 // memory of the pairs whose claims it touches.
 func (a *applier) each(es []indexEntry, fn func(b Bucket, k, val []byte) error) error {
 	for _, x := range es {
-		if err := fn(a.tx.Bucket(x.bucket), x.key, x.val); err != nil {
-			return err
-		}
+		k := x.key
 		if x.pair != nil {
 			delete(a.now, string(x.pair))
-			if err := a.knowPair(x.pair); err != nil {
+			id, err := a.knowPair(x.pair)
+			if err != nil {
 				return err
 			}
+			k = concat(id, k)
+		}
+		if err := fn(a.tx.Bucket(x.bucket), k, x.val); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -423,7 +430,9 @@ func (a *applier) each(es []indexEntry, fn func(b Bucket, k, val []byte) error) 
 type indexEntry struct {
 	bucket   string
 	key, val []byte
-	pair     []byte // a claim's (issue, party) prefix
+	// pair is a claim's (issue, party) prefix; its key is then the suffix
+	// that follows the pair's id, which only the transaction knows.
+	pair []byte
 }
 
 // versionEntries lists the index entries of one version: the timeline and
@@ -453,7 +462,7 @@ func versionEntries(rec *eventRecord, vi int, withClaims bool) []indexEntry {
 	}
 	for i, p := range e.Positions {
 		pk := namePrefix(p.Issue, p.Party)
-		es = append(es, indexEntry{bucket: BucketClaims, key: concat(pk, claimKey(nil, occ, rec.Seq, v16, uint16(i))),
+		es = append(es, indexEntry{bucket: BucketClaims, key: claimKey(nil, occ, rec.Seq, v16, uint16(i)),
 			val: encodeClaim(validity{}, rec, ver, p), pair: pk})
 	}
 	return es
@@ -492,25 +501,49 @@ func prepareAdd(e events.Event, raw []byte, canonical bool, seq uint64, at time.
 	return &prepared{seq: seq, at: at, issues: rec.Versions[0].Issues, parties: rec.Versions[0].Parties, entries: es, record: b}, nil
 }
 
-// knowPair records an (issue, party) prefix in BucketPairs, once.
-func (a *applier) knowPair(pk []byte) error {
-	if a.pairs[string(pk)] {
-		return nil
-	}
-	if b := a.tx.Bucket(BucketPairs); b.Get(pk) == nil {
-		if err := b.Put(pk, []byte{1}); err != nil {
-			return err
+// pairID returns the id of an (issue, party) prefix, nil when the pair
+// has no claims yet.
+func (a *applier) pairID(pk []byte) []byte {
+	id, ok := a.pairs[string(pk)]
+	if !ok {
+		if v := a.tx.Bucket(BucketPairs).Get(pk); len(v) == pairIDLen {
+			id = slices.Clone(v)
 		}
+		a.pairs[string(pk)] = id
 	}
-	a.pairs[string(pk)] = true
-	return nil
+	return id
+}
+
+// knowPair returns the id of an (issue, party) prefix, and gives it the
+// next one, recorded in BucketPairs, when it has none.
+func (a *applier) knowPair(pk []byte) ([]byte, error) {
+	if id := a.pairID(pk); id != nil {
+		return id, nil
+	}
+	meta := a.tx.Bucket(BucketMeta)
+	var last uint64
+	if v := meta.Get(keyPairSeq); len(v) == 8 {
+		last = u64(v)
+	}
+	if last >= math.MaxUint32 {
+		return nil, fmt.Errorf("pair %q: no pair id left", pk)
+	}
+	id := binary.BigEndian.AppendUint32(nil, uint32(last+1))
+	if err := a.tx.Bucket(BucketPairs).Put(slices.Clone(pk), id); err != nil {
+		return nil, fmt.Errorf("pair %q: %w", pk, err)
+	}
+	if err := meta.Put(keyPairSeq, u64Key(last+1)); err != nil {
+		return nil, fmt.Errorf("pair %q: %w", pk, err)
+	}
+	a.pairs[string(pk)] = id
+	return id, nil
 }
 
 // position is the position of the pair of issue and party as of at,
 // believed at seq: what applying compares, the position alone, without
 // counting sources or walking back for them.
 func (a *applier) position(issue, party string, at time.Time, seq uint64) (*Position, error) {
-	f, err := a.fd.lookUp(issue, party, at, seq, false)
+	f, err := a.fd.lookUp(a.pairID(namePrefix(issue, party)), issue, party, at, seq, false)
 	return f.position(), err
 }
 

@@ -41,10 +41,10 @@ func (s *StateReader) Seq() uint64 { return s.seq }
 func (s *StateReader) Issues() iter.Seq[string] {
 	return func(yield func(string) bool) {
 		last := ""
-		for issue := range pairs(s.tx, nil) {
-			if issue != last {
-				last = issue
-				if !yield(issue) {
+		for p := range pairs(s.tx, nil) {
+			if p.issue != last {
+				last = p.issue
+				if !yield(p.issue) {
 					return
 				}
 			}
@@ -57,8 +57,9 @@ func (s *StateReader) Issues() iter.Seq[string] {
 // says how many it appended.
 func (s *StateReader) AppendPositions(b []byte, issue string) ([]byte, int, error) {
 	n := 0
-	for _, party := range pairs(s.tx, namePrefix(issue)) {
-		f, err := s.fd.lookUp(issue, party, s.at, s.seq, true)
+	for p := range pairs(s.tx, namePrefix(issue)) {
+		party := p.party
+		f, err := s.fd.lookUp(p.id, issue, party, s.at, s.seq, true)
 		if err != nil {
 			return b, n, err
 		}
@@ -110,6 +111,10 @@ func (f *found) appendJSON(b []byte) ([]byte, error) {
 // form they are written in (events.Time's String, a value's JSON).
 func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 	h := &r.head
+	str := events.AppendJSONString[[]byte]
+	if h.plain {
+		str = appendQuoted
+	}
 	bad := func(what string) ([]byte, error) {
 		return b, fmt.Errorf("claim %s/%s of event %s: %s: %w", r.issue, r.party, h.event, what, errBadClaim)
 	}
@@ -118,7 +123,7 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 	b = append(b, `,"party":`...)
 	b = events.AppendJSONString(b, r.party)
 	b = append(b, `,"stance":`...)
-	b = events.AppendJSONString(b, h.stance)
+	b = str(b, h.stance)
 	if len(h.value) > 0 {
 		if !json.Valid(h.value) {
 			return bad("value")
@@ -132,16 +137,16 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 	}
 	if len(t.quote) > 0 {
 		b = append(b, `,"quote":`...)
-		b = events.AppendJSONString(b, t.quote)
+		b = str(b, t.quote)
 	}
 	b = append(b, `,"event":`...)
-	b = events.AppendJSONString(b, h.event)
+	b = str(b, h.event)
 	b = append(b, `,"type":`...)
-	b = events.AppendJSONString(b, t.typ)
+	b = str(b, t.typ)
 	b = append(b, `,"title":`...)
-	b = events.AppendJSONString(b, t.title)
+	b = str(b, t.title)
 	b = append(b, `,"occurred_at":`...)
-	b = events.AppendJSONString(b, t.occurred)
+	b = str(b, t.occurred)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, r.seq(), 10)
 	b = append(b, `,"recorded_at":`...)
@@ -160,14 +165,14 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"outlet":`...)
-			b = events.AppendJSONString(b, outlet)
+			b = str(b, outlet)
 			if len(url) > 0 {
 				b = append(b, `,"url":`...)
-				b = events.AppendJSONString(b, url)
+				b = str(b, url)
 			}
 			if len(pub) > 0 {
 				b = append(b, `,"published_at":`...)
-				b = events.AppendJSONString(b, pub)
+				b = str(b, pub)
 			}
 			b = append(b, '}')
 		}
@@ -175,11 +180,18 @@ func (r *claimRef) appendFields(b []byte) ([]byte, error) {
 	}
 	if len(t.by) > 0 {
 		b = append(b, `,"corrected_by":`...)
-		b = events.AppendJSONString(b, t.by)
+		b = str(b, t.by)
 		b = append(b, `,"corrected_at":`...)
 		b = appendTime(b, t.corrected)
 	}
 	return b, nil
+}
+
+// appendQuoted appends s between quotes: a plain string's JSON.
+func appendQuoted(b, s []byte) []byte {
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // AppendHistoryJSON appends the answer to a HistoryQuery as the JSON of

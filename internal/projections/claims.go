@@ -17,9 +17,13 @@ import (
 // so that state, history and diff answers are read from the index alone,
 // without decoding an event record per cell.
 //
-//	validity(16) precision(1) stance value event outlets
+//	validity(16) flags(1) stance value event outlets
 //	occurred type title quote by recorded(8) [corrected(8)] sources
 //
+// flags is the precision of the event time, plus plainFlag when every
+// string of the claim is written in JSON as it is (events.JSONPlain), so
+// that an answer copies them between quotes without escaping: a state
+// answer writes some two thousand.
 // each string a uvarint length and its bytes; outlets joined by 0x1f;
 // recorded is when the event was first recorded, corrected (only when by
 // names a correction) when this version was;
@@ -28,6 +32,7 @@ import (
 // url and published time of each.
 type claimHead struct {
 	prec    events.Precision
+	plain   bool // every string of the claim is JSON-plain
 	stance  []byte
 	value   []byte // the value's canonical JSON, empty when none
 	event   []byte
@@ -50,7 +55,11 @@ func encodeClaim(v validity, rec *eventRecord, ver *version, p events.Position) 
 	}
 	b := make([]byte, validityLen, 256)
 	v.encode(b)
-	b = append(b, byte(e.OccurredAt.Precision))
+	flags := byte(e.OccurredAt.Precision)
+	if claimPlain(id, ver, p) {
+		flags |= plainFlag
+	}
+	b = append(b, flags)
 	b = appendField(b, p.Stance)
 	b = appendField(b, val)
 	b = appendField(b, id)
@@ -86,6 +95,28 @@ func encodeClaim(v validity, rec *eventRecord, ver *version, p events.Position) 
 	return b
 }
 
+// plainFlag marks a claim whose strings need no escaping in JSON.
+const plainFlag = 0x80
+
+// claimPlain says whether every string a claim's JSON quotes is plain.
+func claimPlain(id string, ver *version, p events.Position) bool {
+	e := &ver.Event
+	for _, s := range []string{id, p.Stance, p.Quote, e.OccurredAt.String(), e.Type, e.Title, ver.By} {
+		if !events.JSONPlain(s) {
+			return false
+		}
+	}
+	for _, s := range e.Sources {
+		if !events.JSONPlain(s.Outlet) || !events.JSONPlain(s.URL) {
+			return false
+		}
+		if s.PublishedAt != nil && !events.JSONPlain(s.PublishedAt.String()) {
+			return false
+		}
+	}
+	return true
+}
+
 func outletsLen(ss []events.Source) int {
 	n := 0
 	for i, s := range ss {
@@ -111,7 +142,8 @@ func decodeClaimHead(b []byte) (claimHead, error) {
 	if len(b) < validityLen+1 {
 		return h, errBadClaim
 	}
-	h.prec = events.Precision(b[validityLen])
+	h.prec = events.Precision(b[validityLen] &^ plainFlag)
+	h.plain = b[validityLen]&plainFlag != 0
 	rest := b[validityLen+1:]
 	for _, dst := range []*[]byte{&h.stance, &h.value, &h.event, &h.outlets} {
 		var ok bool

@@ -30,12 +30,13 @@ func TestClaimEntriesMatchRecords(t *testing.T) {
 		}
 		return nil
 	})
-	var n, corrected, published int
+	var n, corrected, published, escaped int
 	err := st.View(context.Background(), func(tx Tx) error {
+		names := pairNames(tx)
 		c := tx.Bucket(BucketClaims).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			pk := k[:len(k)-claimKeyLen]
-			names := splitNames(pk)
+			names := names[string(pk)]
 			h, err := decodeClaimHead(v)
 			if err != nil {
 				t.Fatal(err)
@@ -61,6 +62,15 @@ func TestClaimEntriesMatchRecords(t *testing.T) {
 			if !reflect.DeepEqual(jsonOf(t, got), jsonOf(t, want)) {
 				t.Fatalf("claim %x:\n got %s\nwant %s", k, jsonOf(t, got), jsonOf(t, want))
 			}
+			// The plain flag lets answers copy the strings unescaped: it
+			// must be set exactly when encoding/json would copy them.
+			j := jsonOf(t, got)
+			if plain := !strings.Contains(j, `\`); h.plain != plain {
+				t.Fatalf("claim %x: plain flag %v, JSON %s", k, h.plain, j)
+			}
+			if !h.plain {
+				escaped++
+			}
 			n++
 			if got.CorrectedBy != "" {
 				corrected++
@@ -74,8 +84,8 @@ func TestClaimEntriesMatchRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n < 2000 || corrected == 0 || published == 0 {
-		t.Fatalf("compared %d claims, %d of corrected versions, %d with published times: too few to tell", n, corrected, published)
+	if n < 2000 || corrected == 0 || published == 0 || escaped == 0 || escaped == n {
+		t.Fatalf("compared %d claims, %d of corrected versions, %d with published times, %d escaped: too few to tell", n, corrected, published, escaped)
 	}
 }
 
@@ -108,10 +118,11 @@ func synthModel(t *testing.T, seed uint64, n uint64, edit func(seq uint64, e *ev
 // synthStart is when synthModel's stream starts recording.
 var synthStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func splitNames(prefix []byte) []string {
-	var out []string
-	for _, b := range bytes.Split(bytes.TrimSuffix(prefix, []byte{sep}), []byte{sep}) {
-		out = append(out, string(b))
+// pairNames maps each pair's id to its issue and party.
+func pairNames(tx Tx) map[string][2]string {
+	out := map[string][2]string{}
+	for p := range pairs(tx, nil) {
+		out[string(p.id)] = [2]string{p.issue, p.party}
 	}
 	return out
 }
@@ -127,16 +138,16 @@ func TestIssueHistoryMergesParties(t *testing.T) {
 		for _, issue := range data.Vocabulary().Issues {
 			type entry struct{ suffix, party, event string }
 			var want []entry
-			prefix := namePrefix(issue.ID)
-			c := tx.Bucket(BucketClaims).Cursor()
-			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-				if decodeValidity(v).at(seq) {
-					names := splitNames(k[:len(k)-claimKeyLen])
-					h, err := decodeClaimHead(v)
-					if err != nil {
-						return err
+			for p := range pairs(tx, namePrefix(issue.ID)) {
+				c := tx.Bucket(BucketClaims).Cursor()
+				for k, v := c.Seek(p.id); k != nil && bytes.HasPrefix(k, p.id); k, v = c.Next() {
+					if decodeValidity(v).at(seq) {
+						h, err := decodeClaimHead(v)
+						if err != nil {
+							return err
+						}
+						want = append(want, entry{string(k[len(k)-claimKeyLen:]), p.party, string(h.event)})
 					}
-					want = append(want, entry{string(k[len(k)-claimKeyLen:]), names[1], string(h.event)})
 				}
 			}
 			slices.SortFunc(want, func(a, b entry) int { return strings.Compare(a.suffix, b.suffix) })

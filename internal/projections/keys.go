@@ -40,6 +40,13 @@ func entryKey(prefix []byte, occ time.Time, seq uint64, ver uint16) []byte {
 	return k
 }
 
+// pairIDLen is the length of a pair's id (a uint32, big-endian), which
+// prefixes its claims' keys in place of its names: a state answer seeks a
+// couple of hundred pairs' claims, and a short prefix makes each seek
+// compare a few bytes where the names took dozens, and the claims bucket
+// smaller.
+const pairIDLen = 4
+
 // claimKey is occurred(8) seq(8) version(2) position(2).
 const claimKeyLen = 20
 

@@ -133,10 +133,11 @@ const (
 )
 
 // findCell finds a party's position on an issue as of event time at, as
-// believed at sequence seq, or nil when it has none. claims is a cursor on
-// the claims bucket, which a caller looking up many pairs makes once.
-func findCell(claims Cursor, issue, party string, at time.Time, seq uint64) (*found, error) {
-	return (&finder{claims: claims}).lookUp(issue, party, at, seq, true)
+// believed at sequence seq, or nil when it has none. id is the pair's
+// (pairID; nil for a pair without claims), claims a cursor on the claims
+// bucket, which a caller looking up many pairs makes once.
+func findCell(claims Cursor, id []byte, issue, party string, at time.Time, seq uint64) (*found, error) {
+	return (&finder{claims: claims}).lookUp(id, issue, party, at, seq, true)
 }
 
 // finder looks up cells on a cursor of the claims, into room it keeps
@@ -158,9 +159,13 @@ type finder struct {
 // that day, before the minutes of it, every claim of the top's day is
 // read to find those of its moment; the earlier claims that agree with the
 // top, up to the first that does not, are its support.
-func (fd *finder) lookUp(issue, party string, at time.Time, seq uint64, count bool) (*found, error) {
+func (fd *finder) lookUp(id []byte, issue, party string, at time.Time, seq uint64, count bool) (*found, error) {
+	if len(id) != pairIDLen {
+		fd.next = forever
+		return nil, nil // a pair that never had a position
+	}
 	c := fd.claims
-	fd.key = append(append(append(append(fd.key[:0], issue...), sep), party...), sep)
+	fd.key = append(fd.key[:0], id...)
 	n := len(fd.key)
 	fd.key = appendAfterTime(fd.key, at)
 	prefix := fd.key[:n]
@@ -287,7 +292,10 @@ func sameMoment(ta time.Time, pa events.Precision, tb time.Time, pb events.Preci
 // nextClaimTime returns the event time of the first claim on the pair
 // after t, as believed at seq, at the precision it was given.
 func nextClaimTime(tx Tx, issue, party string, t time.Time, seq uint64) (*events.Time, error) {
-	prefix := namePrefix(issue, party)
+	prefix := pairID(tx, issue, party)
+	if prefix == nil {
+		return nil, nil
+	}
 	c := tx.Bucket(BucketClaims).Cursor()
 	for k, v := c.Seek(afterTime(prefix, t)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if decodeValidity(v).at(seq) {
@@ -341,8 +349,9 @@ type IssueState struct {
 func QueryState(tx Tx, q StateQuery) (*State, error) {
 	sr := NewStateReader(tx, q)
 	st := &State{Seq: sr.seq, Issues: []IssueState{}}
-	for issue, party := range pairs(tx, nil) {
-		f, err := sr.fd.lookUp(issue, party, sr.at, sr.seq, true)
+	for p := range pairs(tx, nil) {
+		issue, party := p.issue, p.party
+		f, err := sr.fd.lookUp(p.id, issue, party, sr.at, sr.seq, true)
 		if err != nil {
 			return nil, err
 		}
@@ -658,9 +667,11 @@ func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimH
 	if err != nil {
 		return "", err
 	}
-	parties := []string{q.Party}
+	var parties []pair
 	if q.Party == "" {
-		parties = partiesOf(tx, q.Issue)
+		parties = slices.Collect(pairs(tx, namePrefix(q.Issue)))
+	} else if id := pairID(tx, q.Issue, q.Party); id != nil {
+		parties = []pair{{issue: q.Issue, party: q.Party, id: id}}
 	}
 	prev := make(map[string]*claimHead, len(parties)) // nil: no claim before
 	disputes := tx.Bucket(BucketClaims).Cursor()      // for disputedAt, beside mergeScan's own
@@ -669,7 +680,8 @@ func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimH
 		last []byte
 		next string
 	)
-	err = mergeScan(tx, q.Issue, parties, q.From, q.To, after, func(party string, suffix, v []byte) (bool, error) {
+	err = mergeScan(tx, parties, q.From, q.To, after, func(p *pair, suffix, v []byte) (bool, error) {
+		party := p.party
 		if !decodeValidity(v).at(seq) {
 			return true, nil
 		}
@@ -683,12 +695,12 @@ func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimH
 		}
 		before, seen := prev[party]
 		if !seen {
-			if before, err = headBefore(tx, q.Issue, party, suffix, seq); err != nil {
+			if before, err = headBefore(tx, p.id, suffix, seq); err != nil {
 				return false, err
 			}
 		}
 		ref := &claimRef{issue: q.Issue, party: party, suffix: suffix, head: head}
-		disputed, err := disputedAt(disputes, q.Issue, party, suffix, &head, seq)
+		disputed, err := disputedAt(disputes, p.id, suffix, &head, seq)
 		if err != nil {
 			return false, err
 		}
@@ -707,12 +719,10 @@ func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimH
 // suffix, valid at seq, is of the same moment (at the coarser precision
 // of the two) and states another position. Claims given as a day sort at
 // its start, so the whole UTC day is read, up to dayLimit claims.
-func disputedAt(c Cursor, issue, party string, suffix []byte, h *claimHead, seq uint64) (bool, error) {
-	prefix := namePrefix(issue, party)
+func disputedAt(c Cursor, prefix, suffix []byte, h *claimHead, seq uint64) (bool, error) {
 	t := keyTime(u64(suffix))
 	day := t.Truncate(24 * time.Hour)
-	// namePrefix is a new slice each call: appending to it is safe.
-	k, v := c.Seek(binary.BigEndian.AppendUint64(prefix, timeKey(day)))
+	k, v := c.Seek(binary.BigEndian.AppendUint64(slices.Clip(prefix), timeKey(day)))
 	for n := 0; k != nil && bytes.HasPrefix(k, prefix) && n < dayLimit; k, v = c.Next() {
 		at := keyTime(u64(k[len(prefix):]))
 		if !at.Before(day.Add(24 * time.Hour)) {
@@ -739,35 +749,42 @@ func (r *claimRef) changedFrom(before *claimHead) bool {
 	return before == nil || !before.sameAs(&r.head)
 }
 
-// partiesOf lists the parties that ever stated a position on an issue.
-func partiesOf(tx Tx, issue string) []string {
-	var out []string
-	for _, party := range pairs(tx, namePrefix(issue)) {
-		out = append(out, party)
-	}
-	return out
-}
-
 // pairs yields the (issue, party) pairs that ever had a position, in key
-// order, those whose key starts with prefix.
-func pairs(tx Tx, prefix []byte) iter.Seq2[string, string] {
-	return func(yield func(string, string) bool) {
+// order, those whose key starts with prefix, each with the id that
+// prefixes its claims' keys (the transaction's bytes).
+func pairs(tx Tx, prefix []byte) iter.Seq[pair] {
+	return func(yield func(pair) bool) {
 		c := tx.Bucket(BucketPairs).Cursor()
 		var issue string // made once for all its parties
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			is, rest, ok := bytes.Cut(k, []byte{sep})
 			party, end, ok2 := bytes.Cut(rest, []byte{sep})
-			if !ok || !ok2 || len(end) > 0 {
+			if !ok || !ok2 || len(end) > 0 || len(v) != pairIDLen {
 				continue
 			}
 			if string(is) != issue {
 				issue = string(is)
 			}
-			if !yield(issue, string(party)) {
+			if !yield(pair{issue: issue, party: string(party), id: v}) {
 				return
 			}
 		}
 	}
+}
+
+// pair is an (issue, party) pair and the id of its claims.
+type pair struct {
+	issue, party string
+	id           []byte
+}
+
+// pairID returns the id that prefixes the claims of an (issue, party)
+// pair, or nil when the pair never had a position.
+func pairID(tx Tx, issue, party string) []byte {
+	if v := tx.Bucket(BucketPairs).Get(namePrefix(issue, party)); len(v) == pairIDLen {
+		return v
+	}
+	return nil
 }
 
 // mergeScan walks the claims of an issue by several parties as one
@@ -776,20 +793,21 @@ func pairs(tx Tx, prefix []byte) iter.Seq2[string, string] {
 // parties of an issue are few (the vocabulary's), so picking the smallest
 // by a linear look is cheaper than a heap. An issue's history needs no
 // index of its own.
-func mergeScan(tx Tx, issue string, parties []string, from, to time.Time, after []byte, fn func(party string, suffix, v []byte) (bool, error)) error {
+func mergeScan(tx Tx, parties []pair, from, to time.Time, after []byte, fn func(p *pair, suffix, v []byte) (bool, error)) error {
 	end := uint64(math.MaxUint64)
 	if !to.IsZero() {
 		end = timeKey(to)
 	}
 	type head struct {
-		party  string
+		p      *pair
 		prefix []byte
 		c      Cursor
 		k, v   []byte
 	}
 	heads := make([]*head, 0, len(parties))
-	for _, p := range parties {
-		h := &head{party: p, prefix: namePrefix(issue, p), c: tx.Bucket(BucketClaims).Cursor()}
+	for i := range parties {
+		p := &parties[i]
+		h := &head{p: p, prefix: p.id, c: tx.Bucket(BucketClaims).Cursor()}
 		switch {
 		case after != nil:
 			start := append(slices.Clone(h.prefix), after...)
@@ -824,7 +842,7 @@ func mergeScan(tx Tx, issue string, parties []string, from, to time.Time, after 
 		if min == nil {
 			return nil
 		}
-		more, err := fn(min.party, min.k[len(min.prefix):], min.v)
+		more, err := fn(min.p, min.k[len(min.prefix):], min.v)
 		if err != nil || !more {
 			return err
 		}
@@ -834,8 +852,7 @@ func mergeScan(tx Tx, issue string, parties []string, from, to time.Time, after 
 
 // headBefore returns the head of the claim on the pair just before the key
 // suffix, as believed at seq, or nil; its bytes are the transaction's.
-func headBefore(tx Tx, issue, party string, suffix []byte, seq uint64) (*claimHead, error) {
-	prefix := namePrefix(issue, party)
+func headBefore(tx Tx, prefix, suffix []byte, seq uint64) (*claimHead, error) {
 	c := tx.Bucket(BucketClaims).Cursor()
 	k, v := c.Seek(append(slices.Clone(prefix), suffix...))
 	if k == nil {
@@ -915,12 +932,13 @@ func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 	seq := q.Knowledge.seq(tx)
 	d := &Diff{Seq: seq, Changes: []*DiffEntry{}}
 	claims := tx.Bucket(BucketClaims).Cursor()
-	for issue, party := range pairs(tx, nil) {
-		fb, err := findCell(claims, issue, party, q.From.Add(-time.Nanosecond), seq)
+	for p := range pairs(tx, nil) {
+		issue, party := p.issue, p.party
+		fb, err := findCell(claims, p.id, issue, party, q.From.Add(-time.Nanosecond), seq)
 		if err != nil {
 			return nil, err
 		}
-		fa, err := findCell(claims, issue, party, q.To, seq)
+		fa, err := findCell(claims, p.id, issue, party, q.To, seq)
 		if err != nil {
 			return nil, err
 		}
@@ -936,7 +954,7 @@ func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 			return nil, err
 		}
 		e := &DiffEntry{Issue: issue, Party: party, Before: before, After: after, Events: []string{}}
-		err = scan(tx, BucketClaims, namePrefix(issue, party), claimKeyLen, q.From, q.To, nil, func(_, v []byte) (bool, error) {
+		err = scan(tx, BucketClaims, p.id, claimKeyLen, q.From, q.To, nil, func(_, v []byte) (bool, error) {
 			if decodeValidity(v).at(seq) {
 				h, err := decodeClaimHead(v)
 				if err != nil {
@@ -991,7 +1009,8 @@ func walk[T any](k, v []byte, step func() ([]byte, []byte), what string, fn func
 // v has no term for, each once, in key order: what a vocabulary lost
 // after events used it, which readers can no longer ask for by name.
 func Unnamed(tx Tx, v *events.Vocabulary) (issues, parties []string) {
-	for issue, party := range pairs(tx, nil) {
+	for p := range pairs(tx, nil) {
+		issue, party := p.issue, p.party
 		// The pairs come by issue: an issue's repeats are together.
 		if v.Issue(issue) == nil && (len(issues) == 0 || issues[len(issues)-1] != issue) {
 			issues = append(issues, issue)
