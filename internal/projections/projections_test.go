@@ -805,3 +805,145 @@ func TestTimesAtTheEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestNewestFirst pages the timeline and a history newest first, two at a
+// time, over a record with a correction that moves an event, one that
+// changes a position, and a retraction: as known now and before them,
+// with filters and ranges.
+func TestNewestFirst(t *testing.T) {
+	l := newLog(t)
+	l.add(
+		ev("cap", "leak", "2025-11-20", pos("us", "army-cap", "proposes", 600000)),
+		ev("claim", "statement", "2025-11-21", pos("ru", "language", "demands", "official language")),
+		ev("cap2", "statement", "2025-11-23", pos("us", "army-cap", "proposes", 700000)),
+		ev("deadline", "deadline", "2025-11-28"),
+	)
+	before := projections.Knowledge{At: l.recordedAt(l.seq)}
+	fix := ev("deadline-fix", "correction", "2025-11-26")
+	fix.Corrects, fix.Amend = "deadline", &events.Amend{OccurredAt: ptr(events.MustTime("2025-11-22"))}
+	capFix := ev("cap-fix", "correction", "2025-11-26")
+	newPos := []events.Position{pos("us", "army-cap", "proposes", 650000)}
+	capFix.Corrects, capFix.Amend = "cap", &events.Amend{Positions: &newPos}
+	ret := ev("claim-retracted", "retraction", "2025-11-27")
+	ret.Corrects = "claim"
+	l.add(fix, capFix, ret)
+
+	// Each page's events as id@date, with v1 for a corrected one and x for
+	// a retracted one, pages apart.
+	timeline := func(q projections.TimelineQuery) [][]string {
+		var pages [][]string
+		q.Desc, q.Limit = true, 2
+		for range 10 {
+			var p *projections.TimelinePage
+			err := l.store.View(context.Background(), func(tx projections.Tx) error {
+				var err error
+				p, err = projections.QueryTimeline(tx, q)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var page []string
+			for _, e := range p.Events {
+				s := fmt.Sprintf("%s@%s", e.ID, e.OccurredAt)
+				if e.Version > 0 {
+					s += fmt.Sprintf(" v%d", e.Version)
+				}
+				if e.Retracted {
+					s += " x"
+				}
+				page = append(page, s)
+			}
+			pages = append(pages, page)
+			if q.Cursor = p.NextCursor; q.Cursor == "" {
+				break
+			}
+		}
+		return pages
+	}
+	for _, c := range []struct {
+		name string
+		q    projections.TimelineQuery
+		want [][]string
+	}{
+		{"now", projections.TimelineQuery{}, [][]string{
+			{"claim-retracted@2025-11-27", "cap-fix@2025-11-26"},
+			{"deadline-fix@2025-11-26", "cap2@2025-11-23"},
+			{"deadline@2025-11-22 v1", "claim@2025-11-21 x"},
+			{"cap@2025-11-20 v1"},
+		}},
+		{"as known before the corrections", projections.TimelineQuery{Knowledge: before}, [][]string{
+			{"deadline@2025-11-28", "cap2@2025-11-23"},
+			{"claim@2025-11-21", "cap@2025-11-20"},
+		}},
+		{"to a day", projections.TimelineQuery{To: day("2025-11-23")}, [][]string{
+			{"cap2@2025-11-23", "deadline@2025-11-22 v1"},
+			{"claim@2025-11-21 x", "cap@2025-11-20 v1"},
+		}},
+		{"from a day to a day", projections.TimelineQuery{From: events.MustTime("2025-11-21").Time, To: day("2025-11-26")}, [][]string{
+			{"cap-fix@2025-11-26", "deadline-fix@2025-11-26"},
+			{"cap2@2025-11-23", "deadline@2025-11-22 v1"},
+			{"claim@2025-11-21 x"},
+		}},
+		// The correction states the position it amends to.
+		{"an issue", projections.TimelineQuery{Issue: "army-cap"}, [][]string{
+			{"cap-fix@2025-11-26", "cap2@2025-11-23"},
+			{"cap@2025-11-20 v1"},
+		}},
+		{"a party, as known before", projections.TimelineQuery{Party: "us", Knowledge: before}, [][]string{
+			{"cap2@2025-11-23", "cap@2025-11-20"},
+		}},
+		{"a type", projections.TimelineQuery{Type: "correction"}, [][]string{
+			{"cap-fix@2025-11-26", "deadline-fix@2025-11-26"},
+		}},
+	} {
+		t.Run("timeline "+c.name, func(t *testing.T) {
+			if got := timeline(c.q); !slices.EqualFunc(got, c.want, slices.Equal) {
+				t.Errorf("pages newest first:\n got %q\nwant %q", got, c.want)
+			}
+		})
+	}
+
+	// The history newest first: each entry's position, and the party's
+	// before it, as corrected when the correction is known.
+	history := func(k projections.Knowledge) []string {
+		var out []string
+		q := projections.HistoryQuery{Issue: "army-cap", Knowledge: k, Desc: true, Limit: 1}
+		for range 10 {
+			var h *projections.History
+			err := l.store.View(context.Background(), func(tx projections.Tx) error {
+				var err error
+				h, err = projections.QueryHistory(tx, q)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range h.Entries {
+				b := "none"
+				if e.Before != nil {
+					b = e.Before.Value.String()
+				}
+				out = append(out, fmt.Sprintf("%s %s after %s changed=%v", e.Event, e.Value.String(), b, e.Changed))
+			}
+			if q.Cursor = h.NextCursor; q.Cursor == "" {
+				break
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		k    projections.Knowledge
+		want []string
+	}{
+		{"now", projections.Knowledge{}, []string{"cap2 700000 after 650000 changed=true", "cap 650000 after none changed=true"}},
+		{"as known before", before, []string{"cap2 700000 after 600000 changed=true", "cap 600000 after none changed=true"}},
+	} {
+		t.Run("history "+c.name, func(t *testing.T) {
+			if got := history(c.k); !slices.Equal(got, c.want) {
+				t.Errorf("history newest first:\n got %q\nwant %q", got, c.want)
+			}
+		})
+	}
+}

@@ -63,8 +63,10 @@ func (k Knowledge) seq(tx Tx) uint64 {
 // lands on a later page out of its place nor, moved by a correction
 // across the cursor, shows on two pages or none. known_at, when given,
 // decides. A cursor of an earlier version, without the sequence, reads
-// as known now.
-func (k Knowledge) paged(tx Tx, cursor string, keyLen int) (after []byte, seq uint64, err error) {
+// as known now. A cursor of a walk newest first ends in a byte that
+// says so, and is refused by a walk the other way, where it would
+// silently skip or repeat a whole range.
+func (k Knowledge) paged(tx Tx, cursor string, keyLen int, desc bool) (after []byte, seq uint64, err error) {
 	seq = k.seq(tx)
 	if cursor == "" {
 		return nil, seq, nil
@@ -72,9 +74,9 @@ func (k Knowledge) paged(tx Tx, cursor string, keyLen int) (after []byte, seq ui
 	b, err := hex.DecodeString(cursor)
 	switch {
 	case err != nil:
-	case len(b) == keyLen:
+	case len(b) == keyLen && !desc:
 		return b, seq, nil
-	case len(b) == keyLen+8:
+	case len(b) == keyLen+8 && !desc, len(b) == keyLen+9 && desc && b[keyLen+8] == descMark:
 		if at := u64(b[keyLen:]); k.At.IsZero() && at < seq {
 			seq = at
 		}
@@ -83,10 +85,74 @@ func (k Knowledge) paged(tx Tx, cursor string, keyLen int) (after []byte, seq ui
 	return nil, 0, fmt.Errorf("%w: %q", ErrBadCursor, cursor)
 }
 
+// descMark ends the cursor of a walk newest first.
+const descMark = 0x01
+
 // encodeCursor is the cursor of the page after the key suffix last, read
-// as known at seq.
-func encodeCursor(last []byte, seq uint64) string {
-	return hex.EncodeToString(binary.BigEndian.AppendUint64(slices.Clone(last), seq))
+// as known at seq, walking newest first when desc is set.
+func encodeCursor(last []byte, seq uint64, desc bool) string {
+	b := binary.BigEndian.AppendUint64(slices.Clone(last), seq)
+	if desc {
+		b = append(b, descMark)
+	}
+	return hex.EncodeToString(b)
+}
+
+// walkSpan is the part of one prefix's entries a page walks: those with an
+// event time in [from, to] (zero is open), past the cursor's key suffix
+// after when there is one, oldest first or, with desc, newest first.
+type walkSpan struct {
+	prefix   []byte
+	from, to time.Time
+	after    []byte
+	desc     bool
+}
+
+// first puts c on the span's first entry in its direction, or on an
+// entry past the prefix when there is none.
+func (s *walkSpan) first(c Cursor) (k, v []byte) {
+	var start []byte
+	switch {
+	case s.after != nil:
+		start = append(slices.Clone(s.prefix), s.after...)
+	case s.desc && s.to.IsZero():
+		start = afterTime(s.prefix, endOfTime)
+	case s.desc:
+		start = afterTime(s.prefix, s.to)
+	case !s.from.IsZero():
+		return c.Seek(atTime(s.prefix, s.from))
+	default:
+		return c.Seek(s.prefix)
+	}
+	k, v = c.Seek(start)
+	switch {
+	case s.desc && k == nil:
+		return c.Last()
+	case s.desc:
+		// The largest key before start: the cursor's own entry was on
+		// the page before.
+		return c.Prev()
+	case bytes.Equal(k, start):
+		return c.Next()
+	}
+	return k, v
+}
+
+// next steps c on in the span's direction.
+func (s *walkSpan) next(c Cursor) (k, v []byte) {
+	if s.desc {
+		return c.Prev()
+	}
+	return c.Next()
+}
+
+// ends says whether an entry's key suffix lies past the far end of the
+// span's range: the walk stops there.
+func (s *walkSpan) ends(suffix []byte) bool {
+	if s.desc {
+		return !s.from.IsZero() && u64(suffix) < timeKey(s.from)
+	}
+	return !s.to.IsZero() && u64(suffix) > timeKey(s.to)
 }
 
 // found is a cell found by the claims' heads alone: enough to compare
@@ -437,6 +503,9 @@ type TimelineQuery struct {
 	Party, Issue, Type string
 	// From and To bound event time, both included; zero is open.
 	From, To time.Time
+	// Desc walks newest first: a first page holds the latest events up
+	// to To, and each next page those before it. False is oldest first.
+	Desc bool
 	Knowledge
 	// Limit is the page size; 0 means DefaultLimit.
 	Limit int
@@ -483,7 +552,7 @@ func QueryTimeline(tx Tx, q TimelineQuery) (*TimelinePage, error) {
 // cursor of the next page.
 func walkTimeline[T any](tx Tx, q TimelineQuery, view func(id string, s, seq uint64, rec []byte) (T, bool, error)) ([]T, string, error) {
 	limit := clampLimit(q.Limit)
-	after, seq, err := q.Knowledge.paged(tx, q.Cursor, entryKeyLen)
+	after, seq, err := q.Knowledge.paged(tx, q.Cursor, entryKeyLen, q.Desc)
 	if err != nil {
 		return nil, "", err
 	}
@@ -503,7 +572,8 @@ func walkTimeline[T any](tx Tx, q TimelineQuery, view func(id string, s, seq uin
 		last []byte
 		sk   [8]byte
 	)
-	err = scan(tx, bucket, prefix, entryKeyLen, q.From, q.To, after, func(k, v []byte) (bool, error) {
+	s := walkSpan{prefix: prefix, from: q.From, to: q.To, after: after, desc: q.Desc}
+	err = scan(tx, bucket, s, entryKeyLen, func(k, v []byte) (bool, error) {
 		if !decodeValidity(v).at(seq) {
 			return true, nil
 		}
@@ -522,7 +592,7 @@ func walkTimeline[T any](tx Tx, q TimelineQuery, view func(id string, s, seq uin
 			return true, nil
 		}
 		if len(page) == limit {
-			next = encodeCursor(last, seq)
+			next = encodeCursor(last, seq, q.Desc)
 			return false, nil
 		}
 		page = append(page, x)
@@ -570,33 +640,16 @@ func clampLimit(n int) int {
 	return n
 }
 
-// scan walks the entries of prefix whose event time is in [from, to],
-// after the key suffix after when there is one (a page's cursor), until
-// fn says stop.
-func scan(tx Tx, bucket string, prefix []byte, suffixLen int, from, to time.Time, after []byte, fn func(k, v []byte) (bool, error)) error {
+// scan walks the entries of the span's prefix in its range and direction
+// until fn says stop: a seek, then a step per entry, so that a page costs
+// what it holds, whichever end it starts from.
+func scan(tx Tx, bucket string, s walkSpan, suffixLen int, fn func(k, v []byte) (bool, error)) error {
 	c := tx.Bucket(bucket).Cursor()
-	var k, v []byte
-	switch {
-	case after != nil:
-		start := append(slices.Clone(prefix), after...)
-		k, v = c.Seek(start)
-		if bytes.Equal(k, start) {
-			k, v = c.Next()
-		}
-	case !from.IsZero():
-		k, v = c.Seek(atTime(prefix, from))
-	default:
-		k, v = c.Seek(prefix)
-	}
-	end := uint64(math.MaxUint64)
-	if !to.IsZero() {
-		end = timeKey(to)
-	}
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		if len(k) != len(prefix)+suffixLen {
+	for k, v := s.first(c); k != nil && bytes.HasPrefix(k, s.prefix); k, v = s.next(c) {
+		if len(k) != len(s.prefix)+suffixLen {
 			continue // a longer name sharing the prefix's bytes cannot, as sep ends names; defensive
 		}
-		if u64(k[len(prefix):]) > end {
+		if s.ends(k[len(s.prefix):]) {
 			return nil
 		}
 		more, err := fn(k, v)
@@ -613,6 +666,8 @@ type HistoryQuery struct {
 	// Party narrows the history to one party.
 	Party    string
 	From, To time.Time
+	// Desc walks newest first, as TimelineQuery.Desc does.
+	Desc bool
 	Knowledge
 	Limit  int
 	Cursor string
@@ -638,7 +693,8 @@ type History struct {
 	NextCursor string          `json:"next_cursor,omitempty"`
 }
 
-// QueryHistory answers a HistoryQuery in event-time order.
+// QueryHistory answers a HistoryQuery in event-time order (newest first
+// with Desc).
 func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 	h := &History{Issue: q.Issue, Entries: []*HistoryEntry{}}
 	next, err := walkHistory(tx, q, func(ref *claimRef, before *claimHead, disputed bool) error {
@@ -657,13 +713,13 @@ func QueryHistory(tx Tx, q HistoryQuery) (*History, error) {
 	return h, err
 }
 
-// walkHistory walks a page of q's history in event-time order and calls
-// entry for each claim believed at the point of knowledge, with the head
-// of the party's claim before it (nil for the party's first). It returns
-// the cursor of the next page.
+// walkHistory walks a page of q's history in event-time order (newest
+// first with q.Desc) and calls entry for each claim believed at the point
+// of knowledge, with the head of the party's claim before it (nil for the
+// party's first). It returns the cursor of the next page.
 func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimHead, disputed bool) error) (string, error) {
 	limit := clampLimit(q.Limit)
-	after, seq, err := q.Knowledge.paged(tx, q.Cursor, claimKeyLen)
+	after, seq, err := q.Knowledge.paged(tx, q.Cursor, claimKeyLen, q.Desc)
 	if err != nil {
 		return "", err
 	}
@@ -680,21 +736,24 @@ func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimH
 		last []byte
 		next string
 	)
-	err = mergeScan(tx, parties, q.From, q.To, after, func(p *pair, suffix, v []byte) (bool, error) {
+	s := walkSpan{from: q.From, to: q.To, after: after, desc: q.Desc}
+	err = mergeScan(tx, parties, s, func(p *pair, suffix, v []byte) (bool, error) {
 		party := p.party
 		if !decodeValidity(v).at(seq) {
 			return true, nil
 		}
 		if n == limit {
-			next = encodeCursor(last, seq)
+			next = encodeCursor(last, seq, q.Desc)
 			return false, nil
 		}
 		head, err := decodeClaimHead(v)
 		if err != nil {
 			return false, fmt.Errorf("claim %s/%s %x: %w", q.Issue, party, suffix, err)
 		}
+		// Walking oldest first, the party's claim before this one is the
+		// last it walked; newest first, it is yet to come, and is sought.
 		before, seen := prev[party]
-		if !seen {
+		if !seen || q.Desc {
 			if before, err = headBefore(tx, p.id, suffix, seq); err != nil {
 				return false, err
 			}
@@ -788,65 +847,62 @@ func pairID(tx Tx, issue, party string) []byte {
 }
 
 // mergeScan walks the claims of an issue by several parties as one
-// sequence in key-suffix order (event time, seq, version, position), as
-// scan walks one prefix: one cursor per party, the smallest next. The
-// parties of an issue are few (the vocabulary's), so picking the smallest
-// by a linear look is cheaper than a heap. An issue's history needs no
-// index of its own.
-func mergeScan(tx Tx, parties []pair, from, to time.Time, after []byte, fn func(p *pair, suffix, v []byte) (bool, error)) error {
-	end := uint64(math.MaxUint64)
-	if !to.IsZero() {
-		end = timeKey(to)
-	}
+// sequence in key-suffix order (event time, seq, version, position), or
+// its reverse with s.desc, as scan walks one prefix: one cursor per party,
+// the next in order picked. The parties of an issue are few (the
+// vocabulary's), so picking by a linear look is cheaper than a heap. An
+// issue's history needs no index of its own. s.prefix is not used: each
+// party has its own, its pair's id.
+func mergeScan(tx Tx, parties []pair, s walkSpan, fn func(p *pair, suffix, v []byte) (bool, error)) error {
 	type head struct {
-		p      *pair
-		prefix []byte
-		c      Cursor
-		k, v   []byte
+		p    *pair
+		span walkSpan
+		c    Cursor
+		k, v []byte
 	}
 	heads := make([]*head, 0, len(parties))
 	for i := range parties {
 		p := &parties[i]
-		h := &head{p: p, prefix: p.id, c: tx.Bucket(BucketClaims).Cursor()}
-		switch {
-		case after != nil:
-			start := append(slices.Clone(h.prefix), after...)
-			if h.k, h.v = h.c.Seek(start); bytes.Equal(h.k, start) {
-				h.k, h.v = h.c.Next()
-			}
-		case !from.IsZero():
-			h.k, h.v = h.c.Seek(atTime(h.prefix, from))
-		default:
-			h.k, h.v = h.c.Seek(h.prefix)
-		}
+		h := &head{p: p, span: s, c: tx.Bucket(BucketClaims).Cursor()}
+		h.span.prefix = p.id
+		h.k, h.v = h.span.first(h.c)
 		heads = append(heads, h)
 	}
 	// valid says whether a head stands on one of its pair's claims within
 	// the range.
 	valid := func(h *head) bool {
-		for h.k != nil && bytes.HasPrefix(h.k, h.prefix) {
-			if len(h.k) == len(h.prefix)+claimKeyLen {
-				return u64(h.k[len(h.prefix):]) <= end
+		prefix := h.span.prefix
+		for h.k != nil && bytes.HasPrefix(h.k, prefix) {
+			if len(h.k) == len(prefix)+claimKeyLen {
+				return !h.span.ends(h.k[len(prefix):])
 			}
-			h.k, h.v = h.c.Next() // defensive, as in scan
+			h.k, h.v = h.span.next(h.c) // defensive, as in scan
 		}
 		return false
+	}
+	// before says whether a head's claim comes before b's in the walk.
+	before := func(a, b *head) bool {
+		c := bytes.Compare(a.k[len(a.span.prefix):], b.k[len(b.span.prefix):])
+		if s.desc {
+			return c > 0
+		}
+		return c < 0
 	}
 	for {
 		var min *head
 		for _, h := range heads {
-			if valid(h) && (min == nil || bytes.Compare(h.k[len(h.prefix):], min.k[len(min.prefix):]) < 0) {
+			if valid(h) && (min == nil || before(h, min)) {
 				min = h
 			}
 		}
 		if min == nil {
 			return nil
 		}
-		more, err := fn(min.p, min.k[len(min.prefix):], min.v)
+		more, err := fn(min.p, min.k[len(min.span.prefix):], min.v)
 		if err != nil || !more {
 			return err
 		}
-		min.k, min.v = min.c.Next()
+		min.k, min.v = min.span.next(min.c)
 	}
 }
 
@@ -954,7 +1010,8 @@ func QueryDiff(tx Tx, q DiffQuery) (*Diff, error) {
 			return nil, err
 		}
 		e := &DiffEntry{Issue: issue, Party: party, Before: before, After: after, Events: []string{}}
-		err = scan(tx, BucketClaims, p.id, claimKeyLen, q.From, q.To, nil, func(_, v []byte) (bool, error) {
+		s := walkSpan{prefix: p.id, from: q.From, to: q.To}
+		err = scan(tx, BucketClaims, s, claimKeyLen, func(_, v []byte) (bool, error) {
 			if decodeValidity(v).at(seq) {
 				h, err := decodeClaimHead(v)
 				if err != nil {
