@@ -118,11 +118,11 @@ func (a *API) state(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 	p := RequestParams(r)
-	p.Only("party", "issue", "type", "from", "to", "known_at", "limit", "cursor")
+	p.Only("party", "issue", "type", "from", "to", "order", "known_at", "limit", "cursor")
 	q := projections.TimelineQuery{
 		Party: p.Term("party", a.Vocabulary.Party), Issue: p.Term("issue", a.Vocabulary.Issue),
 		Type: p.Term("type", a.Vocabulary.Type), From: p.start("from"), To: p.time("to"),
-		Knowledge: p.knowledge(), Limit: p.limit(), Cursor: p.cursor(),
+		Desc: p.desc(), Knowledge: p.knowledge(), Limit: p.limit(), Cursor: p.cursor(),
 	}
 	p.ordered(q.From, q.To)
 	if p.Err != nil {
@@ -145,14 +145,14 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) history(w http.ResponseWriter, r *http.Request) {
 	p := RequestParams(r)
-	p.Only("party", "from", "to", "known_at", "limit", "cursor")
+	p.Only("party", "from", "to", "order", "known_at", "limit", "cursor")
 	issue := r.PathValue("issue")
 	if a.Vocabulary.Issue(issue) == nil {
 		writeJSON(w, http.StatusNotFound, Problem{Error: "issue " + quote(issue) + " is not in the vocabulary", Param: "issue"})
 		return
 	}
 	q := projections.HistoryQuery{Issue: issue, Party: p.Term("party", a.Vocabulary.Party),
-		From: p.start("from"), To: p.time("to"), Knowledge: p.knowledge(), Limit: p.limit(), Cursor: p.cursor()}
+		From: p.start("from"), To: p.time("to"), Desc: p.desc(), Knowledge: p.knowledge(), Limit: p.limit(), Cursor: p.cursor()}
 	p.ordered(q.From, q.To)
 	if p.Err != nil {
 		writeError(w, r, a.Logger, p.Err)

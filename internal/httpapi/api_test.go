@@ -112,6 +112,13 @@ func TestParameters(t *testing.T) {
 		{"/v1/timeline?limit=10001", 400, "limit"},
 		{"/v1/timeline?limit=ten", 400, "limit"},
 		{"/v1/timeline?cursor=zz", 400, "cursor"},
+		{"/v1/timeline?order=desc", 200, ""},
+		{"/v1/timeline?order=asc", 200, ""},
+		{"/v1/timeline?order=newest", 400, "order"},
+		{"/v1/timeline?order=DESC", 400, "order"},
+		{"/v1/timeline?order=desc&order=asc", 400, "order"},
+		{"/v1/issues/army-cap/history?order=desc", 200, ""},
+		{"/v1/issues/army-cap/history?order=up", 400, "order"},
 		{"/v1/timeline?from=2025-11-23&to=2025-11-20", 400, "to"},
 		{"/v1/issues/army-cap/history", 200, ""},
 		{"/v1/issues/moon/history", 404, "issue"},
@@ -188,10 +195,83 @@ func TestStateAsOfAndPaging(t *testing.T) {
 	}
 }
 
+// TestNewestFirst pages the timeline and a history with order=desc: the
+// latest first, the next cursor going back, and a cursor of one order
+// refused by the other, naming the cursor.
+func TestNewestFirst(t *testing.T) {
+	h := newAPI(t)
+	get := func(path string) (int, []byte) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Code, rec.Body.Bytes()
+	}
+	var page struct {
+		Events []struct {
+			ID string `json:"id"`
+		} `json:"events"`
+		Entries []struct {
+			Event string `json:"event"`
+		} `json:"entries"`
+		NextCursor string `json:"next_cursor"`
+	}
+	// ids reads the events, or entries, of each page, cursor after cursor.
+	ids := func(path string) []string {
+		t.Helper()
+		var out []string
+		cursor := ""
+		for range 5 {
+			page.Events, page.Entries, page.NextCursor = nil, nil, ""
+			u := path
+			if cursor != "" {
+				u += "&cursor=" + url.QueryEscape(cursor)
+			}
+			code, body := get(u)
+			if code != 200 {
+				t.Fatalf("%s: %d %s", path, code, body)
+			}
+			json.Unmarshal(body, &page)
+			for _, e := range page.Events {
+				out = append(out, e.ID)
+			}
+			for _, e := range page.Entries {
+				out = append(out, e.Event)
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		path string
+		want []string
+	}{
+		{"/v1/timeline?order=desc&limit=1", []string{"e3", "leak"}},
+		{"/v1/timeline?order=asc&limit=1", []string{"leak", "e3"}},
+		{"/v1/timeline?order=desc&limit=1&to=2025-11-22", []string{"leak"}},
+		{"/v1/timeline?order=desc&limit=1&party=us", []string{"leak"}},
+		{"/v1/timeline?order=desc&limit=1&known_at=2025-11-25T00:00:30Z", []string{"leak"}},
+		{"/v1/issues/army-cap/history?order=desc&limit=1", []string{"e3", "leak"}},
+	} {
+		if got := ids(c.path); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.path, got, c.want)
+		}
+	}
+	code, body := get("/v1/timeline?order=desc&limit=1")
+	if code != 200 || json.Unmarshal(body, &page) != nil || page.NextCursor == "" {
+		t.Fatalf("first page newest first: %d %s", code, body)
+	}
+	code, body = get("/v1/timeline?limit=1&cursor=" + url.QueryEscape(page.NextCursor))
+	var p httpapi.Problem
+	if json.Unmarshal(body, &p); code != 400 || p.Param != "cursor" {
+		t.Errorf("a cursor newest first read oldest first: %d %s, want 400 naming the cursor", code, body)
+	}
+}
+
 // FuzzQuery sends arbitrary query strings to every read endpoint: the
 // answer is 200, 400 or 404, never a server error or a panic.
 func FuzzQuery(f *testing.F) {
-	for _, s := range []string{"at=2025-11-21", "known_at=2025-11-25T00:00:30Z&at=2025-11-20", "issue=army-cap&limit=1", "cursor=00ff", "from=2025-11-20&to=2025-11-24", "limit=-1", "at=%zz", "party=us&party=ua"} {
+	for _, s := range []string{"at=2025-11-21", "known_at=2025-11-25T00:00:30Z&at=2025-11-20", "issue=army-cap&limit=1", "cursor=00ff", "from=2025-11-20&to=2025-11-24", "limit=-1", "at=%zz", "party=us&party=ua", "order=desc&limit=1"} {
 		f.Add(s)
 	}
 	h := newAPI(f)

@@ -175,6 +175,20 @@ func (p *Params) cursor() string {
 	return s
 }
 
+// desc reads order: asc (the default) walks oldest first, desc newest
+// first.
+func (p *Params) desc() bool {
+	switch s := p.Single("order"); s {
+	case "", "asc":
+		return false
+	case "desc":
+		return true
+	default:
+		p.Fail("order", s, "want asc or desc")
+		return false
+	}
+}
+
 func (p *Params) knowledge() projections.Knowledge {
 	return projections.Knowledge{At: p.time("known_at")}
 }
