@@ -1046,6 +1046,93 @@ func TestBrowser(t *testing.T) {
 		b.mustWait(t, "a live event", q("#ev-once-live")+" !== null", 5*time.Second)
 	})
 
+	t.Run("newest first, older on demand", func(t *testing.T) {
+		// More events than the page's first page (200): the newest are
+		// shown at once, from one page read newest first, and the older
+		// ones when the reader asks.
+		long, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard})
+		if err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		defer long.Close()
+		const n = 230
+		var body strings.Builder
+		first := time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC)
+		for i := range n {
+			fmt.Fprintf(&body, `{"id":"n-%03d","type":"statement","occurred_at":%q,"title":"Event %03d","sources":[{"outlet":"Test"}]}`+"\n",
+				i, first.Add(time.Duration(i)*time.Hour).Format("2006-01-02T15:04Z"), i)
+		}
+		ingest(t, long.HTTPURL, body.String())
+		for deadline := time.Now().Add(30 * time.Second); long.Projector.Lag() > 0 || long.Projector.Applied() < n; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("projector not caught up within 30s")
+			}
+		}
+		b.do(t, chromedp.Navigate(long.HTTPURL+"/"))
+		b.mustWait(t, "live", `document.documentElement.dataset.ready === "1" && document.getElementById("live").dataset.state === "live"`, 10*time.Second)
+		// The page reads the latest page again when its feed opens; the
+		// test clicks after that, as a reader would.
+		b.mustWait(t, "the reload when the feed opened", `Number(document.documentElement.dataset.caughtUp) >= 1`, 5*time.Second)
+		ids := func() []string {
+			return eval[[]string](t, b, `[...document.querySelectorAll("#timeline li.event")].map((e) => e.dataset.id)`)
+		}
+		got := ids()
+		if len(got) != 200 || got[0] != "n-030" || got[len(got)-1] != "n-229" {
+			t.Fatalf("first shown: %d events, %v … %v; want the latest 200, n-030 … n-229", len(got), got[:min(2, len(got))], got[max(0, len(got)-2):])
+		}
+		if !slices.IsSorted(got) {
+			t.Errorf("the events shown are not in event-time order: %v", got)
+		}
+		// The timeline was read newest first, a page at a time, not paged
+		// through from the oldest.
+		reads := eval[[]string](t, b, `performance.getEntriesByType("resource").map((e) => e.name).filter((u) => u.includes("/v1/timeline"))`)
+		for _, u := range reads {
+			if !strings.Contains(u, "order=desc") || strings.Contains(u, "cursor=") {
+				t.Errorf("the page read %s before the reader asked for older events", u)
+			}
+		}
+		if len(reads) == 0 || len(reads) > 2 {
+			t.Errorf("the page read the timeline %d times to show it (its load, and its reload when the feed opened): %v", len(reads), reads)
+		}
+		if eval[bool](t, b, q("#timeline-more")+".hidden") {
+			t.Fatal("the page does not say that older events are not loaded")
+		}
+		if say := eval[string](t, b, q("#timeline-more")+".textContent"); !strings.Contains(say, "latest 200 events") || !strings.Contains(say, "Load older") {
+			t.Errorf("the page says %q, want that it shows the latest 200 and a button to load older ones", say)
+		}
+		if count := eval[string](t, b, q("#timeline-count")+".textContent"); count != "the latest 200 events" {
+			t.Errorf("timeline count %q, want %q", count, "the latest 200 events")
+		}
+		b.do(t, chromedp.Click(chromedp.ID("timeline-older")))
+		b.mustWait(t, "older events loaded", `document.querySelectorAll("#timeline li.event").length === 230`, 10*time.Second)
+		if got := ids(); got[0] != "n-000" || got[len(got)-1] != "n-229" || !slices.IsSorted(got) {
+			t.Errorf("after loading older: %v … %v, want n-000 … n-229 in order", got[:2], got[len(got)-2:])
+		}
+		if !eval[bool](t, b, q("#timeline-more")+".hidden") {
+			t.Error("everything is loaded and the page still offers older events")
+		}
+		if count := eval[string](t, b, q("#timeline-count")+".textContent"); count != "230 events" {
+			t.Errorf("timeline count %q, want %q", count, "230 events")
+		}
+		// A live event still arrives in its place, at the end.
+		ingest(t, long.HTTPURL, `{"id":"n-230","type":"statement","occurred_at":"2025-12-01","title":"Live after the older ones","sources":[{"outlet":"Test"}]}`)
+		if !b.wait(t, `(() => { const l = [...document.querySelectorAll("#timeline li.event")]; return l.length === 231 && l[230].dataset.id === "n-230"; })()`, 10*time.Second) {
+			got := ids()
+			t.Fatalf("a live event not at the end within 10s: %d events, ending %v; live %q, refreshes %s",
+				len(got), got[max(0, len(got)-2):], eval[string](t, b, q("#live")+".textContent"), eval[string](t, b, `document.documentElement.dataset.refreshes`))
+		}
+
+		// A filtered view is read the same way: its latest page, then
+		// older on demand (every event is the type statement).
+		b.do(t, chromedp.Navigate(long.HTTPURL+"/?type=statement"))
+		b.mustWait(t, "filtered view", `document.documentElement.dataset.ready === "1" && Number(document.documentElement.dataset.caughtUp) >= 1`, 10*time.Second)
+		if got := ids(); len(got) != 200 || got[len(got)-1] != "n-230" {
+			t.Fatalf("filtered: %d events ending %v, want the latest 200 ending n-230", len(got), got[len(got)-1:])
+		}
+		b.do(t, chromedp.Click(chromedp.ID("timeline-older")))
+		b.mustWait(t, "older filtered events loaded", `document.querySelectorAll("#timeline li.event").length === 231`, 10*time.Second)
+	})
+
 	t.Run("an empty record", func(t *testing.T) {
 		empty, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard})
 		if err != nil {

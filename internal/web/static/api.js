@@ -40,28 +40,32 @@ export function forget() {
   cache.clear();
 }
 
-// timeline reads every page of a timeline query.
-export async function timeline(params, signal) {
-  const out = [];
-  let cursor = '';
-  for (let page = 0; page < 50; page++) {
-    const body = await getJSON('v1/timeline', { ...params, limit: 1000, cursor }, signal);
-    out.push(...body.events);
-    if (!body.next_cursor) break;
-    cursor = body.next_cursor;
-  }
-  return out;
+// latest reads the newest events of a timeline query in one request, up
+// to limit of them, newest first as the API walks them, and gives them
+// back in event-time order with the cursor of the older ones ('' when
+// there are none). A long record is not read whole before anything is
+// shown: the older pages are asked for when the reader wants them.
+export async function latest(params, limit, signal) {
+  const body = await getJSON('v1/timeline', { ...params, order: 'desc', limit }, signal);
+  return { events: body.events.slice().reverse(), cursor: body.next_cursor || '' };
 }
 
-// history reads every page of an issue's history.
-export async function history(issue, params, signal) {
-  const out = [];
-  let cursor = '';
-  for (let page = 0; page < 50; page++) {
-    const body = await getJSON(`v1/issues/${encodeURIComponent(issue)}/history`, { ...params, limit: 1000, cursor }, signal);
-    out.push(...body.entries);
-    if (!body.next_cursor) break;
-    cursor = body.next_cursor;
-  }
-  return out;
+// older reads the page of a timeline query before cursor, as latest does.
+export async function older(params, cursor, limit, signal) {
+  const body = await getJSON('v1/timeline', { ...params, order: 'desc', limit, cursor }, signal);
+  return { events: body.events.slice().reverse(), cursor: body.next_cursor || '' };
+}
+
+// historyPage reads one page of an issue's history newest first: entries
+// newest first, and the cursor of the older ones.
+export async function historyPage(issue, params, limit, cursor, signal) {
+  const body = await getJSON(`v1/issues/${encodeURIComponent(issue)}/history`, { ...params, order: 'desc', limit, cursor }, signal);
+  return { entries: body.entries, cursor: body.next_cursor || '' };
+}
+
+// history reads the latest positions of an issue's history, up to limit,
+// in event-time order, and whether there are older ones.
+export async function history(issue, params, limit, signal) {
+  const { entries, cursor } = await historyPage(issue, params, limit, '', signal);
+  return { entries: entries.slice().reverse(), more: cursor !== '' };
 }

@@ -18,12 +18,23 @@ const REFRESH_MS = 120;
 // How long an opened feed must stay open before the page says it is live.
 const OPEN_SETTLE_MS = 250;
 const REFRESH_GAP_MS = 500;
+// The timeline is read newest first: a first page to show something at
+// once, then older pages when the reader asks for them. A reload asks for
+// as many as were shown, up to the API's largest page.
+const FIRST_PAGE = 200;
+const OLDER_PAGE = 1000;
+const MAX_PAGE = 10000;
+// An issue's chart shows its latest positions, up to this many.
+const HISTORY_PAGE = 1000;
 
 const S = {
   vocab: null,
   terms: { party: new Map(), issue: new Map(), type: new Map(), stance: new Map() },
   partyOrder: new Map(),
-  all: [], // every event, for the axis and for titles
+  all: [], // the latest events, as many as are loaded, for the axis and for titles
+  allCursor: '', // the cursor of the events before those in all; '' when all are loaded
+  view: null, // a filtered or replayed timeline: { key, params, events, cursor, stale }
+  historyMore: false, // the chart shows the latest positions only
   titles: new Map(),
   latest: null, // the state now: which rows and columns exist
   stops: [],
@@ -112,10 +123,77 @@ function writeURL() {
 }
 
 async function loadBase(signal) {
-  const [all, latest] = await Promise.all([api.timeline({}, signal), api.getJSON('v1/state', {}, signal)]);
-  S.all = all;
+  const n = Math.min(MAX_PAGE, Math.max(FIRST_PAGE, S.all.length));
+  const [page, latest] = await Promise.all([api.latest({}, n, signal), api.getJSON('v1/state', {}, signal)]);
+  S.all = page.events;
+  S.allCursor = page.cursor;
   S.latest = latest;
-  S.titles = new Map(all.map((e) => [e.id, e.title]));
+  S.titles = new Map(S.all.map((e) => [e.id, e.title]));
+}
+
+// before orders two events as the timeline does: event time, then the
+// sequence each was recorded at.
+function before(a, b) {
+  const t = parseTime(a.occurred_at), u = parseTime(b.occurred_at);
+  if (t !== u) return t - u;
+  const tn = subMilli(a.occurred_at), un = subMilli(b.occurred_at);
+  return tn !== un ? tn - un : a.seq - b.seq;
+}
+
+// merge puts a page of older events before those loaded, in the
+// timeline's order. An event already there is as new as the page's or
+// newer (the feed brought it), and is kept.
+function merge(older, loaded) {
+  const have = new Set(loaded.map((e) => e.id));
+  return older.filter((e) => !have.has(e.id)).concat(loaded).sort(before);
+}
+
+// whole says whether the view is the present, unfiltered: the timeline
+// the page keeps in S.all and brings up to date from the feed.
+function whole() {
+  const { at, known_at } = when();
+  return !at && !known_at && !S.filters.party && !S.filters.issue && !S.filters.type;
+}
+
+// viewEvents reads the latest events of a filtered or replayed view, or
+// keeps those read for it while nothing new was recorded; after a live
+// refresh it reads again as many as were shown.
+async function viewEvents(params, signal) {
+  const key = JSON.stringify(params);
+  const v = S.view && S.view.key === key ? S.view : null;
+  if (v && !v.stale) return v;
+  const n = Math.min(MAX_PAGE, Math.max(FIRST_PAGE, v ? v.events.length : 0));
+  const page = await api.latest(params, n, signal);
+  return { key, params, events: page.events, cursor: page.cursor, stale: false };
+}
+
+// loadOlder reads the page of events before those shown, on the reader's
+// request.
+async function loadOlder() {
+  const btn = $('timeline-older');
+  btn.disabled = true;
+  try {
+    if (whole()) {
+      if (!S.allCursor) return;
+      const page = await api.older({}, S.allCursor, OLDER_PAGE);
+      S.all = merge(page.events, S.all);
+      S.allCursor = page.cursor;
+      for (const e of page.events) if (!S.titles.has(e.id)) S.titles.set(e.id, e.title);
+      // The axis reaches back as far as the events loaded.
+      rebuildStops();
+    } else {
+      const v = S.view;
+      if (!v || !v.cursor) return;
+      const page = await api.older(v.params, v.cursor, OLDER_PAGE);
+      v.events = merge(page.events, v.events);
+      v.cursor = page.cursor;
+    }
+    await show();
+  } catch (err) {
+    showError(err);
+  } finally {
+    btn.disabled = false;
+  }
 }
 
 // upsert puts an event as it is known now into S.all, in the timeline's
@@ -292,10 +370,22 @@ function retryLater(err) {
 // newest first, as known in the current view: the cell itself carries
 // only the latest of them.
 async function support(issue, party, cell) {
-  const entries = await api.history(issue, { party, known_at: when().known_at });
+  const params = { party, known_at: when().known_at };
   const same = (e) => e.stance === cell.stance && JSON.stringify(e.value ?? null) === JSON.stringify(cell.value ?? null);
   const out = [];
-  for (let i = entries.map((e) => e.event).lastIndexOf(cell.event); i >= 0 && same(entries[i]); i--) out.push(entries[i]);
+  let found = false;
+  let cursor = '';
+  // Newest first: the cell's own report, then back while they agree.
+  for (let page = 0; page < 50; page++) {
+    const body = await api.historyPage(issue, params, HISTORY_PAGE, cursor);
+    for (const e of body.entries) {
+      if (!found && e.event !== cell.event) continue;
+      found = true;
+      if (!same(e)) return out;
+      out.push(e);
+    }
+    if (!(cursor = body.cursor)) break;
+  }
   return out;
 }
 
@@ -310,13 +400,16 @@ async function show() {
   const { at, known_at } = when();
   try {
     // The present, unfiltered, is the whole record the page keeps.
-    const all = !at && !known_at && !S.filters.party && !S.filters.issue && !S.filters.type;
-    const [state, events, hist] = await Promise.all([
+    const all = whole();
+    const [state, view, hist] = await Promise.all([
       api.getJSON('v1/state', { at, known_at }, ctl.signal),
-      all ? S.all : api.timeline({ ...S.filters, to: at, known_at }, ctl.signal),
-      S.historyIssue ? api.history(S.historyIssue, { party: S.filters.party, known_at }, ctl.signal) : null,
+      all ? null : viewEvents({ ...S.filters, to: at, known_at }, ctl.signal),
+      S.historyIssue ? api.history(S.historyIssue, { party: S.filters.party, known_at }, HISTORY_PAGE, ctl.signal) : null,
     ]);
     if (gen !== S.gen) return;
+    if (view) S.view = view;
+    const events = all ? S.all : view.events;
+    const more = all ? S.allCursor !== '' : view.cursor !== '';
     const key = focusKey();
     const { rows, columns } = shape(state);
     // An empty view says why: nothing recorded at all, the filters, or the
@@ -334,8 +427,15 @@ async function show() {
     // positions shown are still those of the day before.
     $('matrix-asof').textContent = (at ? `as of ${fmtDay(at)} UTC` : 'now') + (known_at ? knownLabel() : '');
     notice(state, known_at);
-    $('timeline-count').textContent = `${events.length} event${events.length === 1 ? '' : 's'}${at ? ` to ${fmtDay(at)}` : ''}`;
-    S.lastHistory = hist;
+    const counted = `${events.length} event${events.length === 1 ? '' : 's'}`;
+    $('timeline-count').textContent = `${more ? 'the latest ' : ''}${counted}${at ? ` to ${fmtDay(at)}` : ''}`;
+    // Said when the record goes back further than what is shown: the
+    // reader asks for the older events, the axis reaches as far back as
+    // what is loaded.
+    $('timeline-more').hidden = !more;
+    if (more) $('timeline-more-text').textContent = `Showing the latest ${counted}; older ones are not loaded.`;
+    S.lastHistory = hist && hist.entries;
+    S.historyMore = !!(hist && hist.more);
     drawHistory();
     refocus(key);
     showError(null);
@@ -369,6 +469,7 @@ function drawHistory() {
   }
   box.hidden = false;
   $('history-h').textContent = `History: ${V.issueLabel(S.historyIssue)}`;
+  if (S.historyMore) $('history-h').append(el('span', { class: 'muted' }, ` (the latest ${S.lastHistory.length.toLocaleString('en')} positions)`));
   renderHistory($('chart'), S.lastHistory, {
     ...V, issue: S.historyIssue, at: when().at, onPoint: goToEvent,
   });
@@ -641,6 +742,7 @@ async function refresh() {
   const root = document.documentElement;
   root.dataset.refreshes = String(++refreshes);
   api.forget();
+  if (S.view) S.view.stale = true;
   try {
     await catchUp();
   } catch (err) {
@@ -731,6 +833,7 @@ function wire() {
     goToEvent(a.getAttribute('href').slice(4));
   });
   $('history-close').addEventListener('click', closeHistory);
+  $('timeline-older').addEventListener('click', loadOlder);
   $('history').addEventListener('keydown', (e) => { if (e.key === 'Escape') closeHistory(); });
   let pending = 0;
   new ResizeObserver(() => {
