@@ -458,7 +458,10 @@ function notice(state, knownAt) {
   const empty = !state.issues.some((is) => Object.keys(is.positions || {}).length);
   const first = S.all.reduce((m, e) => (e.recorded_at && (!m || e.recorded_at < m) ? e.recorded_at : m), '');
   n.hidden = !(knownAt && empty && first);
-  if (!n.hidden) n.textContent = `Nothing had been recorded by ${fmtDay(knownAt)}: the record starts on ${fmtDay(dayKey(Date.parse(first)))}.`;
+  // The first recorded of the events loaded starts the record only when
+  // none is left to load.
+  if (!n.hidden) n.textContent = S.allCursor ? `Nothing had been recorded by ${fmtDay(knownAt)}.`
+    : `Nothing had been recorded by ${fmtDay(knownAt)}: the record starts on ${fmtDay(dayKey(Date.parse(first)))}.`;
 }
 
 function drawHistory() {
