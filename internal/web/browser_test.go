@@ -1085,8 +1085,14 @@ func TestBrowser(t *testing.T) {
 		}
 		// The timeline was read newest first, a page at a time, not paged
 		// through from the oldest.
-		reads := eval[[]string](t, b, `performance.getEntriesByType("resource").map((e) => e.name).filter((u) => u.includes("/v1/timeline"))`)
-		for _, u := range reads {
+		// Beside them, the record's first event alone, for the axis.
+		all := eval[[]string](t, b, `performance.getEntriesByType("resource").map((e) => e.name).filter((u) => u.includes("/v1/timeline"))`)
+		var reads []string
+		for _, u := range all {
+			if strings.HasSuffix(u, "/v1/timeline?limit=1") {
+				continue
+			}
+			reads = append(reads, u)
 			if !strings.Contains(u, "order=desc") || strings.Contains(u, "cursor=") {
 				t.Errorf("the page read %s before the reader asked for older events", u)
 			}
@@ -1131,6 +1137,54 @@ func TestBrowser(t *testing.T) {
 		}
 		b.do(t, chromedp.Click(chromedp.ID("timeline-older")))
 		b.mustWait(t, "older filtered events loaded", `document.querySelectorAll("#timeline li.event").length === 231`, 10*time.Second)
+	})
+
+	t.Run("replay before the events loaded", func(t *testing.T) {
+		// A record whose first 20 events, a day apart in March, are older
+		// than the latest 200 (October, an hour apart) that the page loads.
+		// The axis must reach March without them loaded, and a day there
+		// show its state and timeline.
+		long := startRecord(t, ctx, spread())
+		b.do(t, chromedp.Navigate(long.HTTPURL+"/?history=army-cap"))
+		b.mustWait(t, "loaded and reloaded", `document.documentElement.dataset.ready === "1" && Number(document.documentElement.dataset.caughtUp) >= 1`, 10*time.Second)
+		if eval[bool](t, b, q("#timeline-more")+".hidden") {
+			t.Fatal("the page does not say that older events are not loaded")
+		}
+		if n := eval[int](t, b, `document.querySelectorAll("#ticks .unloaded").length`); n != 1 {
+			t.Errorf("%d bands mark the days whose events are not loaded, want 1", n)
+		}
+		b.do(t, chromedp.Focus(chromedp.ID("slider")), chromedp.KeyEvent(kb.Home))
+		b.mustWait(t, "the record's first day", `document.documentElement.dataset.at === "2025-03-01"`, 5*time.Second)
+		if start := eval[string](t, b, q("#ticks .end.start")+".textContent"); !strings.Contains(start, "1 Mar") {
+			t.Errorf("the axis starts on %q, want 1 Mar", start)
+		}
+		ids := func() []string {
+			return eval[[]string](t, b, `[...document.querySelectorAll("#timeline li.event")].map((e) => e.dataset.id)`)
+		}
+		// Each day before those loaded is a stop: which of them had
+		// events is not known, so none is folded away.
+		for _, c := range []struct {
+			day   string
+			ids   []string
+			value string
+		}{
+			{"2025-03-01", []string{"o-000"}, "1,000"},
+			{"2025-03-02", []string{"o-000", "o-001"}, "1,001"},
+			{"2025-03-03", []string{"o-000", "o-001", "o-002"}, "1,002"},
+		} {
+			if c.day != "2025-03-01" {
+				b.do(t, chromedp.KeyEvent(kb.ArrowRight))
+			}
+			if !b.wait(t, `document.documentElement.dataset.at === "`+c.day+`" && document.querySelectorAll("#timeline li.event").length === `+fmt.Sprint(len(c.ids)), 5*time.Second) {
+				t.Fatalf("want %s with %v: the page shows %s with %v", c.day, c.ids, eval[string](t, b, `document.documentElement.dataset.at`), ids())
+			}
+			if got := ids(); !slices.Equal(got, c.ids) {
+				t.Errorf("%s: timeline %v, want %v", c.day, got, c.ids)
+			}
+			if got := eval[string](t, b, q(cellUS+" .value")+"?.textContent"); got != c.value {
+				t.Errorf("%s: army-cap/us = %q, want %q", c.day, got, c.value)
+			}
+		}
 	})
 
 	t.Run("an empty record", func(t *testing.T) {
@@ -1294,4 +1348,40 @@ stances:
 			t.Errorf("console: %s", m)
 		}
 	}
+}
+
+// startRecord starts the whole process on a record of its own, ingests
+// the events given (one a line) and waits until they are projected.
+func startRecord(t *testing.T, ctx context.Context, lines []string) *service.Running {
+	t.Helper()
+	r, err := service.Start(ctx, service.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", Out: io.Discard})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() { r.Close() })
+	ingest(t, r.HTTPURL, strings.Join(lines, "\n"))
+	for deadline := time.Now().Add(30 * time.Second); r.Projector.Lag() > 0 || r.Projector.Applied() < uint64(len(lines)); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("projector not caught up within 30s")
+		}
+	}
+	return r
+}
+
+// spread is a record of 220 events with a position each on army-cap for
+// us: o-000 to o-019 a day apart from 1 March 2025 (values 1,000 up),
+// then n-000 to n-199 an hour apart from 1 October (values 5,000 up).
+func spread() []string {
+	var lines []string
+	add := func(prefix string, i int, at time.Time, value int) {
+		lines = append(lines, fmt.Sprintf(`{"id":"%s-%03d","type":"statement","occurred_at":%q,"title":"Event %s-%03d","sources":[{"outlet":"Test"}],"positions":[{"party":"us","issue":"army-cap","stance":"proposes","value":%d}]}`,
+			prefix, i, at.Format("2006-01-02T15:04Z"), prefix, i, value))
+	}
+	for i := range 20 {
+		add("o", i, time.Date(2025, 3, 1+i, 12, 0, 0, 0, time.UTC), 1000+i)
+	}
+	for i := range 200 {
+		add("n", i, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Hour), 5000+i)
+	}
+	return lines
 }

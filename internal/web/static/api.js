@@ -50,6 +50,14 @@ export async function latest(params, limit, signal) {
   return { events: body.events.slice().reverse(), cursor: body.next_cursor || '' };
 }
 
+// first reads the record's first event in event time, or null when there
+// is none: one event, so that the replay axis can start where the record
+// does without the older events being read.
+export async function first(signal) {
+  const body = await getJSON('v1/timeline', { limit: 1 }, signal);
+  return body.events[0] || null;
+}
+
 // older reads the page of a timeline query before cursor, as latest does.
 export async function older(params, cursor, limit, signal) {
   const body = await getJSON('v1/timeline', { ...params, order: 'desc', limit, cursor }, signal);

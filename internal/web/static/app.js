@@ -33,6 +33,7 @@ const S = {
   partyOrder: new Map(),
   all: [], // the latest events, as many as are loaded, for the axis and for titles
   allCursor: '', // the cursor of the events before those in all; '' when all are loaded
+  first: '', // the event time of the record's first event, loaded or not
   view: null, // a filtered or replayed timeline: { key, params, events, cursor, stale }
   historyMore: false, // the chart shows the latest positions only
   titles: new Map(),
@@ -124,9 +125,14 @@ function writeURL() {
 
 async function loadBase(signal) {
   const n = Math.min(MAX_PAGE, Math.max(FIRST_PAGE, S.all.length));
-  const [page, latest] = await Promise.all([api.latest({}, n, signal), api.getJSON('v1/state', {}, signal)]);
+  // The first event too, in the same round trip: the replay axis starts
+  // on its day, loaded or not.
+  const [page, latest, first] = await Promise.all([
+    api.latest({}, n, signal), api.getJSON('v1/state', {}, signal), api.first(signal),
+  ]);
   S.all = page.events;
   S.allCursor = page.cursor;
+  S.first = first ? first.occurred_at : '';
   S.latest = latest;
   S.titles = new Map(S.all.map((e) => [e.id, e.title]));
 }
@@ -179,7 +185,7 @@ async function loadOlder() {
       S.all = merge(page.events, S.all);
       S.allCursor = page.cursor;
       for (const e of page.events) if (!S.titles.has(e.id)) S.titles.set(e.id, e.title);
-      // The axis reaches back as far as the events loaded.
+      // The days now loaded show their ticks, and quiet ones fold.
       rebuildStops();
     } else {
       const v = S.view;
@@ -267,7 +273,10 @@ async function eventOrNone(id) {
 function rebuildStops(keep) {
   const cur = S.stops[S.idx];
   const day = keep !== undefined ? keep : cur && !cur.now ? cur.day : '';
-  S.stops = buildStops(S.all, { known: S.known, extra: day ? [day] : [], today: dayKey(Date.now()) });
+  // The axis spans the record, from its first day, whether or not the
+  // events before those loaded are.
+  const from = S.allCursor && S.first ? dayKey(parseTime(S.first)) : '';
+  S.stops = buildStops(S.all, { known: S.known, extra: day ? [day] : [], today: dayKey(Date.now()), from });
   const i = day ? S.stops.findIndex((s) => s.day === day) : -1;
   S.idx = i >= 0 ? i : nowIndex(S.stops);
   const slider = $('slider');
@@ -430,8 +439,8 @@ async function show() {
     const counted = `${events.length} event${events.length === 1 ? '' : 's'}`;
     $('timeline-count').textContent = `${more ? 'the latest ' : ''}${counted}${at ? ` to ${fmtDay(at)}` : ''}`;
     // Said when the record goes back further than what is shown: the
-    // reader asks for the older events, the axis reaches as far back as
-    // what is loaded.
+    // reader asks for the older events, or picks an earlier day on the
+    // axis, which reaches the record's first.
     $('timeline-more').hidden = !more;
     if (more) $('timeline-more-text').textContent = `Showing the latest ${counted}; older ones are not loaded.`;
     S.lastHistory = hist && hist.entries;

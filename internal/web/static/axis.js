@@ -2,39 +2,59 @@
 // now, and a tick per event. Days on which nothing happened stay on the
 // axis while the gap is short; a longer quiet stretch (the months between
 // the last event and today, say) is folded into one step, marked as such,
-// so that the days that matter are not squeezed into a corner.
+// so that the days that matter are not squeezed into a corner. The page
+// loads only the latest events of a long record: the axis still starts on
+// the record's first day, and the stretch before the events loaded is a
+// stop per day (which of its days had events is not known, so none is
+// folded), spaced out when it is longer than UNLOADED_STOPS days.
 
 import { el, dayKey, parseTime, addDays, daysBetween, fmtDay, fmtTime, plural } from './dom.js';
 
 // FOLD is the longest run of empty days kept on the axis.
 export const FOLD = 7;
 
+// UNLOADED_STOPS is the most stops the stretch before the events loaded
+// gets: a year by day; a longer one (an event of decades ago) by steps of
+// as many days as it takes, so that the events loaded are not squeezed to
+// a corner by thousands of days no one loaded.
+export const UNLOADED_STOPS = 366;
+
 // buildStops returns the slider's stops, oldest first. Each is {day} with
 // skipped set on a stop that follows a folded gap; today's is "now": the
 // state asked for without a date. Days after it (a deadline ahead) are
 // stops of their own, asked for with their date: the state now leaves
 // out what is dated later. In "as known at" mode the days on which events
-// were recorded are stops too.
-export function buildStops(events, { known, extra, today }) {
+// were recorded are stops too. from is the record's first day when older
+// events than those given are not loaded ('' when they all are): the days
+// from it to the first event given are stops, marked unloaded.
+export function buildStops(events, { known, extra, today, from }) {
   const days = new Set([today]);
+  const loadedFrom = events.length ? dayKey(parseTime(events[0].occurred_at)) : today;
+  const reach = from && from < loadedFrom ? from : '';
+  if (reach) days.add(reach);
   for (const e of events) {
     days.add(dayKey(parseTime(e.occurred_at)));
     if (known && e.recorded_at) days.add(dayKey(Date.parse(e.recorded_at)));
   }
   for (const d of extra || []) if (d) days.add(d);
   const sorted = [...days].sort();
+  const step = reach ? Math.max(1, Math.ceil(daysBetween(sorted[0], loadedFrom) / UNLOADED_STOPS)) : 1;
   const stops = [];
   sorted.forEach((d, i) => {
     if (i > 0) {
       const prev = sorted[i - 1];
       const gap = daysBetween(prev, d) - 1;
-      if (gap > FOLD) {
+      if (reach && d <= loadedFrom) {
+        // Not loaded: every day (or every step-th) may hold events.
+        for (let k = step; k <= gap; k += step) stops.push({ day: addDays(prev, k), unloaded: true });
+      } else if (gap > FOLD) {
         stops.push({ day: d, skipped: gap });
         return;
+      } else {
+        for (let k = 1; k <= gap; k++) stops.push({ day: addDays(prev, k) });
       }
-      for (let k = 1; k <= gap; k++) stops.push({ day: addDays(prev, k) });
     }
-    stops.push({ day: d });
+    stops.push(reach && d < loadedFrom ? { day: d, unloaded: true } : { day: d });
   });
   stops.find((s) => s.day === today).now = true;
   return stops;
@@ -91,6 +111,14 @@ export function renderTicks(box, stops, events, known) {
       node.style.left = `${Math.max(0, Math.min(100, pct(tk.i, n) + off * slot))}%`;
       nodes.push(node);
     });
+  }
+  // The stretch whose events are not loaded: a band, without ticks.
+  const unloaded = stops.filter((s) => s.unloaded).length;
+  if (unloaded) {
+    const band = el('span', { class: 'unloaded', title: `Events before ${fmtDay(stops[unloaded].day)} are not loaded: the timeline reads them for the day chosen` });
+    band.style.left = '0%';
+    band.style.width = `${pct(unloaded, n)}%`;
+    nodes.push(band);
   }
   stops.forEach((s, i) => {
     if (!s.skipped) return;
