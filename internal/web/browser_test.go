@@ -1142,8 +1142,9 @@ func TestBrowser(t *testing.T) {
 	t.Run("replay before the events loaded", func(t *testing.T) {
 		// A record whose first 20 events, a day apart in March, are older
 		// than the latest 200 (October, an hour apart) that the page loads.
-		// The axis must reach March without them loaded, and a day there
-		// show its state and timeline.
+		// The axis must reach March without them loaded, a day there show
+		// its state and timeline, and a point of the chart for an event
+		// not loaded show that event.
 		long := startRecord(t, ctx, spread())
 		b.do(t, chromedp.Navigate(long.HTTPURL+"/?history=army-cap"))
 		b.mustWait(t, "loaded and reloaded", `document.documentElement.dataset.ready === "1" && Number(document.documentElement.dataset.caughtUp) >= 1`, 10*time.Second)
@@ -1184,6 +1185,21 @@ func TestBrowser(t *testing.T) {
 			if got := eval[string](t, b, q(cellUS+" .value")+"?.textContent"); got != c.value {
 				t.Errorf("%s: army-cap/us = %q, want %q", c.day, got, c.value)
 			}
+		}
+
+		// Back to now: the chart shows every position, and a point of one
+		// not loaded shows its event.
+		b.do(t, chromedp.Click(chromedp.ID("now")))
+		b.mustWait(t, "now", `document.documentElement.dataset.at === "now" && `+q(`#chart circle.pt[data-event="o-005"]`)+` !== null`, 5*time.Second)
+		if eval[bool](t, b, q("#ev-o-005")+" !== null") {
+			t.Fatal("o-005 is shown before it is asked for: the test shows nothing")
+		}
+		eval[bool](t, b, q(`#chart circle.pt[data-event="o-005"]`)+`.dispatchEvent(new MouseEvent("click", {bubbles: true}))`)
+		if !b.wait(t, `document.activeElement && document.activeElement.id === "ev-o-005"`, 5*time.Second) {
+			t.Fatalf("a point of an event not loaded: the focus is on %q, the page at %s", eval[string](t, b, `document.activeElement.id || document.activeElement.tagName`), eval[string](t, b, `document.documentElement.dataset.at`))
+		}
+		if at := eval[string](t, b, `document.documentElement.dataset.at`); at != "2025-03-06" {
+			t.Errorf("the event of 6 March shown as of %s, want its day", at)
 		}
 	})
 

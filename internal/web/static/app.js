@@ -511,24 +511,51 @@ function closeHistory() {
 }
 
 // goToEvent shows an event of the timeline. The chart and the details
-// name events the timeline may leave out, dated after the chosen day or
-// hidden by the filters: the replay then moves on to the event's day, and
-// the filters are cleared if they still hide it, rather than the click
-// doing nothing.
+// name events the timeline may leave out: dated after the chosen day,
+// hidden by the filters, or older than the events loaded (the chart shows
+// an issue's positions back to the record's start). The event is read by
+// id if the page does not have it; the filters are cleared if they hide
+// it, and the replay moves to its day if the view does not reach it,
+// rather than the click doing nothing.
 async function goToEvent(id) {
-  if (!document.getElementById(`ev-${id}`)) {
-    const ev = S.all.find((e) => e.id === id);
-    if (!ev) return;
-    const day = dayKey(parseTime(ev.occurred_at));
-    const { at } = when();
-    const i = S.stops.findIndex((s) => s.day === day);
-    if (at && day > at && i >= 0) {
-      stopPlay();
-      await setStop(i);
+  const shown = () => document.getElementById(`ev-${id}`);
+  if (!shown()) {
+    let ev = S.all.find((e) => e.id === id);
+    if (!ev) {
+      try {
+        ev = await eventOrNone(id);
+      } catch (err) {
+        showError(err);
+        return;
+      }
     }
-    if (!document.getElementById(`ev-${id}`) && (S.filters.party || S.filters.issue || S.filters.type)) {
+    if (!ev) return;
+    let day = dayKey(parseTime(ev.occurred_at));
+    // As known at the time, the event is there from the day it was
+    // recorded.
+    if (S.known && !S.knownOn && ev.recorded_at) {
+      const rec = dayKey(Date.parse(ev.recorded_at));
+      if (rec > day) day = rec;
+    }
+    const moveTo = async () => {
+      stopPlay();
+      rebuildStops(day);
+      writeURL();
+      await show();
+    };
+    const { at } = when();
+    const loaded = S.all.some((e) => e.id === id);
+    // Later than the day chosen, or now and older than the events loaded.
+    if (at ? day > at : !loaded) await moveTo();
+    if (!shown() && (S.filters.party || S.filters.issue || S.filters.type)) {
       clearFilters();
       await show();
+    }
+    // Still older than the latest events of the day chosen.
+    if (!shown() && when().at !== day && (when().at || !loaded)) await moveTo();
+    // More events on its day than a page: older pages, a few at most.
+    for (let page = 0; page < 5 && !shown() && (whole() ? S.allCursor : S.view && S.view.cursor); page++) {
+      await loadOlder();
     }
   }
   const li = document.getElementById(`ev-${id}`);
