@@ -341,6 +341,74 @@ func (p *failProxy) setFail(prefixes ...string) {
 	p.fail = prefixes
 }
 
+// holdProxy passes the browser's requests on to the server, except that
+// it holds those its predicate picks until the next hold or release, as
+// a slow server would: a test decides what is in flight when the reader
+// acts. The URL of each request held is sent on held.
+type holdProxy struct {
+	*httptest.Server
+	mu   sync.Mutex
+	pick func(*http.Request) bool
+	gate chan struct{} // closed to let the requests held go on
+	held chan string
+}
+
+func newHoldProxy(t *testing.T, target string) *holdProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.FlushInterval = -1
+	p := &holdProxy{gate: make(chan struct{}), held: make(chan string, 64)}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		hold, gate := p.pick != nil && p.pick(r), p.gate
+		p.mu.Unlock()
+		if hold {
+			select {
+			case p.held <- r.URL.String():
+			default:
+			}
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { p.hold(nil); p.CloseClientConnections(); p.Close() })
+	return p
+}
+
+// hold lets the requests held so far go on and holds from now on those
+// pick picks (none for nil).
+func (p *holdProxy) hold(pick func(*http.Request) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	close(p.gate)
+	p.gate = make(chan struct{})
+	p.pick = pick
+}
+
+// waitHeld waits until a request whose URL holds part is held.
+func (p *holdProxy) waitHeld(t *testing.T, part string, within time.Duration) {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case u := <-p.held:
+			if strings.Contains(u, part) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no request for %s held within %v", part, within)
+		}
+	}
+}
+
 const (
 	cellUS = `button.cell[data-issue="army-cap"][data-party="us"]`
 	cellE3 = `button.cell[data-issue="army-cap"][data-party="e3"]`
@@ -1200,6 +1268,43 @@ func TestBrowser(t *testing.T) {
 		}
 		if at := eval[string](t, b, `document.documentElement.dataset.at`); at != "2025-03-06" {
 			t.Errorf("the event of 6 March shown as of %s, want its day", at)
+		}
+	})
+
+	t.Run("load older while the page reloads", func(t *testing.T) {
+		// The page reads its latest events again when its feed opens. A
+		// reader who presses "Load older events" meanwhile must keep the
+		// older events whichever ends first: here the older page could
+		// end first, and the reload then put the list back to 200.
+		long := startRecord(t, ctx, spread())
+		p := newHoldProxy(t, long.HTTPURL)
+		// The feed held until the page is drawn, so that the test, not
+		// the timing, decides when the reload starts.
+		p.hold(func(r *http.Request) bool { return r.URL.Path == "/v1/feed" })
+		b.do(t, chromedp.Navigate(p.URL+"/"))
+		b.mustWait(t, "the latest 200", `document.documentElement.dataset.ready === "1" && document.querySelectorAll("#timeline li.event").length === 200 && !document.getElementById("timeline-more").hidden`, 10*time.Second)
+		// The feed goes on, and the reload of the latest events it brings
+		// is held.
+		p.hold(func(r *http.Request) bool {
+			return r.URL.Path == "/v1/timeline" && r.URL.Query().Get("order") == "desc" && r.URL.Query().Get("cursor") == ""
+		})
+		p.waitHeld(t, "order=desc", 10*time.Second)
+		b.do(t, chromedp.Click(chromedp.ID("timeline-older")))
+		// The older page is either in (read alongside the reload) or waits
+		// for the reload, saying so.
+		b.mustWait(t, "the click taken", `document.querySelectorAll("#timeline li.event").length === 220 || document.getElementById("timeline-older").textContent.includes("Loading")`, 10*time.Second)
+		p.hold(nil)
+		b.mustWait(t, "the reload ended", `Number(document.documentElement.dataset.refreshed) >= 1`, 10*time.Second)
+		if !b.wait(t, `document.querySelectorAll("#timeline li.event").length === 220 && document.getElementById("timeline-more").hidden && !document.getElementById("timeline-older").disabled`, 10*time.Second) {
+			t.Fatalf("after the reload and the older page: %d events shown, older offered %v; want all 220",
+				eval[int](t, b, `document.querySelectorAll("#timeline li.event").length`), !eval[bool](t, b, q("#timeline-more")+".hidden"))
+		}
+		got := eval[[]string](t, b, `[...document.querySelectorAll("#timeline li.event")].map((e) => e.dataset.id)`)
+		if got[0] != "o-000" || got[len(got)-1] != "n-199" {
+			t.Errorf("shown %v … %v, want o-000 … n-199", got[0], got[len(got)-1])
+		}
+		if label := eval[string](t, b, q("#timeline-older")+".textContent"); label != "Load older events" {
+			t.Errorf("the button says %q once done", label)
 		}
 	})
 

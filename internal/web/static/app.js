@@ -173,11 +173,37 @@ async function viewEvents(params, signal) {
   return { key, params, events: page.events, cursor: page.cursor, stale: false };
 }
 
+// inTurn runs fn after the reads of the list that began before it: a
+// reload (the feed opened) and a page of older events each set what the
+// other reads, the events and their cursor, and run side by side the
+// later to finish undid the other (the older page dropped, or merged onto
+// a list that moved). A reload after a page of older events reads as many
+// as there are then; a page after a reload, those before its events.
+let turn = Promise.resolve();
+
+function inTurn(fn) {
+  const run = turn.then(fn);
+  turn = run.catch(() => {});
+  return run;
+}
+
+const OLDER_LABEL = 'Load older events';
+
 // loadOlder reads the page of events before those shown, on the reader's
-// request.
+// request, once a reload under way has ended.
 async function loadOlder() {
   const btn = $('timeline-older');
   btn.disabled = true;
+  btn.textContent = 'Loading older events…';
+  try {
+    await inTurn(readOlder);
+  } finally {
+    btn.disabled = false;
+    btn.textContent = OLDER_LABEL;
+  }
+}
+
+async function readOlder() {
   try {
     if (whole()) {
       if (!S.allCursor) return;
@@ -197,8 +223,6 @@ async function loadOlder() {
     await show();
   } catch (err) {
     showError(err);
-  } finally {
-    btn.disabled = false;
   }
 }
 
@@ -775,11 +799,19 @@ function scheduleRefresh() {
 
 let refreshes = 0;
 
-// The page's root carries how many refreshes began and how many read
-// what they had to: tests wait on them.
+// The page's root carries how many refreshes began, how many read what
+// they had to, and how many ended: tests wait on them.
 async function refresh() {
   const root = document.documentElement;
-  root.dataset.refreshes = String(++refreshes);
+  const n = ++refreshes;
+  root.dataset.refreshes = String(n);
+  await inTurn(() => readAgain(n));
+  root.dataset.refreshed = String(n);
+}
+
+// readAgain is a refresh's reads and redraw, the nth refresh's.
+async function readAgain(n) {
+  const root = document.documentElement;
   api.forget();
   if (S.view) S.view.stale = true;
   try {
@@ -789,7 +821,7 @@ async function refresh() {
     retryLater(err);
     return;
   }
-  root.dataset.caughtUp = String(refreshes);
+  root.dataset.caughtUp = String(n);
   rebuildStops();
   await show();
   announce();
