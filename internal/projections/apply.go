@@ -82,7 +82,7 @@ func ApplyBatch(tx Tx, msgs []Message) ([]Outcome, error) {
 	outs := make([]Outcome, len(msgs))
 	cp := Checkpoint(tx)
 	a := applier{tx: tx, maxOcc: maxOccurred(tx), now: map[string]nowEntry{}, pairs: map[string][]byte{},
-		fd: finder{claims: tx.Bucket(BucketClaims).Cursor()}}
+		fd: finder{claims: tx.Bucket(BucketClaims).Cursor()}, posts: map[string]*postingWriter{}}
 	last := cp
 	for i, m := range msgs {
 		if m.Seq <= last {
@@ -97,6 +97,11 @@ func ApplyBatch(tx Tx, msgs []Message) ([]Outcome, error) {
 	}
 	if last == cp {
 		return outs, nil
+	}
+	for name, w := range a.posts {
+		if err := w.flush(); err != nil {
+			return nil, fmt.Errorf("write %s: %w", name, err)
+		}
 	}
 	meta := tx.Bucket(BucketMeta)
 	if err := meta.Put(keyCheckpoint, u64Key(last)); err != nil {
@@ -142,6 +147,22 @@ type applier struct {
 	// fd looks up positions, on one cursor of the claims for the batch:
 	// each look-up seeks afresh, so writes between them do not matter.
 	fd finder
+	// posts writes the event-time indexes' postings, once a batch.
+	posts map[string]*postingWriter
+}
+
+// bucket is the bucket the apply loop writes an entry to: the batch's
+// posting writer for an event-time index.
+func (a *applier) bucket(name string) Bucket {
+	if !packed[name] {
+		return a.tx.Bucket(name)
+	}
+	w := a.posts[name]
+	if w == nil {
+		w = newPostingWriter(a.tx.Bucket(name))
+		a.posts[name] = w
+	}
+	return w
 }
 
 func (a *applier) apply() (Outcome, error) {
@@ -344,14 +365,8 @@ func (a *applier) late(t events.Time) bool {
 	if a.maxOcc <= present {
 		return true
 	}
-	c := a.tx.Bucket(BucketTimeline).Cursor()
-	k, _ := c.Seek(u64Key(present + 1))
-	if k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
-	}
-	return len(k) >= 8 && tk < u64(k)
+	latest, ok := a.bucket(BucketTimeline).(*postingWriter).latestBefore(present)
+	return ok && tk < latest
 }
 
 // ahead reports whether an event time is after the recorded time of the
@@ -419,7 +434,7 @@ func (a *applier) each(es []indexEntry, fn func(b Bucket, k, val []byte) error) 
 			}
 			k = concat(id, k)
 		}
-		if err := fn(a.tx.Bucket(x.bucket), k, x.val); err != nil {
+		if err := fn(a.bucket(x.bucket), k, x.val); err != nil {
 			return err
 		}
 	}

@@ -9,7 +9,7 @@ import (
 // Version is the version of the projection code. A read model written by
 // another version is rebuilt from the stream before it is served; bump it
 // whenever Apply or the layout of the buckets changes.
-const Version = 9
+const Version = 10
 
 // Kinds of development, the values of Development.Kinds and of an alert
 // subscription's "changes" filter.

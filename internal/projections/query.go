@@ -391,7 +391,7 @@ type StateQuery struct {
 func AsOfNow(tx Tx, now time.Time) time.Time {
 	// The timeline holds every version of every event, corrected ones
 	// too: its last key is the latest event time ever stated.
-	if k, _ := tx.Bucket(BucketTimeline).Cursor().Last(); len(k) >= 8 && keyTime(u64(k)).After(now) {
+	if k, _ := cursorOf(tx, BucketTimeline).Last(); len(k) >= 8 && keyTime(u64(k)).After(now) {
 		return now
 	}
 	return time.Time{}
@@ -644,7 +644,7 @@ func clampLimit(n int) int {
 // until fn says stop: a seek, then a step per entry, so that a page costs
 // what it holds, whichever end it starts from.
 func scan(tx Tx, bucket string, s walkSpan, suffixLen int, fn func(k, v []byte) (bool, error)) error {
-	c := tx.Bucket(bucket).Cursor()
+	c := cursorOf(tx, bucket)
 	for k, v := s.first(c); k != nil && bytes.HasPrefix(k, s.prefix); k, v = s.next(c) {
 		if len(k) != len(s.prefix)+suffixLen {
 			continue // a longer name sharing the prefix's bytes cannot, as sep ends names; defensive
