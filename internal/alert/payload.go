@@ -1,6 +1,8 @@
 package alert
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -41,4 +43,21 @@ func NewPayload(sub string, d *projections.Development, title string) Payload {
 // receiver can drop a repeat (the webhook-id header).
 func MessageID(sub string, seq uint64) string {
 	return "msg_" + sub + "_" + strconv.FormatUint(seq, 10)
+}
+
+// MessageIDIn is the id of the alert of the development at seq, recorded
+// at at in the stream named stream (projections.StreamID), where (sub,
+// seq) may already have named another development: in another stream, or
+// in the same one restored from an older backup and written on. It is
+// MessageID with HistoryTag, so a receiver that drops repeats keeps it.
+func MessageIDIn(sub string, seq uint64, stream string, at time.Time) string {
+	return MessageID(sub, seq) + "_" + HistoryTag(stream, at)
+}
+
+// HistoryTag tells apart developments that share a sequence: a digest of
+// their stream's identity and the time they were recorded, the same on
+// every replica.
+func HistoryTag(stream string, at time.Time) string {
+	sum := sha256.Sum256([]byte(stream + "|" + at.UTC().Format(time.RFC3339Nano)))
+	return hex.EncodeToString(sum[:6])
 }

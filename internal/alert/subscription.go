@@ -19,6 +19,13 @@ type Subscription struct {
 	// After is the stream sequence the subscription was created at: it
 	// hears about developments after it, never about the past.
 	After uint64 `json:"after"`
+	// Stream is the identity of the stream After counts in
+	// (projections.StreamID), and AfterAt when the message at After was
+	// recorded: a sequence names a development only in one stream and one
+	// history. Both are empty for a subscription made before they were
+	// kept; the endpoints do not show them.
+	Stream  string    `json:"stream,omitempty"`
+	AfterAt time.Time `json:"after_at,omitzero"`
 	// Secret signs the deliveries. It is shown once, in the answer to the
 	// creation or the rotation that made it, and kept to sign; View
 	// leaves it out.

@@ -67,6 +67,7 @@ type View struct {
 // newView is how the endpoints show sub (whose secrets the caller has
 // left in or out) with its status.
 func newView(sub alert.Subscription, st *StatusView) View {
+	sub.Stream, sub.AfterAt = "", time.Time{} // the matcher's, not the receiver's
 	return View{Subscription: sub, MetricsLabel: alert.MetricsLabel(sub.ID), Status: st}
 }
 
@@ -142,13 +143,14 @@ func (s *Service) Create(ctx context.Context, req Request) (*alert.Subscription,
 	if n := s.reg.count(); n >= s.cfg.MaxSubscriptions {
 		return nil, fmt.Errorf("%w (%d)", ErrTooMany, n)
 	}
-	after, err := s.conn.LastSeq(ctx)
+	head, err := s.conn.State(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create subscription: %w", err)
 	}
 	sub := &alert.Subscription{
 		ID: alert.NewID(), URL: req.URL, Filter: req.Filter, Description: req.Description,
-		CreatedAt: s.cfg.Now().UTC().Truncate(time.Second), After: after, Secret: webhook.NewSecret(),
+		CreatedAt: s.cfg.Now().UTC().Truncate(time.Second), After: head.LastSeq, Secret: webhook.NewSecret(),
+		Stream: head.ID, AfterAt: head.LastTime.UTC(),
 	}
 	b, err := json.Marshal(sub)
 	if err != nil {

@@ -92,15 +92,30 @@ func (s *Service) matchOnce(ctx context.Context) error {
 		}
 		starts := make(map[string]uint64, len(subs))
 		ids := make([]string, 0, len(subs))
-		lo := ^uint64(0)
 		for _, sub := range subs {
-			st := s.reg.start(sub.ID)
-			starts[sub.ID], lo = st, min(lo, st)
 			ids = append(ids, sub.ID)
 		}
 		var items []item
+		var cur string // the stream the read model holds
+		lo := ^uint64(0)
 		err := s.store.View(ctx, func(tx projections.Tx) error {
 			items = items[:0]
+			cur = projections.StreamID(tx)
+			var last uint64
+			err := projections.LatestDevelopments(tx, func(d *projections.Development) bool { last = d.Seq; return false })
+			if err != nil {
+				return err
+			}
+			for _, sub := range subs {
+				st, err := s.reg.start(tx, sub, cur, last)
+				if err != nil {
+					return err
+				}
+				starts[sub.ID], lo = st, min(lo, st)
+			}
+			if lo >= last {
+				return nil
+			}
 			return projections.Developments(tx, lo, func(d *projections.Development) bool {
 				it := item{dev: d}
 				if ev, err := projections.EventAtSeq(tx, d.Seq); err == nil {
@@ -121,12 +136,12 @@ func (s *Service) matchOnce(ctx context.Context) error {
 				if it.dev.Seq <= starts[sub.ID] || !sub.Filter.Match(it.dev) {
 					continue
 				}
-				if err := s.publish(ctx, sub, it); err != nil {
+				if err := s.publish(ctx, sub, it, cur); err != nil {
 					return err
 				}
 			}
 		}
-		if err := s.reg.markScanned(ctx, ids, items[len(items)-1].dev.Seq); err != nil {
+		if err := s.reg.markScanned(ctx, ids, markOf(items[len(items)-1].dev, cur)); err != nil {
 			return err
 		}
 		if len(items) < matchBatch {
@@ -135,12 +150,17 @@ func (s *Service) matchOnce(ctx context.Context) error {
 	}
 }
 
-// publish queues one alert, once: a replica that finds it published (pos)
-// skips it, and a twin published within the duplicate window is dropped
-// by the stream (Nats-Msg-Id).
-func (s *Service) publish(ctx context.Context, sub *alert.Subscription, it item) error {
+// publish queues one alert of the stream cur, once: a replica that finds
+// it published (pos) skips it, and a twin published within the duplicate
+// window is dropped by the stream (Nats-Msg-Id).
+func (s *Service) publish(ctx context.Context, sub *alert.Subscription, it item, cur string) error {
 	seq := it.dev.Seq
-	if _, active := s.reg.active(sub.ID); !active || s.reg.published(sub.ID) >= seq {
+	if _, active := s.reg.active(sub.ID); !active {
+		return nil
+	}
+	p, known := s.reg.published(sub.ID)
+	here := known && p.in(cur, sub)
+	if here && p.covers(it.dev) {
 		return nil
 	}
 	body, err := json.Marshal(alert.NewPayload(sub.ID, it.dev, it.title))
@@ -150,14 +170,23 @@ func (s *Service) publish(ctx context.Context, sub *alert.Subscription, it item)
 	n := strconv.FormatUint(seq, 10)
 	m := nats.NewMsg(DeliveriesPrefix + sub.ID)
 	m.Data = body
-	m.Header.Set(jetstream.MsgIDHeader, sub.ID+"."+n)
-	m.Header.Set(hdrWebhookID, alert.MessageID(sub.ID, seq))
+	msgID, webhookID := sub.ID+"."+n, alert.MessageID(sub.ID, seq)
+	if !ownStream(sub, cur) || here && seq <= p.high {
+		// (sub, seq) may have named another development already: in the
+		// stream the subscription was made on, or in this one before it
+		// was restored from an older backup and written on. A receiver
+		// dropping repeats, or the duplicate window, would lose this one.
+		tag := alert.HistoryTag(cur, it.dev.RecordedAt)
+		msgID, webhookID = msgID+"."+tag, alert.MessageIDIn(sub.ID, seq, cur, it.dev.RecordedAt)
+	}
+	m.Header.Set(jetstream.MsgIDHeader, msgID)
+	m.Header.Set(hdrWebhookID, webhookID)
 	m.Header.Set(hdrSeq, n)
 	m.Header.Set("Content-Type", "application/json")
 	if _, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectStream(DeliveriesStream)); err != nil {
 		return fmt.Errorf("queue alert %d for %s: %w", seq, sub.ID, err)
 	}
-	return s.reg.setPos(ctx, sub.ID, seq)
+	return s.reg.setPos(ctx, sub, markOf(it.dev, cur))
 }
 
 // JetStream's code for a message whose Nats-Msg-Id another publish is

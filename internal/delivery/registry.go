@@ -2,12 +2,10 @@ package delivery
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,18 +36,22 @@ type registry struct {
 	// may bring an older one after this replica wrote a newer.
 	statusRev map[string]uint64
 	pos       map[string]position
-	scanned   map[string]uint64
+	scanned   map[string]mark
 	rev       uint64        // the last KV revision applied
 	changed   chan struct{} // closed and replaced on each apply
 }
 
-// position is the last development published for a subscription, and the
-// KV revision that says so (for compare-and-set).
-type position struct{ seq, rev uint64 }
+// position is the last development published for a subscription, the
+// highest sequence published in its stream (posValue), and the KV
+// revision that says so (for compare-and-set).
+type position struct {
+	mark
+	high, rev uint64
+}
 
 func newRegistry(s *Service) *registry {
 	return &registry{s: s, subs: map[string]*alert.Subscription{}, status: map[string]*alert.Status{},
-		statusRev: map[string]uint64{}, pos: map[string]position{}, scanned: map[string]uint64{}, changed: make(chan struct{})}
+		statusRev: map[string]uint64{}, pos: map[string]position{}, scanned: map[string]mark{}, changed: make(chan struct{})}
 }
 
 // load reads what the file kept from the last run.
@@ -80,8 +82,8 @@ func (r *registry) load(ctx context.Context) error {
 			return err
 		}
 		return each(tx, BucketScanned, func(id string, v []byte) error {
-			if len(v) == 8 {
-				r.scanned[id] = binary.BigEndian.Uint64(v)
+			if m, ok := decodeScanned(v); ok {
+				r.scanned[id] = m
 			}
 			return nil
 		})
@@ -204,8 +206,8 @@ func (r *registry) apply(ctx context.Context, e jetstream.KeyValueEntry, deliver
 			r.mu.Lock()
 			if !put {
 				delete(r.pos, id)
-			} else if n, perr := strconv.ParseUint(string(e.Value()), 10, 64); perr == nil && e.Revision() > r.pos[id].rev {
-				r.pos[id] = position{seq: n, rev: e.Revision()}
+			} else if m, high, ok := decodePos(e.Value()); ok && e.Revision() > r.pos[id].rev {
+				r.pos[id] = position{mark: m, high: high, rev: e.Revision()}
 			}
 			r.mu.Unlock()
 		}
@@ -387,17 +389,29 @@ func (r *registry) active(id string) (*alert.Subscription, bool) {
 	return sub, sub != nil && !r.status[id].Disabled()
 }
 
-// start is where matching resumes for a subscription: after the last
+// start is where matching resumes for sub in the read model tx, of the
+// stream cur whose last development is at last: after the last
 // development scanned here or published by any replica, never before the
-// subscription's creation.
-func (r *registry) start(id string) uint64 {
+// subscription's start; marks of another stream or history count only
+// as far as they cover what this one holds (reach).
+func (r *registry) start(tx projections.Tx, sub *alert.Subscription, cur string, last uint64) (uint64, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	sub := r.subs[id]
-	if sub == nil {
-		return 0
+	scanned, scannedOK := r.scanned[sub.ID]
+	pos, posOK := r.pos[sub.ID]
+	r.mu.Unlock()
+	var at uint64
+	var err error
+	for _, m := range []struct {
+		mark
+		ok bool
+	}{{scanned, scannedOK}, {pos.mark, posOK}, {startMark(sub, cur, last), true}} {
+		if m.ok && m.in(cur, sub) {
+			if at, err = reach(tx, m.mark, at); err != nil {
+				return 0, fmt.Errorf("start of %s: %w", sub.ID, err)
+			}
+		}
 	}
-	return max(sub.After, r.scanned[id], r.pos[id].seq)
+	return at, nil
 }
 
 // snapshot lists the active subscriptions.
@@ -413,15 +427,15 @@ func (r *registry) snapshot() []*alert.Subscription {
 	return out
 }
 
-// markScanned records that developments up to seq have been matched for
+// markScanned records that developments up to m have been matched for
 // the subscriptions.
-func (r *registry) markScanned(ctx context.Context, ids []string, seq uint64) error {
-	var key [8]byte
-	binary.BigEndian.PutUint64(key[:], seq)
+func (r *registry) markScanned(ctx context.Context, ids []string, m mark) error {
+	val := encodeScanned(m)
 	r.mu.Lock()
 	var todo []string
 	for _, id := range ids {
-		if r.subs[id] != nil && r.scanned[id] < seq {
+		old, known := r.scanned[id]
+		if r.subs[id] != nil && (!known || old.Stream != m.Stream || m.after(old)) {
 			todo = append(todo, id)
 		}
 	}
@@ -431,7 +445,7 @@ func (r *registry) markScanned(ctx context.Context, ids []string, seq uint64) er
 	}
 	err := r.s.store.Update(ctx, func(tx projections.Tx) error {
 		for _, id := range todo {
-			if err := tx.Bucket(BucketScanned).Put([]byte(id), key[:]); err != nil {
+			if err := tx.Bucket(BucketScanned).Put([]byte(id), val); err != nil {
 				return err
 			}
 		}
@@ -443,24 +457,31 @@ func (r *registry) markScanned(ctx context.Context, ids []string, seq uint64) er
 	r.mu.Lock()
 	for _, id := range todo {
 		if r.subs[id] != nil {
-			r.scanned[id] = seq
+			r.scanned[id] = m
 		}
 	}
 	r.mu.Unlock()
 	return nil
 }
 
-// setPos records in the bucket that the development at seq is published
-// for the subscription, unless a later one already is.
-func (r *registry) setPos(ctx context.Context, id string, seq uint64) error {
-	val := []byte(strconv.FormatUint(seq, 10))
+// setPos records in the bucket that the development at m is published
+// for sub, unless a later one of the same stream already is. A position
+// of another stream gives way.
+func (r *registry) setPos(ctx context.Context, sub *alert.Subscription, m mark) error {
+	id := sub.ID
 	for range 20 {
 		r.mu.Lock()
 		p, known := r.pos[id]
 		r.mu.Unlock()
-		if known && p.seq >= seq {
+		same := known && p.in(m.Stream, sub)
+		if same && !m.after(p.mark) {
 			return nil
 		}
+		high := m.Seq
+		if same {
+			high = max(high, p.high)
+		}
+		val := encodePos(m, high)
 		var rev uint64
 		var err error
 		if known {
@@ -471,7 +492,7 @@ func (r *registry) setPos(ctx context.Context, id string, seq uint64) error {
 		if err == nil {
 			r.mu.Lock()
 			if rev > r.pos[id].rev {
-				r.pos[id] = position{seq: seq, rev: rev}
+				r.pos[id] = position{mark: m, high: high, rev: rev}
 			}
 			r.mu.Unlock()
 			return nil
@@ -484,8 +505,8 @@ func (r *registry) setPos(ctx context.Context, id string, seq uint64) error {
 		r.mu.Lock()
 		switch {
 		case err == nil:
-			if n, perr := strconv.ParseUint(string(e.Value()), 10, 64); perr == nil {
-				r.pos[id] = position{seq: n, rev: e.Revision()}
+			if pm, high, ok := decodePos(e.Value()); ok {
+				r.pos[id] = position{mark: pm, high: high, rev: e.Revision()}
 			}
 		case isNotFound(err):
 			delete(r.pos, id)
@@ -545,11 +566,12 @@ func (r *registry) updateStatus(ctx context.Context, id string, fn func(*alert.S
 }
 
 // published is the last development published for a subscription, as
-// this replica knows it.
-func (r *registry) published(id string) uint64 {
+// this replica knows it, and whether one is.
+func (r *registry) published(id string) (position, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.pos[id].seq
+	p, ok := r.pos[id]
+	return p, ok
 }
 
 // each calls fn with the id of every subscription this replica knows,

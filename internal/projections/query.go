@@ -1039,6 +1039,19 @@ func Developments(tx Tx, after uint64, fn func(*Development) bool) error {
 	return walk(k, v, c.Next, "development", fn)
 }
 
+// DevelopmentsThrough calls fn for each development at or before seq,
+// newest first, until fn says stop.
+func DevelopmentsThrough(tx Tx, seq uint64, fn func(*Development) bool) error {
+	c := tx.Bucket(BucketDevelopments).Cursor()
+	k, v := c.Seek(u64Key(seq))
+	if k == nil {
+		k, v = c.Last()
+	} else if binary.BigEndian.Uint64(k) > seq {
+		k, v = c.Prev()
+	}
+	return walk(k, v, c.Prev, "development", fn)
+}
+
 // LatestDevelopments calls fn for each development, newest first, until
 // fn says stop.
 func LatestDevelopments(tx Tx, fn func(*Development) bool) error {

@@ -408,6 +408,10 @@ type State struct {
 	// another, and its sequences number other events. A stream restored
 	// from its own backup keeps its ID.
 	ID string
+	// LastTime is when the last message was stored, by the server's
+	// clock (the time developments carry as recorded_at); zero when the
+	// stream is empty.
+	LastTime time.Time
 }
 
 // State returns the stream's last sequence and identity.
@@ -417,7 +421,7 @@ func (c *Conn) State(ctx context.Context) (State, error) {
 		return State{}, fmt.Errorf("stream %s info: %w", c.cfg.Stream, err)
 	}
 	id := info.Config.Name + "@" + info.Created.UTC().Format(time.RFC3339Nano)
-	return State{LastSeq: info.State.LastSeq, ID: id}, nil
+	return State{LastSeq: info.State.LastSeq, ID: id, LastTime: info.State.LastTime}, nil
 }
 
 // DeadLetter publishes to DeadLetterSubject a notice of a stored message
