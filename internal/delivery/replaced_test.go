@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +51,18 @@ func TestStreamReplacedAlertsEveryNewDevelopmentOnce(t *testing.T) {
 	const n = 7 // 1..7: every one at or below the old positions
 	appendEvents(t, fresh, "new", n)
 
+	alertedOnce(t, rc, fresh, old, "new", n)
+	if s := status(t, r2, v.ID); s.Status.State != "active" {
+		t.Errorf("state %s", s.Status.State)
+	}
+}
+
+// alertedOnce checks that the n events appended as prefix-0.. were each
+// alerted once, under a webhook-id none of used had (the ids of the
+// history before), and that nothing else came: those of used, and one
+// more appended to show that no repeat is still to come.
+func alertedOnce(t *testing.T, rc *receiver, conn *stream.Conn, used map[string]bool, prefix string, n int) {
+	t.Helper()
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, d := range rc.received() {
@@ -59,49 +70,90 @@ func TestStreamReplacedAlertsEveryNewDevelopmentOnce(t *testing.T) {
 			}
 		}
 	})
-	waitFor(t, "every new development's alert", func() bool {
-		news := 0
+	fresh := func() int {
+		k := 0
 		for id := range distinct(rc.received()) {
-			if !old[id] {
-				news++
+			if !used[id] {
+				k++
 			}
 		}
-		return news >= n
-	})
+		return k
+	}
+	waitFor(t, "every new development's alert", func() bool { return fresh() >= n })
 	// Delivery is in order: once an alert of a later development has
 	// come, a repeat of an earlier one queued before it has too.
-	appendEvents(t, fresh, "tail", 1)
-	waitFor(t, "the tail's alert", func() bool { return len(distinct(rc.received())) >= 5+n+1 })
+	appendEvents(t, conn, prefix+"-tail", 1)
+	waitFor(t, "the tail's alert", func() bool { return fresh() >= n+1 })
 	got := rc.received()
 	perEvent := map[string]map[string]bool{} // event id -> webhook-ids
 	for _, d := range got {
+		if used[d.id] {
+			continue
+		}
 		ev, _ := d.payload["data"].(map[string]any)["event"].(string)
 		if perEvent[ev] == nil {
 			perEvent[ev] = map[string]bool{}
 		}
 		perEvent[ev][d.id] = true
 	}
+	want := map[string]bool{prefix + "-tail-0": true}
 	for i := range n {
-		ev := fmt.Sprintf("new-%d", i)
-		ids := perEvent[ev]
-		if len(ids) != 1 {
-			t.Errorf("%s: %d webhook-ids %v, want 1", ev, len(ids), ids)
-		}
-		for id := range ids {
-			if old[id] {
-				t.Errorf("%s: webhook-id %s already used on the old stream", ev, id)
-			}
+		want[fmt.Sprintf("%s-%d", prefix, i)] = true
+	}
+	for ev := range want {
+		if len(perEvent[ev]) != 1 {
+			t.Errorf("%s: webhook-ids %v, want one", ev, perEvent[ev])
 		}
 	}
-	for ev := range perEvent {
-		if !strings.HasPrefix(ev, "old-") && !strings.HasPrefix(ev, "new-") && ev != "tail-0" {
-			t.Errorf("alert of %s, not after the subscription", ev)
+	for ev, ids := range perEvent {
+		if !want[ev] {
+			t.Errorf("alert of %s %v, not asked for", ev, ids)
 		}
 	}
-	if len(distinct(got)) != 5+n+1 {
-		t.Errorf("%d distinct alerts, want %d", len(distinct(got)), 5+n+1)
+	if k := fresh(); k != n+1 {
+		t.Errorf("%d new webhook-ids, want %d", k, n+1)
 	}
-	if s := status(t, r2, v.ID); s.Status.State != "active" {
-		t.Errorf("state %s", s.Status.State)
+}
+
+// A stream restored from an older backup of itself keeps its identity
+// (the server restores its creation time), and numbers what is appended
+// after the restore as the messages lost with the backup were: the
+// positions in PARLEY_ALERTS, kept, name those. What is written on is
+// recorded later than any of them, and is alerted, once each, under
+// webhook-ids that the lost alerts did not have. The test plays the
+// restore on the bucket: the subscription's position as the lost history
+// left it (published up to 50).
+func TestStreamRestoredFromAnOlderBackupAlertsWhatIsWrittenOn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	url := natstest.Server(t)
+	dir := t.TempDir()
+	r := startReplica(t, url, dir, fast())
+	rc := newReceiver(t)
+	v := subscribe(t, r, rc, alert.Filter{Issues: []string{"army-cap"}})
+	appendEvents(t, r.conn, "kept", 3) // 1..3, in the backup too
+	waitFor(t, "the kept history's alerts", func() bool { return len(distinct(rc.received())) == 3 })
+	r.stop()
+
+	head, err := r.conn.State(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
+	kv, err := r.conn.JetStream().KeyValue(ctx, delivery.KVBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := fmt.Sprintf(`{"seq":50,"at":%q,"stream":%q,"high":50}`, time.Now().UTC().Format(time.RFC3339Nano), head.ID)
+	if _, err := kv.Put(ctx, "pos."+v.ID, []byte(lost)); err != nil {
+		t.Fatal(err)
+	}
+	used := distinct(rc.received())
+	for seq := 4; seq <= 50; seq++ { // the lost history's alerts
+		used[alert.MessageID(v.ID, uint64(seq))] = true
+	}
+
+	startReplica(t, url, dir, fast())
+	const n = 4 // 4..7
+	appendEvents(t, r.conn, "written-on", n)
+	alertedOnce(t, rc, r.conn, used, "written-on", n)
 }
