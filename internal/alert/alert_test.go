@@ -162,6 +162,31 @@ func TestPayloadShape(t *testing.T) {
 	}
 }
 
+// TestMessageIDIn: the same (subscription, seq) in another stream, or
+// recorded at another time (a restored stream written on), is another
+// webhook-id, and the same development the same one on every replica.
+func TestMessageIDIn(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 5, time.UTC)
+	base := alert.MessageIDIn("sub_x", 42, "PARLEY@A", at)
+	if !strings.HasPrefix(base, "msg_sub_x_42_") || len(base) != len("msg_sub_x_42_")+12 {
+		t.Errorf("MessageIDIn = %q", base)
+	}
+	for _, c := range []struct {
+		name   string
+		stream string
+		at     time.Time
+		same   bool
+	}{
+		{"the same development", "PARLEY@A", at.In(time.FixedZone("x", 3600)), true},
+		{"another stream", "PARLEY@B", at, false},
+		{"recorded at another time", "PARLEY@A", at.Add(time.Nanosecond), false},
+	} {
+		if got := alert.MessageIDIn("sub_x", 42, c.stream, c.at); (got == base) != c.same {
+			t.Errorf("%s: %q beside %q", c.name, got, base)
+		}
+	}
+}
+
 // A subscription to Russia's position changes on the army cap hears about
 // a new demand, not about a US statement.
 func ExampleFilter_Match() {
