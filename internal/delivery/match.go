@@ -106,8 +106,9 @@ func (s *Service) matchOnce(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			seen := map[reachKey]uint64{}
 			for _, sub := range subs {
-				st, err := s.reg.start(tx, sub, cur, last)
+				st, err := s.reg.start(tx, sub, cur, last, seen)
 				if err != nil {
 					return err
 				}
@@ -127,6 +128,13 @@ func (s *Service) matchOnce(ctx context.Context) error {
 		})
 		if err != nil {
 			return fmt.Errorf("read developments after %d: %w", lo, err)
+		}
+		for _, sub := range subs {
+			if sub.Stream == "" && cur != "" {
+				if err := s.reg.adopt(ctx, sub.ID, cur); err != nil {
+					return err
+				}
+			}
 		}
 		if len(items) == 0 {
 			return nil

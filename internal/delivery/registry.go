@@ -393,8 +393,9 @@ func (r *registry) active(id string) (*alert.Subscription, bool) {
 // stream cur whose last development is at last: after the last
 // development scanned here or published by any replica, never before the
 // subscription's start; marks of another stream or history count only
-// as far as they cover what this one holds (reach).
-func (r *registry) start(tx projections.Tx, sub *alert.Subscription, cur string, last uint64) (uint64, error) {
+// as far as they cover what this one holds (reach). seen keeps what reach
+// answered in tx: the subscriptions mostly share their scanned mark.
+func (r *registry) start(tx projections.Tx, sub *alert.Subscription, cur string, last uint64, seen map[reachKey]uint64) (uint64, error) {
 	r.mu.Lock()
 	scanned, scannedOK := r.scanned[sub.ID]
 	pos, posOK := r.pos[sub.ID]
@@ -405,11 +406,18 @@ func (r *registry) start(tx projections.Tx, sub *alert.Subscription, cur string,
 		mark
 		ok bool
 	}{{scanned, scannedOK}, {pos.mark, posOK}, {startMark(sub, cur, last), true}} {
-		if m.ok && m.in(cur, sub) {
-			if at, err = reach(tx, m.mark, at); err != nil {
-				return 0, fmt.Errorf("start of %s: %w", sub.ID, err)
-			}
+		if !m.ok || !m.in(cur, sub) {
+			continue
 		}
+		k := reachKey{m.Seq, m.At.UnixNano(), at}
+		if got, ok := seen[k]; ok {
+			at = got
+			continue
+		}
+		if at, err = reach(tx, m.mark, at); err != nil {
+			return 0, fmt.Errorf("start of %s: %w", sub.ID, err)
+		}
+		seen[k] = at
 	}
 	return at, nil
 }
@@ -425,6 +433,13 @@ func (r *registry) snapshot() []*alert.Subscription {
 		}
 	}
 	return out
+}
+
+// reachKey is what reach answers from, in one transaction and stream.
+type reachKey struct {
+	seq   uint64
+	at    int64
+	floor uint64
 }
 
 // markScanned records that developments up to m have been matched for
@@ -517,6 +532,39 @@ func (r *registry) setPos(ctx context.Context, sub *alert.Subscription, m mark) 
 		}
 	}
 	return fmt.Errorf("record position of %s: too many conflicts", id)
+}
+
+// adopt records cur as the stream sub's After counts in, for a
+// subscription made before streams were kept (alert.Subscription.Stream):
+// the read model's stream is the one it was made on, unless the stream was
+// replaced before this version first ran, which nothing can tell now.
+// Once recorded, a later replacement is known for one. A conflict (a
+// rotation meanwhile) leaves it to the next round.
+func (r *registry) adopt(ctx context.Context, id, cur string) error {
+	e, err := r.s.kv.Get(ctx, subKey(id))
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read subscription %s: %w", id, err)
+	}
+	var sub alert.Subscription
+	if err := json.Unmarshal(e.Value(), &sub); err != nil {
+		return fmt.Errorf("subscription %s: %w", id, err)
+	}
+	if sub.Stream != "" {
+		return nil
+	}
+	sub.Stream = cur
+	b, err := json.Marshal(sub)
+	if err != nil {
+		return err
+	}
+	_, err = r.s.kv.Update(ctx, subKey(id), b, e.Revision())
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return fmt.Errorf("record the stream of %s: %w", id, err)
+	}
+	return nil
 }
 
 // updateStatus changes a subscription's status in the bucket with

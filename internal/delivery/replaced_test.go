@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/parley-news/parley/internal/natstest"
 	"github.com/parley-news/parley/internal/projector"
 	"github.com/parley-news/parley/internal/stream"
+	"github.com/parley-news/parley/internal/webhook"
 )
 
 // A PARLEY stream deleted and created again while the KV bucket of the
@@ -156,4 +158,50 @@ func TestStreamRestoredFromAnOlderBackupAlertsWhatIsWrittenOn(t *testing.T) {
 	const n = 4 // 4..7
 	appendEvents(t, r.conn, "written-on", n)
 	alertedOnce(t, rc, r.conn, used, "written-on", n)
+}
+
+// A subscription made before streams were kept takes the read model's
+// stream as its own at the first look, so that a replacement afterwards
+// is known for one.
+func TestOlderSubscriptionAdoptsItsStream(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	url := natstest.Server(t)
+	r := startReplica(t, url, t.TempDir(), fast())
+	rc := newReceiver(t)
+	secret := webhook.NewSecret()
+	rc.secret.Store(secret)
+	id := alert.NewID()
+	older := fmt.Sprintf(`{"id":%q,"url":%q,"filter":{},"created_at":"2025-12-01T10:00:00Z","after":0,"secret":%q}`,
+		id, rc.srv.URL+"/hook", secret)
+	kv, err := r.conn.JetStream().KeyValue(ctx, delivery.KVBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Create(ctx, "sub."+id, []byte(older)); err != nil {
+		t.Fatal(err)
+	}
+	head, err := r.conn.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, r.conn, "after", 1)
+	waitFor(t, "its alert", func() bool { return len(distinct(rc.received())) == 1 })
+	var sub alert.Subscription
+	waitFor(t, "the stream recorded", func() bool {
+		e, err := kv.Get(ctx, "sub."+id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(e.Value(), &sub); err != nil {
+			t.Fatal(err)
+		}
+		return sub.Stream != ""
+	})
+	if sub.Stream != head.ID || sub.Secret != secret || sub.URL != rc.srv.URL+"/hook" {
+		t.Errorf("adopted: stream %q secret kept %v url %q, want stream %q", sub.Stream, sub.Secret == secret, sub.URL, head.ID)
+	}
+	if got := rc.received()[0].id; got != alert.MessageID(id, 1) {
+		t.Errorf("webhook-id %s, want %s", got, alert.MessageID(id, 1))
+	}
 }
