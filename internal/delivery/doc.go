@@ -16,7 +16,10 @@
 //     filters and publishes one message per (subscription, development)
 //     to PARLEY_DELIVERIES on parley.deliveries.<subscription>, with
 //     Nats-Msg-Id <subscription>.<seq>. It then records the development as
-//     published in the KV key pos.<subscription>. Several replicas doing
+//     published in the KV key pos.<subscription>. Positions are marks of
+//     a stream and a history (position.go): a stream replaced, or
+//     restored from an older backup and written on, numbers other
+//     developments with the same sequences. Several replicas doing
 //     the same publish once: the duplicate window drops a concurrent twin,
 //     and pos stops a replica that is behind (or new) from publishing what
 //     another already has.
