@@ -232,6 +232,14 @@ func (c *Conn) ensureStream(ctx context.Context) error {
 	if lookErr != nil { // not found
 		s, err := c.js.CreateStream(ctx, want)
 		if err != nil {
+			// A refused create gets no answer, only a permissions error on
+			// the connection, and the request then times out: the refusal
+			// is the reason to tell (a projector, which may only read the
+			// stream, started before any ingest created it).
+			if last := c.nc.LastError(); errors.Is(last, nats.ErrPermissionViolation) &&
+				strings.Contains(last.Error(), "STREAM.CREATE."+c.cfg.Stream) {
+				err = fmt.Errorf("%w: this user may not create it; an ingest (or an admin) does, on its first start", last)
+			}
 			return fmt.Errorf("create stream %s: %w", c.cfg.Stream, err)
 		}
 		c.stream = s

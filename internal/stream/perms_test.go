@@ -3,7 +3,9 @@ package stream_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -157,5 +159,48 @@ func TestStreamNotUpdatedSaysWhy(t *testing.T) {
 				t.Errorf("logged %q, want %q", logs.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestStreamCreateRefusedSaysSo: a user that may only read the stream
+// (the projector's) and finds none is told that it may not create it,
+// not that its request timed out: the server's refusal comes as a
+// permissions error on the connection, never as an answer.
+func TestStreamCreateRefusedSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nats.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`
+listen: "127.0.0.1:-1"
+jetstream { store_dir: %q }
+accounts {
+  PARLEY {
+    jetstream: enabled
+    users: [
+      { user: projector, password: p, permissions {
+          publish { allow: ["$JS.API.INFO", "$JS.API.STREAM.INFO.PARLEY", "$JS.API.STREAM.MSG.GET.PARLEY", "$JS.API.DIRECT.GET.PARLEY.>"] }
+          subscribe { allow: ["_INBOX.>"] } } }
+    ]
+  }
+}
+`, filepath.Join(dir, "js"))), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := natstest.WithOptions(t, opts)
+	// The create waits for an answer that never comes until ctx ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c, err := stream.Connect(ctx, stream.Config{URL: fmt.Sprintf("nats://projector:p@%s", srv.Addr()), Name: t.Name(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil {
+		c.Close()
+		t.Fatal("connected without a stream, as a user that may not create it")
+	}
+	if !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), "create stream PARLEY: nats: permissions violation") {
+		t.Errorf("err = %v, want the permissions violation (deploy/README.md quotes it)", err)
 	}
 }
