@@ -319,6 +319,18 @@ func checkKubernetes(t *testing.T, deploy string) {
 	if !mounted || !slices.Contains(ct.Args, "-data=/data") {
 		t.Errorf("projector's read model is not on its claim %q at /data: args %v, mounts %+v", claim, ct.Args, ct.VolumeMounts)
 	}
+	// As in compose: the URLs carry the password, and Kubernetes expands
+	// $(VAR) in args into the process's command line, which every user of
+	// the node reads in ps. The binaries take PARLEY_NATS_URL themselves.
+	for _, name := range []string{"StatefulSet/parley-projector", "Deployment/parley-ingest"} {
+		for _, c := range objs[name].Spec.Template.Spec.Containers {
+			for _, a := range c.Args {
+				if strings.Contains(a, "$(") || strings.HasPrefix(a, "-nats") {
+					t.Errorf("k8s: %s has the NATS URLs (and so a password) in its args: %q", name, a)
+				}
+			}
+		}
+	}
 	if ing, ok := objs["Deployment/parley-ingest"]; !ok {
 		t.Errorf("no Deployment parley-ingest in %v", keys(objs))
 	} else if ct := ing.Spec.Template.Spec.Containers[0]; ct.ReadinessProbe == nil || ct.ReadinessProbe.HTTPGet.Path != "/readyz" {
