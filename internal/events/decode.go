@@ -1019,7 +1019,7 @@ func checkYAMLShape(n *yaml.Node, t reflect.Type, path string, depth int) []Fiel
 		t = t.Elem()
 	}
 	if n.Kind == yaml.AliasNode {
-		return []FieldError{{Field: path, Line: n.Line, Reason: "YAML aliases are not accepted in events"}}
+		return []FieldError{{Field: path, Line: n.Line, Reason: yamlAliasRefused}}
 	}
 	var out []FieldError
 	switch {
@@ -1066,6 +1066,10 @@ func checkYAMLShape(n *yaml.Node, t reflect.Type, path string, depth int) []Fiel
 	}
 	return out
 }
+
+// yamlAliasRefused is why an event may not hold an alias; a vocabulary
+// may (its shape is checked where the anchor is).
+const yamlAliasRefused = "YAML aliases are not accepted in events"
 
 func implementsYAML(t reflect.Type) bool {
 	return reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]())

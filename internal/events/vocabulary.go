@@ -1,9 +1,9 @@
 package events
 
 import (
-	"bytes"
 	"fmt"
 	"os"
+	"reflect"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -38,13 +38,34 @@ var requiredTypes = []string{TypeCorrection, TypeRetraction}
 var sseReserved = []string{"error", "open"}
 
 // ParseVocabulary reads a vocabulary in YAML and checks that its ids are
-// well formed and unique.
+// well formed and unique. A mistake is told with its line and the term's
+// place in its list (parties[1].nam), as an event's are, not in the words
+// of the Go types it is read into.
 func ParseVocabulary(b []byte) (*Vocabulary, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		line, msg := yamlError(err, b)
+		return nil, fmt.Errorf("vocabulary: %s%s", atLine(line), msg)
+	}
 	var v Vocabulary
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("vocabulary: %w", err)
+	var root *yaml.Node
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		root = doc.Content[0]
+		for _, fe := range checkYAMLShape(root, reflect.TypeFor[Vocabulary](), "", 8) {
+			if fe.Reason != yamlAliasRefused {
+				return nil, fmt.Errorf("vocabulary: %s%s", atLine(fe.Line), fe)
+			}
+		}
+		if err := root.Decode(&v); err != nil {
+			return nil, fmt.Errorf("vocabulary: %w", err)
+		}
+	}
+	// lineOf is the line of a term's id, 0 when unknown.
+	lineOf := func(list string, i int) int {
+		if root == nil {
+			return 0
+		}
+		return yamlLine(root, fmt.Sprintf("%s[%d].id", list, i))
 	}
 	lists := []struct {
 		name string
@@ -61,15 +82,21 @@ func ParseVocabulary(b []byte) (*Vocabulary, error) {
 			return nil, fmt.Errorf("vocabulary: %s: empty", l.name)
 		}
 		m := make(map[string]*Term, len(l.list))
+		first := make(map[string]int, len(l.list))
 		for i := range l.list {
 			t := &l.list[i]
 			if !idPattern.MatchString(t.ID) {
-				return nil, fmt.Errorf("vocabulary: %s[%d]: id %q is not a slug", l.name, i, t.ID)
+				return nil, fmt.Errorf("vocabulary: %s%s[%d]: id %q is not a slug", atLine(lineOf(l.name, i)), l.name, i, t.ID)
 			}
 			if m[t.ID] != nil {
-				return nil, fmt.Errorf("vocabulary: %s: id %q given twice", l.name, t.ID)
+				j := first[t.ID]
+				firstAt := fmt.Sprintf("%s[%d]", l.name, j)
+				if n := lineOf(l.name, j); n > 0 {
+					firstAt += fmt.Sprintf(", line %d", n)
+				}
+				return nil, fmt.Errorf("vocabulary: %s%s[%d]: id %q given twice (first: %s)", atLine(lineOf(l.name, i)), l.name, i, t.ID, firstAt)
 			}
-			m[t.ID] = t
+			m[t.ID], first[t.ID] = t, i
 		}
 		*l.into = m
 	}
@@ -84,6 +111,14 @@ func ParseVocabulary(b []byte) (*Vocabulary, error) {
 		}
 	}
 	return &v, nil
+}
+
+// atLine is "line N: ", or nothing when the line is not known.
+func atLine(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("line %d: ", n)
 }
 
 // LoadVocabulary reads a vocabulary file.
