@@ -102,6 +102,10 @@ func (d *Decoder) maxDepth() int {
 func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
 		br := bufio.NewReaderSize(r, 64<<10)
+		// notJSON: declared JSON, it starts as YAML does. Its syntax error
+		// alone ("invalid character ' ' in numeric literal", of a list's
+		// "- ") would not tell the sender that YAML is read, elsewhere.
+		notJSON := false
 		// A byte order mark says UTF-8, which every input is: skipped, as
 		// RFC 8259 allows, whatever the format.
 		if b, _ := br.Peek(3); string(b) == "\ufeff" {
@@ -113,6 +117,7 @@ func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
 		case AnyJSON:
 			if f = sniff(br); f == YAML {
 				f = JSON // and its error says where it is not JSON
+				notJSON = true
 			}
 		}
 		var n int
@@ -121,6 +126,9 @@ func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
 			rec.Index = n
 			if e := rec.Err; e != nil {
 				e.File, e.Record = name, n
+				if notJSON && n == 1 && len(e.Fields) > 0 && strings.HasPrefix(e.Fields[0].Reason, "invalid JSON") {
+					e.Fields[0].Reason += ` (read as JSON, it starts with neither "{" nor "[": YAML goes in a .yaml file or an application/yaml body)`
+				}
 				// JSON records report lines relative to their own start;
 				// YAML's are the file's already.
 				if f != YAML && rec.Line > 0 {

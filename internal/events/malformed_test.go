@@ -26,7 +26,10 @@ var malformed = []struct {
 }{
 	{"empty", ``, events.JSON, `in:1: record 1: empty input: want a JSON object or array of objects`},
 	{"empty array", `[ ]`, events.JSON, `in:1: record 1: empty input: no events in it`},
-	{"YAML declared JSON", "id: ok\ntitle: Talks\n", events.AnyJSON, `in:1: record 1: invalid JSON: invalid character 'i' looking for beginning of value`},
+	// A YAML body or .json file sent as JSON is told where YAML goes.
+	{"YAML declared JSON", "id: ok\ntitle: Talks\n", events.AnyJSON, `in:1: record 1: invalid JSON: invalid character 'i' looking for beginning of value (read as JSON, it starts with neither "{" nor "[": YAML goes in a .yaml file or an application/yaml body)`},
+	{"empty declared JSON", "\n", events.AnyJSON, `in:1: record 1: empty input: want a JSON object or array of objects`},
+	{"YAML list declared JSON", "- id: ok\n  title: Talks\n", events.AnyJSON, `in:1: record 1: invalid JSON: invalid character ' ' in numeric literal (read as JSON, it starts with neither "{" nor "[": YAML goes in a .yaml file or an application/yaml body)`},
 	{"empty YAML", ``, events.YAML, `in:1: record 1: empty input: no events in it`},
 	{"YAML of comments", "# nothing yet\n---\n", events.YAML, `in:1: record 1: empty input: no events in it`},
 	{"blank NDJSON", "\n\n", events.NDJSON, `in:1: record 1: empty input: no events in it`},
