@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -107,13 +108,21 @@ func (c *Conn) append(ctx context.Context, evs []events.Event, source string) []
 		batch := msgs[i : i+n]
 		i += n
 		rs, err := c.appendAtomic(ctx, batch)
+		var apiErr *jetstream.APIError
+		if err != nil && !errors.As(err, &apiErr) && c.publishRefused() {
+			// Unanswered because refused: one by one, and the batches
+			// after it, would be too.
+			for _, m := range msgs[i-n:] {
+				results = append(results, c.refusedResult(m))
+			}
+			break
+		}
 		if err != nil {
 			// The batch was refused whole (a duplicate or a taken id in
 			// it), never committed, or its outcome is unknown: append one
 			// by one, which tells each record's fate. retried marks the
 			// unknown case, in which finding our own event stored means it
 			// was appended.
-			var apiErr *jetstream.APIError
 			rs = c.appendEach(ctx, batch, !errors.As(err, &apiErr) && !errors.Is(err, errBatchNotSent))
 		}
 		results = append(results, rs...)
@@ -196,6 +205,10 @@ func (c *Conn) publishEach(ctx context.Context, msgs []*nats.Msg, todo []int, re
 	outcome := func(i int, ack *jetstream.PubAck, err error) {
 		var apiErr *jetstream.APIError
 		answered := err == nil || errors.As(err, &apiErr)
+		if !answered && c.publishRefused() {
+			results[i] = c.refusedResult(msgs[i])
+			return
+		}
 		if !answered && !errors.Is(err, nats.ErrMaxPayload) || apiErr != nil && apiErr.ErrorCode == errCodeDuplicateInProcess {
 			// No answer (a timeout, a lost connection, a leader election:
 			// this attempt may have stored it, and the headers make
@@ -318,6 +331,27 @@ func (c *Conn) settle(m *nats.Msg, ack *jetstream.PubAck, err error) Result {
 	return Result{ID: id, Status: Failed, Err: fmt.Errorf("append %s: %w", id, err)}
 }
 
+// publishRefused reports whether the server sent this connection a
+// permissions violation for publishing an event. The server refuses such a
+// publish on the connection and never answers it: without this, the
+// append would be asked again until its caller gave up, and told as a
+// stream out of reach. The events' subjects share one permission (the
+// projector's user of deploy/nats/accounts.conf may publish none), so a
+// refusal of one is a refusal of all.
+func (c *Conn) publishRefused() bool {
+	last := c.nc.LastError()
+	return errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), `Publish to "`+EventsPrefix)
+}
+
+// refusedResult is the result of an event whose publish was refused. It
+// names the event's own subject: the connection's error names the last
+// one refused, perhaps another event's.
+func (c *Conn) refusedResult(m *nats.Msg) Result {
+	id := m.Header.Get(jetstream.MsgIDHeader)
+	return Result{ID: id, Status: Failed, Err: fmt.Errorf("append %s: %w to publish to %q: this user may not append events (on a secured cluster, appends go through the ingest)",
+		id, nats.ErrPermissionViolation, m.Subject)}
+}
+
 // compare looks up the event stored under the id and tells a duplicate
 // from a conflict.
 func (c *Conn) compare(ctx context.Context, m *nats.Msg, retried bool) Result {
@@ -392,6 +426,10 @@ func unanswered(err error) bool {
 	return true
 }
 
+// batchCommitWait is how long a batch waits for the answer to its
+// commit. A variable for the tests.
+var batchCommitWait = 10 * time.Second
+
 // errBatchNotSent marks a batch that failed before its commit was sent,
 // of which nothing can have been stored.
 var errBatchNotSent = errors.New("batch not sent")
@@ -446,7 +484,7 @@ func (c *Conn) appendAtomic(ctx context.Context, msgs []*nats.Msg) ([]Result, er
 			return nil, fmt.Errorf("batch %s: publish %s: %w: %w", id, orig.Header.Get(jetstream.MsgIDHeader), errBatchNotSent, err)
 		}
 	}
-	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	wait, cancel := context.WithTimeout(ctx, batchCommitWait)
 	defer cancel()
 	reply, err := sub.NextMsgWithContext(wait)
 	if err != nil {

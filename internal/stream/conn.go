@@ -40,7 +40,7 @@ const DefaultDuplicateWindow = 2 * time.Second
 
 // publishAckTimeout is how long an append waits for its acknowledgement
 // before it asks again: longer than a stream leader election takes.
-const publishAckTimeout = 10 * time.Second
+var publishAckTimeout = 10 * time.Second
 
 // Config configures the connection to NATS and the stream.
 type Config struct {
