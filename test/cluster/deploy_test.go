@@ -168,6 +168,7 @@ func checkCompose(t *testing.T, deploy string) {
 	var c struct {
 		Services map[string]struct {
 			Image       string            `yaml:"image"`
+			StopSignal  string            `yaml:"stop_signal"`
 			Command     []string          `yaml:"command"`
 			Environment map[string]string `yaml:"environment"`
 			Volumes     []string          `yaml:"volumes"`
@@ -189,6 +190,12 @@ func checkCompose(t *testing.T, deploy string) {
 		nats++
 		if !slices.Equal(s.Command, []string{"-c", "/etc/nats/" + name + ".conf"}) {
 			t.Errorf("compose: %s runs %v", name, s.Command)
+		}
+		// nats-server shuts down at once on SIGTERM, what compose sends;
+		// SIGUSR2 is its lame duck mode, which moves clients and stream
+		// leaders off first (the Helm chart sends it from a preStop hook).
+		if s.StopSignal != "SIGUSR2" {
+			t.Errorf("compose: %s is stopped with %q, want SIGUSR2 (lame duck mode)", name, s.StopSignal)
 		}
 		if !slices.Contains(s.Volumes, name+":/data") {
 			t.Errorf("compose: %s has no volume of its own on /data: %v", name, s.Volumes)
