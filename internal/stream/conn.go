@@ -39,7 +39,8 @@ const (
 const DefaultDuplicateWindow = 2 * time.Second
 
 // publishAckTimeout is how long an append waits for its acknowledgement
-// before it asks again: longer than a stream leader election takes.
+// before it asks again: longer than a stream leader election takes. A
+// variable for the tests.
 var publishAckTimeout = 10 * time.Second
 
 // Config configures the connection to NATS and the stream.
