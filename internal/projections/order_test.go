@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,8 +182,13 @@ func TestCursorDirection(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if _, err := QueryTimeline(tx, TimelineQuery{Limit: 5, Desc: !desc, Cursor: p.NextCursor}); !errors.Is(err, ErrBadCursor) {
+			_, err = QueryTimeline(tx, TimelineQuery{Limit: 5, Desc: !desc, Cursor: p.NextCursor})
+			if !errors.Is(err, ErrBadCursor) {
 				t.Errorf("timeline cursor of desc=%v read with desc=%v: %v, want ErrBadCursor", desc, !desc, err)
+			}
+			// The reader is told which order the cursor belongs to.
+			if want := map[bool]string{false: "page oldest first", true: "page newest first"}[desc]; err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("timeline cursor of desc=%v read with desc=%v: %v, want it to say %q", desc, !desc, err, want)
 			}
 			h, err := QueryHistory(tx, HistoryQuery{Issue: "army-cap", Limit: 2, Desc: desc})
 			if err != nil {

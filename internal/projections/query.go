@@ -81,6 +81,10 @@ func (k Knowledge) paged(tx Tx, cursor string, keyLen int, desc bool) (after []b
 			seq = at
 		}
 		return b[:keyLen], seq, nil
+	case len(b) == keyLen+9 && b[keyLen+8] == descMark:
+		return nil, 0, fmt.Errorf("%w: %q is the cursor of a page newest first (order=desc), asked for oldest first", ErrBadCursor, cursor)
+	case desc && (len(b) == keyLen || len(b) == keyLen+8):
+		return nil, 0, fmt.Errorf("%w: %q is the cursor of a page oldest first, asked for newest first (order=desc)", ErrBadCursor, cursor)
 	}
 	return nil, 0, fmt.Errorf("%w: %q", ErrBadCursor, cursor)
 }
