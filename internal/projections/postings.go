@@ -49,7 +49,8 @@ func cursorOf(tx Tx, bucket string) Cursor {
 }
 
 // postingCursor walks the postings of a packed bucket as if each were an
-// entry. Its keys and values are its own, valid until its next move.
+// entry. A key it returns is its own buffer, valid until its next move; a
+// value is the transaction's, as any cursor's.
 type postingCursor struct {
 	c      Cursor
 	prefix []byte // of the block under the cursor
