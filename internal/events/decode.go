@@ -339,21 +339,29 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 		i := invalidUTF8At(b)
 		return fail(FieldError{Line: lineAt(b, i), Reason: fmt.Sprintf("invalid UTF-8 at byte %d", i)})
 	}
-	if fe := checkJSONShape(b, reflect.TypeFor[Event](), d.maxDepth()); fe != nil {
+	shape, masked := jsonShape(b, reflect.TypeFor[Event](), d.maxDepth(), true)
+	if !onlyUnknown(shape) {
 		// The id, if it can be read (and was given once), names the record
 		// in its result.
 		// Read by its exact key: encoding/json would take "Id" or "ID"
 		// too, and a result would name another record's id.
 		var named map[string]json.RawMessage
-		if fe.Field != "id" && json.Unmarshal(b, &named) == nil {
+		if shape[len(shape)-1].Field != "id" && json.Unmarshal(b, &named) == nil {
 			_ = json.Unmarshal(named["id"], &e.ID)
 		}
-		return fail(*fe)
+		return fail(shape...)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
+	// Unknown fields alone leave the record readable: it is checked for
+	// everything else too, so that a sender learns every mistake of it
+	// at once, not one a round. Their keys are masked, so that
+	// encoding/json, which matches keys without regard to case, takes
+	// no "Title" for the title.
+	dec := json.NewDecoder(bytes.NewReader(masked))
+	if len(shape) == 0 {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(&e); err != nil {
-		return fail(JSONFieldError(err, b))
+		return fail(append(shape, JSONFieldError(err, b))...)
 	}
 	if dec.More() {
 		// More has read up to the next value: what lies before it is
@@ -373,10 +381,27 @@ func (d *Decoder) record(b []byte) (Event, *RecordError) {
 	e.normalize()
 	if fe := d.Vocabulary.Validate(&e); fe != nil {
 		setJSONLines(b, fe)
-		return fail(fe...)
+		return fail(append(shape, fe...)...)
+	}
+	if len(shape) > 0 {
+		return fail(shape...)
 	}
 	return e, nil
 }
+
+// onlyUnknown reports whether every error of a shape check is an unknown
+// field, which leaves the rest of the record readable.
+func onlyUnknown(shape []FieldError) bool {
+	for _, fe := range shape {
+		if fe.Reason != reasonUnknown {
+			return false
+		}
+	}
+	return true
+}
+
+// reasonUnknown is the Reason of a field the event does not have.
+const reasonUnknown = "unknown field"
 
 // unpairedSurrogate returns where b, JSON, escapes a UTF-16 surrogate
 // without its other half (\ud800 alone), or -1. Backslashes stand only
@@ -512,6 +537,21 @@ func CheckJSONShape[T any](b []byte, max int) *FieldError {
 }
 
 func checkJSONShape(b []byte, root reflect.Type, max int) *FieldError {
+	fe, _ := jsonShape(b, root, max, false)
+	if len(fe) == 0 {
+		return nil
+	}
+	return &fe[0]
+}
+
+// jsonShape is checkJSONShape's work. With goOn set, it goes on past an
+// unknown field, and returns every one up to the first other problem (the
+// last error, when there is one), with b in which the unknown fields'
+// keys are masked (each character of them a '~', which no field's name
+// matches, however its case is folded); without it, it stops at the
+// first problem. Masking keeps every offset, and so every line.
+func jsonShape(b []byte, root reflect.Type, max int, goOn bool) (problems []FieldError, masked []byte) {
+	masked = b
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	type frame struct {
@@ -529,16 +569,16 @@ func checkJSONShape(b []byte, root reflect.Type, max int) *FieldError {
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return problems, masked
 		}
 		if err != nil {
 			fe := *syntaxError(err, b, 0)
-			return &fe.Fields[0]
+			return append(problems, fe.Fields[0]), masked
 		}
 		if first {
 			first = false
 			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return &FieldError{Line: 1, Reason: "want a JSON object"}
+				return append(problems, FieldError{Line: 1, Reason: "want a JSON object"}), masked
 			}
 		}
 		var top *frame
@@ -548,7 +588,7 @@ func checkJSONShape(b []byte, root reflect.Type, max int) *FieldError {
 		if top != nil && top.obj && top.expect {
 			if k, ok := tok.(string); ok {
 				if top.keys[k] {
-					return &FieldError{Field: join(top.path, k), Line: lineAt(b, int(dec.InputOffset())), Reason: "key given twice"}
+					return append(problems, FieldError{Field: join(top.path, k), Line: lineAt(b, int(dec.InputOffset())), Reason: "key given twice"}), masked
 				}
 				top.keys[k] = true
 				top.key = k
@@ -557,7 +597,16 @@ func checkJSONShape(b []byte, root reflect.Type, max int) *FieldError {
 				if top.typ != nil {
 					ft, ok := jsonField(top.typ, k)
 					if !ok {
-						return &FieldError{Field: join(top.path, k), Line: lineAt(b, int(dec.InputOffset())), Reason: "unknown field"}
+						end := int(dec.InputOffset())
+						problems = append(problems, FieldError{Field: join(top.path, k), Line: lineAt(b, end), Reason: reasonUnknown})
+						if !goOn {
+							return problems, masked
+						}
+						if len(problems) == 1 {
+							masked = bytes.Clone(b)
+						}
+						maskKey(masked, end)
+						continue
 					}
 					top.valTyp = ft
 				}
@@ -571,7 +620,7 @@ func checkJSONShape(b []byte, root reflect.Type, max int) *FieldError {
 			switch d {
 			case '{', '[':
 				if len(stack) >= max {
-					return &FieldError{Line: lineAt(b, int(dec.InputOffset())), Reason: fmt.Sprintf("nested deeper than %d levels", max)}
+					return append(problems, FieldError{Line: lineAt(b, int(dec.InputOffset())), Reason: fmt.Sprintf("nested deeper than %d levels", max)}), masked
 				}
 				path := ""
 				var vt reflect.Type
@@ -591,6 +640,26 @@ func checkJSONShape(b []byte, root reflect.Type, max int) *FieldError {
 					stack[len(stack)-1].expect = true
 				}
 			}
+		}
+	}
+}
+
+// maskKey overwrites with '~' the characters of the JSON string that
+// ends at end (past its closing quote) in b.
+func maskKey(b []byte, end int) {
+	for i := end - 2; i >= 0; i-- {
+		if b[i] != '"' {
+			continue
+		}
+		n := 0 // backslashes before it: an odd count escapes it
+		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
+			for j := i + 1; j < end-1; j++ {
+				b[j] = '~'
+			}
+			return
 		}
 	}
 }
@@ -995,25 +1064,28 @@ func (d *Decoder) yamlRecord(n *yaml.Node) (Event, *RecordError) {
 	if n.Kind != yaml.MappingNode {
 		return fail(FieldError{Line: n.Line, Reason: "want a mapping of event fields"})
 	}
-	if fe := checkYAMLShape(n, reflect.TypeFor[Event](), "", d.maxDepth()); len(fe) > 0 {
+	shape := checkYAMLShape(n, reflect.TypeFor[Event](), "", d.maxDepth())
+	if !onlyUnknown(shape) {
 		if id := mapValue(n, "id"); id != nil {
 			e.ID = id.Value
 		}
-		return fail(fe...)
+		return fail(shape...)
 	}
+	// Unknown fields alone leave the record readable (Node.Decode passes
+	// them over): it is checked for everything else too, as JSON is.
 	if err := n.Decode(&e); err != nil {
 		line, msg := yamlError(err, nil)
-		return fail(FieldError{Line: line, Reason: msg})
+		return fail(append(shape, FieldError{Line: line, Reason: msg})...)
 	}
 	e.normalize()
 	fe := d.Vocabulary.Validate(&e)
-	if fe == nil {
-		return e, nil
-	}
 	for i := range fe {
 		fe[i].Line = yamlLine(n, fe[i].Field)
 	}
-	return fail(fe...)
+	if fe = append(shape, fe...); len(fe) > 0 {
+		return fail(fe...)
+	}
+	return e, nil
 }
 
 // checkYAMLShape refuses unknown fields, keys given twice and deep nesting,
@@ -1046,7 +1118,7 @@ func checkYAMLShape(n *yaml.Node, t reflect.Type, path string, depth int) []Fiel
 			ft, ok := fields[k.Value]
 			switch {
 			case !ok:
-				out = append(out, FieldError{Field: p, Line: k.Line, Reason: "unknown field"})
+				out = append(out, FieldError{Field: p, Line: k.Line, Reason: reasonUnknown})
 			case seen[k.Value]:
 				out = append(out, FieldError{Field: p, Line: k.Line, Reason: "key given twice"})
 			default:

@@ -14,6 +14,10 @@ import (
 
 const good = `{"id":"ok","type":"talks","occurred_at":"2025-11-23","title":"Talks","sources":[{"outlet":"AP"}]}`
 
+// yamlRest is the rest of a good YAML event after its id and any field
+// under test: an error of such a field is its only one.
+const yamlRest = "  type: talks\n  occurred_at: 2025-11-23\n  title: Talks\n  sources: [{outlet: AP}]\n"
+
 // with replaces the first occurrence of old in the good event.
 func with(old, new string) string { return strings.Replace(good, old, new, 1) }
 
@@ -113,12 +117,12 @@ var malformed = []struct {
 	{"correction of itself", with(`"talks"`, `"retraction","corrects":"ok"`), events.JSON, `in:1: record 1 (id ok): corrects "ok": an event cannot correct itself`},
 	{"amend on a retraction", with(`"talks"`, `"retraction","corrects":"x","amend":{"title":"y"}`), events.JSON, `in:1: record 1 (id ok): amend: only a correction amends an event`},
 	{"amend with bad date", with(`"talks"`, `"correction","corrects":"x","amend":{"occurred_at":"soon"}`), events.JSON, `in:1: record 1 (id ok): amend.occurred_at "soon": not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339)`},
-	{"amend unknown field", with(`"talks"`, `"correction","corrects":"x","amend":{"id":"y"}`), events.JSON, `in:1: record 1 (id ok): amend.id: unknown field`},
+	{"amend unknown field", with(`"talks"`, `"correction","corrects":"x","amend":{"id":"y"}`), events.JSON, `in:1: record 1 (id ok): amend.id: unknown field; amend: required for a correction: the corrected fields`},
 	{"ndjson bad line", "{\n", events.NDJSON, `in:1: record 1: truncated JSON`},
 	{"yaml syntax", "- id: ok\n  title: [unclosed\n", events.YAML, `in:2: record 1: invalid YAML: did not find expected ',' or ']'; nothing of this document was read`},
 	{"yaml tab in an indentation", "- id: ok\n  type: talks\n  occurred_at: 2025-11-18\n\ttitle: T\n", events.YAML, `in:4: record 1: invalid YAML: found a tab character that violates indentation; nothing of this document was read`},
 	{"yaml unclosed flow mapping", "- {id: ok,\n\n", events.YAML, `in:1: record 1: invalid YAML: did not find expected node content; nothing of this document was read`},
-	{"yaml unknown field", "- id: ok\n  colour: red\n", events.YAML, `in:2: record 1 (id ok): colour: unknown field`},
+	{"yaml unknown field", "- id: ok\n  colour: red\n" + yamlRest, events.YAML, `in:2: record 1 (id ok): colour: unknown field`},
 	{"yaml duplicate key", "- id: ok\n  id: again\n", events.YAML, `in:2: record 1 (id ok): id: key given twice`},
 	{"yaml alias bomb", "- &a id: ok\n  title: *a\n", events.YAML, `in:2: record 1 (id ok): title: YAML aliases are not accepted in events`},
 	{"yaml not a mapping", "- just text\n", events.YAML, `in:1: record 1: want a mapping of event fields`},
@@ -129,7 +133,7 @@ var malformed = []struct {
 	{"yaml null in a list", "- id: ok\n  type: talks\n  occurred_at: 2025-11-23\n  title: T\n  people: [a, ~]\n  sources: [{outlet: AP}]\n", events.YAML, `in:5: record 1 (id ok): people[1]: required (an empty item)`},
 	// An unknown key is named shortened: it is echoed in answers and logs.
 	{"long unknown key", with(`"title"`, `"`+strings.Repeat("k", 100)+`":"x","title"`), events.JSON, `in:1: record 1 (id ok): ` + strings.Repeat("k", 64) + `…: unknown field`},
-	{"long unknown key, yaml", "- id: ok\n  " + strings.Repeat("é", 40) + ": red\n", events.YAML, `in:2: record 1 (id ok): ` + strings.Repeat("é", 32) + `…: unknown field`},
+	{"long unknown key, yaml", "- id: ok\n  " + strings.Repeat("é", 40) + ": red\n" + yamlRest, events.YAML, `in:2: record 1 (id ok): ` + strings.Repeat("é", 32) + `…: unknown field`},
 }
 
 func TestMalformedInputs(t *testing.T) {
