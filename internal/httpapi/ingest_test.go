@@ -203,3 +203,78 @@ func TestReadBody(t *testing.T) {
 		})
 	}
 }
+
+// TestPostTellsEveryMistakeOfARecord: a posted record with an unknown
+// field among other mistakes is answered rejected with every mistake,
+// each its own error with field, value and line, in JSON and in YAML; a
+// good record beside it is appended.
+func TestPostTellsEveryMistakeOfARecord(t *testing.T) {
+	conn := natstest.Conn(t, natstest.Server(t))
+	mux := http.NewServeMux()
+	(&httpapi.Ingest{Ingester: &ingest.Ingester{Stream: conn, Decoder: events.Decoder{Vocabulary: data.Vocabulary()}}}).Register(mux)
+	type fieldError struct {
+		Field, Value, Reason string
+		Line                 int
+	}
+	for _, c := range []struct {
+		name, contentType, body string
+		want                    []fieldError // the errors of the rejected record
+	}{
+		{"ndjson", "application/x-ndjson", `{"id":"post-good","type":"talks","occurred_at":"2025-11-23","title":"Talks","sources":[{"outlet":"AP"}]}
+{"id":"post-bad","titel":"Talks","type":"statment","occurred_at":"2025-11-23T10:00","sources":[{"outlet":"AP","url":"ap.example"}]}`,
+			[]fieldError{
+				{"titel", "", "unknown field", 2},
+				{"type", "statment", "not in the vocabulary", 2},
+				{"occurred_at", "2025-11-23T10:00", "not a date or time (want 2006-01-02, 2006-01-02T15:04Z or RFC 3339): add the offset, Z for UTC or as +01:00: a time without one could be of any zone", 2},
+				{"title", "", "required", 2},
+				{"sources[0].url", "ap.example", "not an absolute http or https URL", 2},
+			}},
+		{"yaml", "application/yaml", `- id: post-good-yaml
+  type: talks
+  occurred_at: 2025-11-23
+  title: Talks
+  sources: [{outlet: AP}]
+- id: post-bad-yaml
+  type: talks
+  occurred_at: 2025-11-23
+  title: Talks
+  sources: [{outlet: AP}]
+  positions:
+    - party: us
+      isue: army-cap
+      stance: proposes
+      value: 600000
+    - {party: zz, issue: army-cap, stance: proposes}
+`, []fieldError{
+			{"positions[0].isue", "", "unknown field", 13},
+			{"positions[0].issue", "", "required", 12},
+			{"positions[1].party", "zz", "not in the vocabulary", 16},
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest("POST", "/v1/events", strings.NewReader(c.body))
+			req.Header.Set("Content-Type", c.contentType)
+			mux.ServeHTTP(rec, req)
+			var ans struct {
+				Appended, Rejected int
+				Results            []struct {
+					Status string
+					Errors []fieldError
+				}
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil || ans.Appended != 1 || ans.Rejected != 1 || len(ans.Results) != 2 {
+				t.Fatalf("answer %d %s", rec.Code, rec.Body)
+			}
+			got := ans.Results[1].Errors
+			if len(got) != len(c.want) {
+				t.Fatalf("errors %+v\nwant %+v", got, c.want)
+			}
+			for i, w := range c.want {
+				if got[i] != w {
+					t.Errorf("error %d: %+v, want %+v", i, got[i], w)
+				}
+			}
+		})
+	}
+}
