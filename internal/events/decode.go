@@ -60,6 +60,9 @@ type Record struct {
 	Line  int // line the record starts on, 0 when unknown
 	Event Event
 	Err   *RecordError // nil when the record is valid
+	// CorrectsLine is the line of the event's corrects field, 0 when it
+	// has none: a refusal of what it names points there.
+	CorrectsLine int
 }
 
 // Decoder reads events from outside input and validates them.
@@ -124,6 +127,11 @@ func (d *Decoder) Decode(name string, r io.Reader, f Format) iter.Seq[Record] {
 		emit := func(rec Record) bool {
 			n++
 			rec.Index = n
+			if rec.CorrectsLine > 0 && f != YAML && rec.Line > 0 {
+				// Relative to the record's start, as a JSON record's
+				// errors are.
+				rec.CorrectsLine += rec.Line - 1
+			}
 			if e := rec.Err; e != nil {
 				e.File, e.Record = name, n
 				if notJSON && n == 1 && len(e.Fields) > 0 && strings.HasPrefix(e.Fields[0].Reason, "invalid JSON") {
@@ -220,7 +228,7 @@ func (d *Decoder) decodeNDJSON(br *bufio.Reader, emit func(Record) bool) {
 			if tooLong {
 				rec.Err = &RecordError{Fields: []FieldError{{Reason: fmt.Sprintf("record longer than %d bytes", max)}}}
 			} else {
-				rec.Event, rec.Err = d.record(b)
+				rec.Event, rec.Err, rec.CorrectsLine = d.record(b)
 			}
 			if !emit(rec) {
 				return
@@ -276,7 +284,7 @@ func (d *Decoder) decodeJSON(br *bufio.Reader, emit func(Record) bool) {
 	}
 	if all[start] != '[' {
 		rec := Record{Line: lineAt(all, start)}
-		rec.Event, rec.Err = d.record(all[start:])
+		rec.Event, rec.Err, rec.CorrectsLine = d.record(all[start:])
 		emit(rec)
 		return
 	}
@@ -304,7 +312,7 @@ func (d *Decoder) decodeJSON(br *bufio.Reader, emit func(Record) bool) {
 		if len(raw) > d.maxRecord() {
 			rec.Err = &RecordError{Fields: []FieldError{{Reason: fmt.Sprintf("record longer than %d bytes", d.maxRecord())}}}
 		} else {
-			rec.Event, rec.Err = d.record(raw)
+			rec.Event, rec.Err, rec.CorrectsLine = d.record(raw)
 		}
 		if !emit(rec) {
 			return
@@ -324,9 +332,21 @@ func (d *Decoder) decodeJSON(br *bufio.Reader, emit func(Record) bool) {
 	}
 }
 
-// record decodes and validates one JSON object. Errors carry lines relative
-// to b.
-func (d *Decoder) record(b []byte) (Event, *RecordError) {
+// record decodes and validates one JSON object, and finds the line of
+// its corrects field. Errors and that line are relative to b.
+func (d *Decoder) record(b []byte) (Event, *RecordError, int) {
+	e, re := d.jsonRecord(b)
+	if e.Corrects == "" || re != nil {
+		return e, re, 0
+	}
+	at := []FieldError{{Field: "corrects"}}
+	setJSONLines(b, at)
+	return e, nil, at[0].Line
+}
+
+// jsonRecord decodes and validates one JSON object. Errors carry lines
+// relative to b.
+func (d *Decoder) jsonRecord(b []byte) (Event, *RecordError) {
 	var e Event
 	fail := func(fe ...FieldError) (Event, *RecordError) {
 		re := &RecordError{Fields: fe}
@@ -913,7 +933,7 @@ func (d *Decoder) yamlDocument(doc yamlDocument, emit func(Record) bool, split b
 		}
 		for _, n := range items {
 			rec := Record{Line: n.Line}
-			rec.Event, rec.Err = d.yamlRecord(n)
+			rec.Event, rec.Err, rec.CorrectsLine = d.yamlRecord(n)
 			read = true
 			if !emit(rec) {
 				return false
@@ -1052,7 +1072,17 @@ func lines(b []byte) iter.Seq2[int, []byte] {
 	}
 }
 
-func (d *Decoder) yamlRecord(n *yaml.Node) (Event, *RecordError) {
+// yamlRecord decodes and validates one YAML event, and finds the line of
+// its corrects field.
+func (d *Decoder) yamlRecord(n *yaml.Node) (Event, *RecordError, int) {
+	e, re := d.yamlEvent(n)
+	if c := mapValue(n, "corrects"); c != nil && e.Corrects != "" && re == nil {
+		return e, nil, c.Line
+	}
+	return e, re, 0
+}
+
+func (d *Decoder) yamlEvent(n *yaml.Node) (Event, *RecordError) {
 	var e Event
 	fail := func(fe ...FieldError) (Event, *RecordError) {
 		re := &RecordError{Fields: fe}

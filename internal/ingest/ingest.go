@@ -47,6 +47,18 @@ type RecordResult struct {
 	Error string `json:"error,omitempty"`
 
 	tooLarge bool // rejected by the server's payload limit, not by a field
+	// correctsLine is the line of the record's corrects field, where a
+	// refusal of what it names points; 0 when unknown.
+	correctsLine int
+}
+
+// correctsAt is the line a refusal of the record's corrects points at:
+// that field's, else the record's.
+func (rr *RecordResult) correctsAt() int {
+	if rr.correctsLine > 0 {
+		return rr.correctsLine
+	}
+	return rr.Line
 }
 
 // Result is the outcome of one input.
@@ -161,7 +173,7 @@ func (in *Ingester) FailRest(res *Result, r io.Reader, f events.Format, cause er
 // recordResult is the result of a record as read: rejected, with its
 // errors, when it is invalid; else with no status yet.
 func recordResult(rec events.Record) RecordResult {
-	rr := RecordResult{Record: rec.Index, Line: rec.Line, ID: rec.Event.ID}
+	rr := RecordResult{Record: rec.Index, Line: rec.Line, ID: rec.Event.ID, correctsLine: rec.CorrectsLine}
 	if rec.Err != nil {
 		rr.ID = rec.Err.ID
 		rr.Status, rr.Errors, rr.Error = Rejected, rec.Err.Fields, rec.Err.Error()
@@ -207,10 +219,13 @@ func (t amendTarget) refusal() string {
 	return fmt.Sprintf("itself a %s, of %s: a correction or retraction names the original event (%s)", t.typ, t.of, t.of)
 }
 
-// reject is rr, rejected for its corrects field, naming the event c.
+// reject is rr, rejected for its corrects field, naming the event c. The
+// error points at the corrects field's line, as the decoder's errors
+// point at their field's.
 func reject(name string, rec events.Record, rr RecordResult, c, reason string) RecordResult {
-	fe := events.FieldError{Field: "corrects", Value: c, Reason: reason, Line: rec.Line}
-	re := &events.RecordError{File: name, Line: rec.Line, Record: rec.Index, ID: rec.Event.ID, Fields: []events.FieldError{fe}}
+	line := rr.correctsAt()
+	fe := events.FieldError{Field: "corrects", Value: c, Reason: reason, Line: line}
+	re := &events.RecordError{File: name, Line: line, Record: rec.Index, ID: rec.Event.ID, Fields: []events.FieldError{fe}}
 	rr.Status, rr.Errors, rr.Error = Rejected, re.Fields, re.Error()
 	return rr
 }
@@ -510,9 +525,9 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 		if rr.Status == Rejected && len(rr.Errors) > 0 {
 			rr.Errors[0].Reason += "; " + reason
 		} else {
-			rr.Errors = []events.FieldError{{Field: "corrects", Value: fw.id, Reason: "the event it corrects is not before it: " + reason, Line: rr.Line}}
+			rr.Errors = []events.FieldError{{Field: "corrects", Value: fw.id, Reason: "the event it corrects is not before it: " + reason, Line: rr.correctsAt()}}
 		}
-		re := &events.RecordError{File: name, Line: rr.Line, Record: rr.Record, ID: rr.ID, Fields: rr.Errors}
+		re := &events.RecordError{File: name, Line: rr.correctsAt(), Record: rr.Record, ID: rr.ID, Fields: rr.Errors}
 		rr.Status, rr.Error = Rejected, re.Error()
 	}
 	return res, nil
