@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/progress"
+	"github.com/parley-news/parley/internal/stream"
 )
 
 // Files ingests each named file in turn ("-" is stdin), printing one line
@@ -200,8 +201,19 @@ func Print(res *Result, out, errOut io.Writer) {
 			fmt.Fprintf(errOut, "  %s: %v\n", rr.Status, at)
 		}
 	}
-	if res.Failed > 0 {
-		fmt.Fprintf(errOut, "  %d failed: not known to be appended (some may have been, their answer lost); ingest the same input again, which their ids make safe\n", res.Failed)
+	refused := 0
+	for _, rr := range res.Records {
+		if rr.Status == Failed && rr.refused {
+			refused++
+		}
+	}
+	if refused > 0 {
+		// Sending them again as the same user cannot help: the advice
+		// is which user to send them as.
+		fmt.Fprintf(errOut, "  %d failed: refused by the server: this NATS user may not append events; run ingest as the NATS user ingest (its -creds file or PARLEY_NATS_CREDS, or ingest:PASSWORD in the -nats URL; deploy/README.md, \"Users and permissions\"), then ingest the same input again\n", refused)
+	}
+	if n := res.Failed - refused; n > 0 {
+		fmt.Fprintf(errOut, "  %d failed: not known to be appended (some may have been, their answer lost); ingest the same input again, which their ids make safe\n", n)
 	}
 }
 
@@ -215,7 +227,9 @@ func withoutID(r RecordResult) string {
 	if r.ID == "" {
 		return r.Error
 	}
-	return strings.ReplaceAll(r.Error, " "+r.ID+":", " <id>:")
+	// A refusal names the event's subject too.
+	e := strings.ReplaceAll(r.Error, `"`+stream.Subject(r.ID)+`"`, `"`+stream.Subject("<id>")+`"`)
+	return strings.ReplaceAll(e, " "+r.ID+":", " <id>:")
 }
 
 // expandFolders replaces each folder among names with the event files in

@@ -47,6 +47,7 @@ type RecordResult struct {
 	Error string `json:"error,omitempty"`
 
 	tooLarge bool // rejected by the server's payload limit, not by a field
+	refused  bool // failed because the stream's user may not append
 	// correctsLine is the line of the record's corrects field, where a
 	// refusal of what it names points; 0 when unknown.
 	correctsLine int
@@ -393,7 +394,7 @@ func (in *Ingester) ingest(ctx context.Context, name string, r io.Reader, f even
 				// attempt's.
 				rr.Error = unreachable.Error()
 			case sr.Err != nil:
-				rr.Error = sr.Err.Error()
+				rr.Error, rr.refused = sr.Err.Error(), errors.Is(sr.Err, stream.ErrPermission)
 			}
 		}
 		if err := ctx.Err(); err != nil {

@@ -37,6 +37,11 @@ var ErrConflict = errors.New("id already appended with other content")
 // max_payload): sending it again cannot help, a smaller one can.
 var ErrTooLarge = errors.New("event too large for the server")
 
+// ErrPermission marks a Failed event the server refused this
+// connection's user to publish (errors.Is): sending it again as the same
+// user cannot help; as a user that may append events can.
+var ErrPermission = nats.ErrPermissionViolation
+
 // Result is the outcome of appending one event.
 type Result struct {
 	ID     string
