@@ -389,14 +389,14 @@ func (d *Decoder) jsonRecord(b []byte) (Event, *RecordError) {
 		before := b[:dec.InputOffset()]
 		if gap := before[len(bytes.TrimRight(before, " \t\r\n")):]; bytes.IndexByte(gap, '\r') >= 0 && bytes.IndexByte(gap, '\n') < 0 {
 			// Files saved with the classic Mac OS line end: one line here.
-			return fail(FieldError{Reason: "more than one JSON value, separated by a carriage return (CR) alone: end each line with LF or CRLF"})
+			return fail(append(shape, FieldError{Reason: "more than one JSON value, separated by a carriage return (CR) alone: end each line with LF or CRLF"})...)
 		}
-		return fail(FieldError{Reason: "more than one JSON value (use NDJSON, one object a line)"})
+		return fail(append(shape, FieldError{Reason: "more than one JSON value (use NDJSON, one object a line)"})...)
 	}
 	if i := unpairedSurrogate(b); i >= 0 {
 		// encoding/json would read it as U+FFFD: the text kept would not
 		// be the text sent.
-		return fail(FieldError{Line: lineAt(b, i), Reason: fmt.Sprintf("%s at byte %d: half of a UTF-16 surrogate pair, not a character", b[i:i+6], i)})
+		return fail(append(shape, FieldError{Line: lineAt(b, i), Reason: fmt.Sprintf("%s at byte %d: half of a UTF-16 surrogate pair, not a character", b[i:i+6], i)})...)
 	}
 	e.normalize()
 	if fe := d.Vocabulary.Validate(&e); fe != nil {

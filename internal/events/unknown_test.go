@@ -49,6 +49,8 @@ func TestUnknownFieldHidesNoOtherMistake(t *testing.T) {
 `, events.NDJSON, `in:2: record 2 (id geneva): titel: unknown field; type "statment": not in the vocabulary; actors[0] "xx": not in the vocabulary`},
 		{"a type error after it", `{"id":"geneva","titel":"x","type":"talks","occurred_at":"2025-11-23","title":5,"sources":[{"outlet":"AP"}]}`,
 			events.JSON, `in:1: record 1 (id geneva): titel: unknown field; title "number": want a string`},
+		{"a lone surrogate beside it", `{"id":"geneva","titel":"x","type":"talks","occurred_at":"2025-11-23","title":"T\ud800","sources":[{"outlet":"AP"}]}`,
+			events.JSON, `in:1: record 1 (id geneva): titel: unknown field; \ud800 at byte 79: half of a UTF-16 surrogate pair, not a character`},
 		{"a key given twice after it", `{"id":"geneva","titel":"x","type":"statment","type":"talks","occurred_at":"2025-11-23","title":"T","sources":[{"outlet":"AP"}]}`,
 			events.JSON, `in:1: record 1 (id geneva): titel: unknown field; type: key given twice`},
 	} {
