@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
 	"github.com/parley-news/parley/data"
 	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/ingest"
@@ -29,12 +27,7 @@ import (
 // docs/cli.md says. It waits out one unanswered publish (10 s): the
 // server refuses it on the connection and never answers it.
 func TestFilesAsAUserThatMayNotAppend(t *testing.T) {
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nats.conf")
-	err := os.WriteFile(conf, []byte(fmt.Sprintf(`
-listen: "127.0.0.1:-1"
-jetstream { store_dir: %q }
-accounts {
+	srv := natstest.WithAccounts(t, `
   PARLEY {
     jetstream: enabled
     users: [
@@ -44,16 +37,7 @@ accounts {
       { user: admin, password: a }
     ]
   }
-}
-`, filepath.Join(dir, "js"))), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := natstest.WithOptions(t, opts)
+`)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	url := func(user, pass string) string { return fmt.Sprintf("nats://%s:%s@%s", user, pass, srv.Addr()) }
@@ -69,7 +53,7 @@ accounts {
 	}
 	t.Cleanup(conn.Close)
 
-	path := filepath.Join(dir, "in.ndjson")
+	path := filepath.Join(t.TempDir(), "in.ndjson")
 	in := `{"id":"refused-1","type":"statement","occurred_at":"2025-11-21","title":"T","sources":[{"outlet":"AP"}]}
 {"id":"refused-2","type":"statement","occurred_at":"2025-11-22","title":"T","sources":[{"outlet":"AP"}]}
 `

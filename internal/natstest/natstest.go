@@ -5,6 +5,9 @@ package natstest
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -70,4 +73,24 @@ func WithOptions(t testing.TB, opts *server.Options) *server.Server {
 		t.Fatal("nats not ready")
 	}
 	return srv
+}
+
+// WithAccounts starts a NATS server with JetStream whose accounts block
+// is accounts (users and their permissions, as in a config file), for a
+// test of what a user may and may not do. It listens on 127.0.0.1 at a
+// random port, keeps its store in t.TempDir(), and is stopped at the
+// test's end.
+func WithAccounts(t testing.TB, accounts string) *server.Server {
+	t.Helper()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nats.conf")
+	text := fmt.Sprintf("listen: \"127.0.0.1:-1\"\njetstream { store_dir: %q }\naccounts {\n%s\n}\n", filepath.Join(dir, "js"), accounts)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatalf("nats config: %v", err)
+	}
+	return WithOptions(t, opts)
 }

@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -27,12 +24,7 @@ import (
 // it is (without waiting out the whole start), and the operator's user
 // sets the settings back.
 func TestStreamSettingsOnlyAnOperatorChanges(t *testing.T) {
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nats.conf")
-	err := os.WriteFile(conf, []byte(fmt.Sprintf(`
-listen: "127.0.0.1:-1"
-jetstream { store_dir: %q }
-accounts {
+	srv := natstest.WithAccounts(t, `
   PARLEY {
     jetstream: enabled
     users: [
@@ -42,16 +34,7 @@ accounts {
       { user: admin, password: a }
     ]
   }
-}
-`, filepath.Join(dir, "js"))), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := natstest.WithOptions(t, opts)
+`)
 	old := stream.UpdateWait
 	stream.UpdateWait = 500 * time.Millisecond
 	t.Cleanup(func() { stream.UpdateWait = old })
@@ -167,12 +150,7 @@ func TestStreamNotUpdatedSaysWhy(t *testing.T) {
 // not that its request timed out: the server's refusal comes as a
 // permissions error on the connection, never as an answer.
 func TestStreamCreateRefusedSaysSo(t *testing.T) {
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nats.conf")
-	err := os.WriteFile(conf, []byte(fmt.Sprintf(`
-listen: "127.0.0.1:-1"
-jetstream { store_dir: %q }
-accounts {
+	srv := natstest.WithAccounts(t, `
   PARLEY {
     jetstream: enabled
     users: [
@@ -181,16 +159,7 @@ accounts {
           subscribe { allow: ["_INBOX.>"] } } }
     ]
   }
-}
-`, filepath.Join(dir, "js"))), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := natstest.WithOptions(t, opts)
+`)
 	// The create waits for an answer that never comes until ctx ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
