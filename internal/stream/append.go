@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -344,8 +343,7 @@ func (c *Conn) settle(m *nats.Msg, ack *jetstream.PubAck, err error) Result {
 // projector's user of deploy/nats/accounts.conf may publish none), so a
 // refusal of one is a refusal of all.
 func (c *Conn) publishRefused() bool {
-	last := c.nc.LastError()
-	return errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), `Publish to "`+EventsPrefix)
+	return c.refused(`Publish to "`+EventsPrefix) != nil
 }
 
 // refusedResult is the result of an event whose publish was refused. It

@@ -237,9 +237,8 @@ func (c *Conn) ensureStream(ctx context.Context) error {
 			// the connection, and the request then times out: the refusal
 			// is the reason to tell (a projector, which may only read the
 			// stream, started before any ingest created it).
-			if last := c.nc.LastError(); errors.Is(last, nats.ErrPermissionViolation) &&
-				strings.Contains(last.Error(), "STREAM.CREATE."+c.cfg.Stream) {
-				err = fmt.Errorf("%w: this user may not create it; an ingest (or an admin) does, on its first start", last)
+			if refusal := c.refused("STREAM.CREATE." + c.cfg.Stream); refusal != nil {
+				err = fmt.Errorf("%w: this user may not create it; an ingest (or an admin) does, on its first start", refusal)
 			}
 			return fmt.Errorf("create stream %s: %w", c.cfg.Stream, err)
 		}
@@ -282,10 +281,8 @@ func wantReplicas(configured, auto, have int) int {
 // connect, the second a change by hand, the third nothing.
 func (c *Conn) whyNotUpdated(err error) string {
 	const using = "; using the stream as it is"
-	// The -ERR of a refused publish names its subject, and stays the
-	// connection's last error; it comes at once, long before UpdateWait.
-	if last := c.nc.LastError(); errors.Is(last, nats.ErrPermissionViolation) &&
-		strings.Contains(last.Error(), "STREAM.UPDATE."+c.cfg.Stream) {
+	// The refusal comes at once, long before UpdateWait.
+	if c.refused("STREAM.UPDATE."+c.cfg.Stream) != nil {
 		return "stream settings differ and this user may not update them (permission refused)" + using
 	}
 	var apiErr *jetstream.APIError
@@ -293,6 +290,19 @@ func (c *Conn) whyNotUpdated(err error) string {
 		return "stream settings differ and the server refused to update them" + using
 	}
 	return fmt.Sprintf("stream settings differ and the update got no answer within %s%s; the next connect tries again", UpdateWait, using)
+}
+
+// refused returns the connection's last error when it is a permissions
+// violation naming subject (or a subject that contains it), else nil. The
+// server refuses such a publish or request on the connection (an -ERR
+// naming the subject, which stays the connection's last error) and never
+// answers it: the caller would otherwise wait for its timeout and tell
+// that instead of the refusal.
+func (c *Conn) refused(subject string) error {
+	if last := c.nc.LastError(); errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), subject) {
+		return last
+	}
+	return nil
 }
 
 // UpdateWait bounds the try to update the stream's settings. A variable

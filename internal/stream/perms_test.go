@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/parley-news/parley/internal/events"
 	"github.com/parley-news/parley/internal/natstest"
 	"github.com/parley-news/parley/internal/stream"
 )
@@ -171,5 +172,55 @@ func TestStreamCreateRefusedSaysSo(t *testing.T) {
 	}
 	if !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), "create stream PARLEY: nats: permissions violation") {
 		t.Errorf("err = %v, want the permissions violation (deploy/README.md quotes it)", err)
+	}
+}
+
+// TestAppendRefusedByPermissions: a user that may read the stream but not
+// publish events (the projector's, in deploy/nats/accounts.conf) gets each
+// event failed with the permissions violation, after one unanswered
+// attempt, not an append retried until its caller gives up with "context
+// deadline exceeded": the server refuses such a publish on the connection
+// and never answers it, and asking again cannot change that.
+func TestAppendRefusedByPermissions(t *testing.T) {
+	stream.ShortAppendWaits(t, 300*time.Millisecond)
+	srv := natstest.WithAccounts(t, `
+  PARLEY {
+    jetstream: enabled
+    users: [
+      { user: projector, password: p, permissions {
+          publish { allow: ["$JS.API.INFO", "$JS.API.STREAM.INFO.PARLEY", "$JS.API.STREAM.MSG.GET.PARLEY", "$JS.API.DIRECT.GET.PARLEY.>"] }
+          subscribe { allow: ["_INBOX.>"] } } }
+      { user: admin, password: a }
+    ]
+  }
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	url := func(user, pass string) string { return fmt.Sprintf("nats://%s:%s@%s", user, pass, srv.Addr()) }
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	admin, err := stream.Connect(ctx, stream.Config{URL: url("admin", "a"), Name: t.Name(), Logger: quiet}) // creates the stream
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	c, err := stream.Connect(ctx, stream.Config{URL: url("projector", "p"), Name: t.Name(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ev := func(id string) events.Event {
+		return events.Event{ID: id, Type: "statement", OccurredAt: events.MustTime("2025-11-21"), Title: "T",
+			Sources: []events.Source{{Outlet: "AP"}}}
+	}
+	for _, batch := range [][]events.Event{{ev("alone")}, {ev("first"), ev("second")}} {
+		rs := c.Append(ctx, batch, "")
+		if ctx.Err() != nil {
+			t.Fatalf("append of %d waited until its context ended: %+v", len(batch), rs)
+		}
+		for _, r := range rs {
+			if r.Status != stream.Failed || !errors.Is(r.Err, nats.ErrPermissionViolation) {
+				t.Errorf("append of %s: %s %v, want failed with the permissions violation", r.ID, r.Status, r.Err)
+			}
+		}
 	}
 }
