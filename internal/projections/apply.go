@@ -154,9 +154,14 @@ type applier struct {
 // bucket is the bucket the apply loop writes an entry to: the batch's
 // posting writer for an event-time index.
 func (a *applier) bucket(name string) Bucket {
-	if !packed[name] {
-		return a.tx.Bucket(name)
+	if packed[name] {
+		return a.postings(name)
 	}
+	return a.tx.Bucket(name)
+}
+
+// postings is the batch's writer of the packed bucket name.
+func (a *applier) postings(name string) *postingWriter {
 	w := a.posts[name]
 	if w == nil {
 		w = newPostingWriter(a.tx.Bucket(name))
@@ -365,7 +370,7 @@ func (a *applier) late(t events.Time) bool {
 	if a.maxOcc <= present {
 		return true
 	}
-	latest, ok := a.bucket(BucketTimeline).(*postingWriter).latestBefore(present)
+	latest, ok := a.postings(BucketTimeline).latestBefore(present)
 	return ok && tk < latest
 }
 
@@ -521,9 +526,8 @@ func prepareAdd(e events.Event, raw []byte, canonical bool, seq uint64, at time.
 func (a *applier) pairID(pk []byte) []byte {
 	id, ok := a.pairs[string(pk)]
 	if !ok {
-		if v := a.tx.Bucket(BucketPairs).Get(pk); len(v) == pairIDLen {
-			id = slices.Clone(v)
-		}
+		// Cloned: the transaction writes on, and its bytes may move.
+		id = slices.Clone(pairID(a.tx, pk))
 		a.pairs[string(pk)] = id
 	}
 	return id
@@ -723,7 +727,7 @@ func (w *watcher) finish(a *applier, d *Development) error {
 				continue // told as the change of the present
 			}
 			d.Changes = append(d.Changes, ch)
-			next, err := nextClaimTime(a.tx, p[0], p[1], after, a.m.Seq)
+			next, err := nextClaimTime(a.tx, a.pairID(namePrefix(p[0], p[1])), after, a.m.Seq)
 			if err != nil {
 				return err
 			}

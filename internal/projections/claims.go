@@ -55,14 +55,17 @@ func encodeClaim(v validity, rec *eventRecord, ver *version, p events.Position) 
 	}
 	b := make([]byte, validityLen, 256)
 	v.encode(b)
-	flags := byte(e.OccurredAt.Precision)
-	if claimPlain(id, ver, p) {
-		flags |= plainFlag
+	b = append(b, byte(e.OccurredAt.Precision))
+	// quoted appends a string an answer writes quoted, and notes whether
+	// it needs escaping there.
+	plain := true
+	quoted := func(s string) {
+		plain = plain && events.JSONPlain(s)
+		b = appendField(b, s)
 	}
-	b = append(b, flags)
-	b = appendField(b, p.Stance)
-	b = appendField(b, val)
-	b = appendField(b, id)
+	quoted(p.Stance)
+	b = appendField(b, val) // JSON already
+	quoted(id)
 	b = binary.AppendUvarint(b, uint64(outletsLen(e.Sources)))
 	for i, s := range e.Sources {
 		if i > 0 {
@@ -70,52 +73,37 @@ func encodeClaim(v validity, rec *eventRecord, ver *version, p events.Position) 
 		}
 		b = append(b, s.Outlet...)
 	}
-	b = appendField(b, e.OccurredAt.String())
-	b = appendField(b, e.Type)
-	b = appendField(b, e.Title)
-	b = appendField(b, p.Quote)
-	b = appendField(b, ver.By)
+	quoted(e.OccurredAt.String())
+	quoted(e.Type)
+	quoted(e.Title)
+	quoted(p.Quote)
+	quoted(ver.By)
 	b = binary.BigEndian.AppendUint64(b, uint64(rec.RecordedAt.UnixNano()))
 	if ver.By != "" {
 		b = binary.BigEndian.AppendUint64(b, uint64(ver.RecordedAt.UnixNano()))
 	}
 	if e.Sources == nil {
-		return binary.AppendUvarint(b, 0)
+		b = binary.AppendUvarint(b, 0)
+	} else {
+		b = binary.AppendUvarint(b, uint64(len(e.Sources))+1)
 	}
-	b = binary.AppendUvarint(b, uint64(len(e.Sources))+1)
 	for _, s := range e.Sources {
-		b = appendField(b, s.Outlet)
-		b = appendField(b, s.URL)
+		quoted(s.Outlet)
+		quoted(s.URL)
 		pub := ""
 		if s.PublishedAt != nil {
 			pub = s.PublishedAt.String()
 		}
-		b = appendField(b, pub)
+		quoted(pub)
+	}
+	if plain {
+		b[validityLen] |= plainFlag
 	}
 	return b
 }
 
 // plainFlag marks a claim whose strings need no escaping in JSON.
 const plainFlag = 0x80
-
-// claimPlain says whether every string a claim's JSON quotes is plain.
-func claimPlain(id string, ver *version, p events.Position) bool {
-	e := &ver.Event
-	for _, s := range []string{id, p.Stance, p.Quote, e.OccurredAt.String(), e.Type, e.Title, ver.By} {
-		if !events.JSONPlain(s) {
-			return false
-		}
-	}
-	for _, s := range e.Sources {
-		if !events.JSONPlain(s.Outlet) || !events.JSONPlain(s.URL) {
-			return false
-		}
-		if s.PublishedAt != nil && !events.JSONPlain(s.PublishedAt.String()) {
-			return false
-		}
-	}
-	return true
-}
 
 func outletsLen(ss []events.Source) int {
 	n := 0

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"sort"
 )
 
 // The event-time indexes (timeline, by_issue, by_party, by_type) hold
@@ -141,18 +142,16 @@ func (p *postingCursor) Seek(seek []byte) ([]byte, []byte) {
 // search is the index of the first posting of the block under the cursor
 // whose key is at or after seek.
 func (p *postingCursor) search(seek []byte) int {
-	n := len(p.block) / postingLen
-	lo, hi := 0, n
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		o := m * postingLen
-		if comparePosting(p.prefix, p.block[o:o+entryKeyLen], seek) < 0 {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo
+	return searchPostings(p.block, func(suffix []byte) bool { return comparePosting(p.prefix, suffix, seek) < 0 })
+}
+
+// searchPostings is the index of the first posting of ps whose key suffix
+// is not below, as below says, or the number of postings.
+func searchPostings(ps []byte, below func(suffix []byte) bool) int {
+	return sort.Search(len(ps)/postingLen, func(i int) bool {
+		o := i * postingLen
+		return !below(ps[o : o+entryKeyLen])
+	})
 }
 
 // comparePosting compares the key prefix·suffix with k without making it.
@@ -323,22 +322,9 @@ func (w *postingWriter) fresh(prefix []byte) *block {
 // find is the index of the posting of a suffix in the block, or where it
 // would go.
 func (blk *block) find(suffix []byte) (int, bool) {
-	n := len(blk.postings) / postingLen
-	lo, hi := 0, n
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		o := m * postingLen
-		if bytes.Compare(blk.postings[o:o+entryKeyLen], suffix) < 0 {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if lo < n {
-		o := lo * postingLen
-		return lo, bytes.Equal(blk.postings[o:o+entryKeyLen], suffix)
-	}
-	return lo, false
+	i := searchPostings(blk.postings, func(s []byte) bool { return bytes.Compare(s, suffix) < 0 })
+	o := i * postingLen
+	return i, o < len(blk.postings) && bytes.Equal(blk.postings[o:o+entryKeyLen], suffix)
 }
 
 // add records a timeline suffix put in this batch, in key order (most
@@ -353,14 +339,7 @@ func (w *postingWriter) add(suffix []byte) {
 func (w *postingWriter) latestBefore(t uint64) (uint64, bool) {
 	var best uint64
 	var ok bool
-	c := &postingCursor{c: w.b.Cursor()}
-	k, _ := c.Seek(u64Key(t + 1))
-	if k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
-	}
-	if len(k) >= 8 {
+	if k, _ := lastBefore(w.Cursor(), u64Key(t+1)); len(k) >= 8 {
 		best, ok = u64(k), true
 	}
 	i, _ := slices.BinarySearchFunc(w.added, u64Key(t+1), bytes.Compare)

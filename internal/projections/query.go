@@ -128,15 +128,12 @@ func (s *walkSpan) first(c Cursor) (k, v []byte) {
 	default:
 		return c.Seek(s.prefix)
 	}
-	k, v = c.Seek(start)
-	switch {
-	case s.desc && k == nil:
-		return c.Last()
-	case s.desc:
-		// The largest key before start: the cursor's own entry was on
-		// the page before.
-		return c.Prev()
-	case bytes.Equal(k, start):
+	if s.desc {
+		// Below start: the range's last entry, or the one before the
+		// cursor's own, which was on the page before.
+		return lastBefore(c, start)
+	}
+	if k, v = c.Seek(start); bytes.Equal(k, start) {
 		return c.Next()
 	}
 	return k, v
@@ -359,10 +356,10 @@ func sameMoment(ta time.Time, pa events.Precision, tb time.Time, pb events.Preci
 	return ta.Equal(tb)
 }
 
-// nextClaimTime returns the event time of the first claim on the pair
-// after t, as believed at seq, at the precision it was given.
-func nextClaimTime(tx Tx, issue, party string, t time.Time, seq uint64) (*events.Time, error) {
-	prefix := pairID(tx, issue, party)
+// nextClaimTime returns the event time of the first claim after t on the
+// pair whose id is prefix (nil for a pair without claims), as believed at
+// seq, at the precision it was given.
+func nextClaimTime(tx Tx, prefix []byte, t time.Time, seq uint64) (*events.Time, error) {
 	if prefix == nil {
 		return nil, nil
 	}
@@ -606,6 +603,15 @@ func walkTimeline[T any](tx Tx, q TimelineQuery, view func(id string, s, seq uin
 	return page, next, err
 }
 
+// lastBefore puts c on the entry with the largest key below key, and
+// returns it (nil when there is none).
+func lastBefore(c Cursor, key []byte) ([]byte, []byte) {
+	if k, _ := c.Seek(key); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
 // get is Bucket.Get by a cursor made once for many look-ups (bbolt makes
 // a cursor for every Get).
 func get(c Cursor, key []byte) []byte {
@@ -730,7 +736,7 @@ func walkHistory(tx Tx, q HistoryQuery, entry func(ref *claimRef, before *claimH
 	var parties []pair
 	if q.Party == "" {
 		parties = slices.Collect(pairs(tx, namePrefix(q.Issue)))
-	} else if id := pairID(tx, q.Issue, q.Party); id != nil {
+	} else if id := pairID(tx, namePrefix(q.Issue, q.Party)); id != nil {
 		parties = []pair{{issue: q.Issue, party: q.Party, id: id}}
 	}
 	prev := make(map[string]*claimHead, len(parties)) // nil: no claim before
@@ -841,10 +847,11 @@ type pair struct {
 	id           []byte
 }
 
-// pairID returns the id that prefixes the claims of an (issue, party)
-// pair, or nil when the pair never had a position.
-func pairID(tx Tx, issue, party string) []byte {
-	if v := tx.Bucket(BucketPairs).Get(namePrefix(issue, party)); len(v) == pairIDLen {
+// pairID returns the id that prefixes the claims of the (issue, party)
+// pair whose name prefix is pk, or nil when the pair never had a
+// position. The id is the transaction's bytes.
+func pairID(tx Tx, pk []byte) []byte {
+	if v := tx.Bucket(BucketPairs).Get(pk); len(v) == pairIDLen {
 		return v
 	}
 	return nil
@@ -914,13 +921,7 @@ func mergeScan(tx Tx, parties []pair, s walkSpan, fn func(p *pair, suffix, v []b
 // suffix, as believed at seq, or nil; its bytes are the transaction's.
 func headBefore(tx Tx, prefix, suffix []byte, seq uint64) (*claimHead, error) {
 	c := tx.Bucket(BucketClaims).Cursor()
-	k, v := c.Seek(append(slices.Clone(prefix), suffix...))
-	if k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+	for k, v := lastBefore(c, append(slices.Clone(prefix), suffix...)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
 		if !decodeValidity(v).at(seq) {
 			continue
 		}
