@@ -298,6 +298,19 @@ func (p *dropProxy) sent(a, b string) bool {
 	return false
 }
 
+// reverseProxy passes requests on to the server at target, flushing as
+// it goes, so that the live feed gets through as it is written.
+func reverseProxy(t *testing.T, target string) *httputil.ReverseProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.FlushInterval = -1
+	return rp
+}
+
 // failProxy passes the browser's requests on to the server, except that
 // while fail names a path prefix it answers those with a 503, as a
 // server that cannot read its store would; the feed is left alone unless
@@ -310,12 +323,7 @@ type failProxy struct {
 
 func newFailProxy(t *testing.T, target string) *failProxy {
 	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.FlushInterval = -1
+	rp := reverseProxy(t, target)
 	p := &failProxy{}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
@@ -355,12 +363,7 @@ type holdProxy struct {
 
 func newHoldProxy(t *testing.T, target string) *holdProxy {
 	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.FlushInterval = -1
+	rp := reverseProxy(t, target)
 	p := &holdProxy{gate: make(chan struct{}), held: make(chan string, 64)}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
@@ -1430,12 +1433,7 @@ stances:
 		// A newsroom's proxy serves the page at /news/parley/ and passes
 		// on what is under it without the prefix: the page asks for its
 		// assets, the API and the feed below its own address.
-		u, err := url.Parse(r.HTTPURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rp := httputil.NewSingleHostReverseProxy(u)
-		rp.FlushInterval = -1
+		rp := reverseProxy(t, r.HTTPURL)
 		mux := http.NewServeMux()
 		mux.Handle("/news/parley/", http.StripPrefix("/news/parley", rp))
 		var stray []string

@@ -45,9 +45,8 @@ export function forget() {
 // back in event-time order with the cursor of the older ones ('' when
 // there are none). A long record is not read whole before anything is
 // shown: the older pages are asked for when the reader wants them.
-export async function latest(params, limit, signal) {
-  const body = await getJSON('v1/timeline', { ...params, order: 'desc', limit }, signal);
-  return { events: body.events.slice().reverse(), cursor: body.next_cursor || '' };
+export function latest(params, limit, signal) {
+  return older(params, '', limit, signal);
 }
 
 // first reads the record's first event in event time, or null when there
@@ -58,7 +57,8 @@ export async function first(signal) {
   return body.events[0] || null;
 }
 
-// older reads the page of a timeline query before cursor, as latest does.
+// older reads the page of a timeline query before cursor ('' for the
+// latest), as latest does.
 export async function older(params, cursor, limit, signal) {
   const body = await getJSON('v1/timeline', { ...params, order: 'desc', limit, cursor }, signal);
   return { events: body.events.slice().reverse(), cursor: body.next_cursor || '' };

@@ -233,13 +233,8 @@ async function readOlder() {
 function upsert(ev) {
   const i = S.all.findIndex((e) => e.id === ev.id);
   if (i >= 0) S.all.splice(i, 1);
-  const t = parseTime(ev.occurred_at), tn = subMilli(ev.occurred_at);
   let j = S.all.length;
-  for (; j > 0; j--) {
-    const p = S.all[j - 1];
-    const u = parseTime(p.occurred_at), un = subMilli(p.occurred_at);
-    if (u < t || (u === t && (un < tn || (un === tn && p.seq < ev.seq)))) break;
-  }
+  while (j > 0 && before(S.all[j - 1], ev) >= 0) j--;
   S.all.splice(j, 0, ev);
   S.titles.set(ev.id, ev.title);
 }
